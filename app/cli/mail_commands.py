@@ -1,0 +1,267 @@
+"""`relaydesk send`, `history`, `outbox` and `audit`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from app.cli.output import Output, human_size
+from app.cli.passwords import password_source
+from app.core import accounts, history, outbox
+from app.core.delivery import SendOptions, queue_draft, send_item
+from app.core.errors import UnreadableFile
+from app.core.message import Attachment, Draft
+from app.core.outbox import SendResult, State
+from app.core.store import Store
+
+FACE = "cli"
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `send`, `history`, `outbox` and `audit`."""
+    send = commands.add_parser(
+        "send",
+        help="send a message",
+        description="Validate the message, store it in the outbox, then send it. Exit 0 when "
+        "sent; 75 when it stays in the outbox for a later retry.",
+    )
+    send.add_argument("--account", help="account name (default: the default account)")
+    for flag, what in (
+        ("--to", "recipient"),
+        ("--cc", "copy recipient"),
+        ("--bcc", "blind copy recipient (never shown to others)"),
+    ):
+        send.add_argument(
+            flag,
+            nargs="+",
+            action="extend",
+            default=[],
+            metavar="ADDR",
+            help=f"{what}; repeat or list several",
+        )
+    send.add_argument("--subject", required=True)
+    body = send.add_mutually_exclusive_group()
+    body.add_argument("--text", help="plain-text body")
+    body.add_argument("--text-file", metavar="FILE", help="plain-text body from FILE (- = stdin)")
+    send.add_argument(
+        "--html-file", metavar="FILE", help="HTML body; sent as multipart/alternative with the text"
+    )
+    send.add_argument(
+        "--attach",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="attach a file; repeat for several",
+    )
+    send.add_argument("--reply-to", nargs="+", action="extend", default=[], metavar="ADDR")
+    send.add_argument(
+        "--queue",
+        action="store_true",
+        help="only store the message in the outbox (send later with `outbox run`)",
+    )
+    send.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the account's password from standard input",
+    )
+    send.add_argument("--json", action="store_true", help="print JSON")
+    send.set_defaults(handler=cmd_send)
+
+    hist = commands.add_parser("history", help="list sent messages")
+    hist.add_argument(
+        "--search",
+        default="",
+        metavar="Q",
+        help="words that must appear in the subject or the addresses",
+    )
+    hist.add_argument("--limit", type=int, default=20, metavar="N")
+    hist.add_argument("--json", action="store_true", help="print JSON")
+    hist.set_defaults(handler=cmd_history)
+
+    box = commands.add_parser("outbox", help="list, send, retry or discard queued messages")
+    box.add_argument(
+        "action", nargs="?", default="list", choices=["list", "run", "retry", "discard"]
+    )
+    box.add_argument("id", nargs="?", type=int, help="outbox item id (retry, discard)")
+    box.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the account's password from standard input",
+    )
+    box.add_argument("--json", action="store_true", help="print JSON")
+    box.set_defaults(handler=cmd_outbox)
+
+    audit = commands.add_parser("audit", help="show the audit log")
+    audit.add_argument("--limit", type=int, default=50, metavar="N")
+    audit.add_argument("--json", action="store_true", help="print JSON")
+    audit.set_defaults(handler=cmd_audit)
+
+
+def _read_text(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise UnreadableFile(
+            f"Cannot read {path}: {getattr(error, 'strerror', None) or error}.",
+            hint="Check the path; text files must be UTF-8.",
+        ) from None
+
+
+def _draft_from_args(args: argparse.Namespace) -> Draft:
+    text = (
+        args.text
+        if args.text is not None
+        else (_read_text(args.text_file) if args.text_file else "")
+    )
+    return Draft(
+        to=tuple(args.to),
+        cc=tuple(args.cc),
+        bcc=tuple(args.bcc),
+        subject=args.subject,
+        text=text,
+        html=_read_text(args.html_file) if args.html_file else None,
+        attachments=tuple(Attachment.from_path(path) for path in args.attach),
+        reply_to=tuple(args.reply_to),
+    )
+
+
+def cmd_send(args: argparse.Namespace, store: Store, out: Output) -> int:
+    account = accounts.get_account(store, args.account)
+    draft = _draft_from_args(args)
+    item_id = queue_draft(store, account, draft, face=FACE)
+    if args.queue:
+        item = outbox.get_item(store, item_id)
+        out.say(
+            f"Queued as outbox item {item_id} ({human_size(item.size)}); "
+            "send it with: relaydesk outbox run"
+        )
+        out.emit({"status": "queued", "id": item_id, "message_id": item.message_id})
+        return 0
+    outbox.recover(store)
+    result = send_item(
+        store, item_id, password_source(from_stdin=args.password_stdin), SendOptions(face=FACE)
+    )
+    return _report(result, out)
+
+
+def _result_dict(result: SendResult) -> dict[str, Any]:
+    return {
+        "status": result.state.value,
+        "id": result.item_id,
+        "message_id": result.message_id,
+        "accepted": list(result.accepted),
+        "refused": result.refused,
+        "deferred": result.deferred,
+        "final_reply": result.final_reply,
+    }
+
+
+def _report(result: SendResult, out: Output) -> int:
+    payload = _result_dict(result)
+    if result.error is not None:
+        code = out.error(result.error, **payload)
+        if result.state in (State.RETRYING, State.POSSIBLY_SENT, State.FAILED):
+            out.note(
+                f"  The message is kept in the outbox as item {result.item_id} "
+                f"({result.state.value.replace('_', ' ')})."
+            )
+        return code
+    if result.accepted:
+        out.say(f"Sent to {', '.join(result.accepted)} — server said: {result.final_reply}")
+    for address, reply in result.refused.items():
+        out.say(f"Refused by the server: {address} — {reply}")
+    for address, reply in result.deferred.items():
+        out.say(f"Deferred, will retry: {address} — {reply}")
+    out.emit(payload)
+    return result.exit_code
+
+
+def cmd_history(args: argparse.Namespace, store: Store, out: Output) -> int:
+    entries = history.search(store, args.search, limit=args.limit)
+    out.emit({"status": "ok", "messages": [entry.to_dict() for entry in entries]})
+    if not entries:
+        out.say("No sent messages match." if args.search else "Nothing sent yet.")
+    for entry in entries:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.sent_at))
+        to = ", ".join(r["address"] for r in entry.recipients if r["status"] == "accepted")
+        out.say(f"{when}  {entry.account:<10} {entry.subject[:40]:<40}  → {to}")
+    return 0
+
+
+def _describe_item(item: outbox.OutboxItem) -> str:
+    to = ", ".join(f"{r.address}({r.status.value})" for r in item.recipients)
+    line = f"{item.id:>5}  {item.state.value:<13} {item.subject[:32]:<32} {to}"
+    if item.next_attempt_at and item.state is State.RETRYING:
+        line += f"  next {time.strftime('%H:%M', time.localtime(item.next_attempt_at))}"
+    if item.last_error:
+        line += f"\n       {item.last_error.get('message', '')}"
+    return line
+
+
+def cmd_outbox(args: argparse.Namespace, store: Store, out: Output) -> int:
+    if args.action in ("retry", "discard") and args.id is None:
+        from app.core.errors import UsageError
+
+        raise UsageError(
+            f"`outbox {args.action}` needs an item id.",
+            hint="See the ids with: relaydesk outbox list",
+        )
+    if args.action == "retry":
+        outbox.retry(store, args.id, face=FACE)
+        result = send_item(
+            store, args.id, password_source(from_stdin=args.password_stdin), SendOptions(face=FACE)
+        )
+        return _report(result, out)
+    if args.action == "discard":
+        outbox.discard(store, args.id, face=FACE)
+        out.say(f"Discarded outbox item {args.id}.")
+        out.emit({"status": "ok", "id": args.id})
+        return 0
+    if args.action == "run":
+        return _run_due(args, store, out)
+    items = [item for item in outbox.list_items(store) if item.state is not State.SENT]
+    out.emit([item.to_dict() for item in items])
+    if not items:
+        out.say("The outbox is empty.")
+    for item in items:
+        out.say(_describe_item(item))
+    return 0
+
+
+def _run_due(args: argparse.Namespace, store: Store, out: Output) -> int:
+    outbox.recover(store)
+    source = password_source(from_stdin=args.password_stdin)
+    results = [
+        send_item(store, item_id, source, SendOptions(face=FACE))
+        for item_id in outbox.due_items(store)
+    ]
+    for result in results:
+        state = result.state.value.replace("_", " ")
+        out.say(
+            f"{result.item_id:>5}  {state}" + (f" — {result.error.message}" if result.error else "")
+        )
+    out.emit(
+        {
+            "status": "ok" if all(r.state is State.SENT for r in results) else "incomplete",
+            "results": [_result_dict(r) for r in results],
+        }
+    )
+    if not results:
+        out.say("Nothing is due.")
+    return 0 if all(r.state is State.SENT for r in results) else 75
+
+
+def cmd_audit(args: argparse.Namespace, store: Store, out: Output) -> int:
+    rows = store.audit_rows(args.limit)
+    out.emit({"status": "ok", "entries": rows})
+    for row in rows:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row["at"]))
+        subject = row["account"] or ""
+        item = f" #{row['outbox_id']}" if row["outbox_id"] else ""
+        out.say(f"{when}  {row['face']:<8} {row['action']:<16} {subject}{item}: {row['outcome']}")
+    return 0

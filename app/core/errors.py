@@ -1,0 +1,222 @@
+"""One exception hierarchy for everything a user can be told.
+
+Every error carries a user-facing ``message``, a ``hint`` that says what to do,
+a machine-readable ``code`` and the sysexits ``exit_code`` the CLI ends with.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from app.core.smtp.reply import Reply
+
+
+class ExitCode(IntEnum):
+    """Exit codes from sysexits.h, as promised in the CLI contract."""
+
+    OK = 0
+    USAGE = 64
+    DATAERR = 65
+    NOUSER = 67
+    UNAVAILABLE = 69
+    TEMPFAIL = 75
+    PROTOCOL = 76
+    NOPERM = 77
+    CONFIG = 78
+
+
+class RelayError(Exception):
+    """Base of every error Relaydesk reports to a person or a script."""
+
+    exit_code: ClassVar[ExitCode] = ExitCode.TEMPFAIL
+    code: ClassVar[str] = "error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str = "",
+        reply: Reply | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.reply = reply
+        self.details: dict[str, Any] = dict(details or {})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``error`` object of the CLI's ``--json`` output."""
+        data: dict[str, Any] = {
+            "code": self.code,
+            "exit_code": int(self.exit_code),
+            "message": self.message,
+            "hint": self.hint,
+        }
+        if self.reply is not None:
+            data["reply"] = str(self.reply)
+        if self.details:
+            data["details"] = self.details
+        return data
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}".strip()
+
+
+# 64 -----------------------------------------------------------------------
+class UsageError(RelayError):
+    exit_code = ExitCode.USAGE
+    code = "usage"
+
+
+# 65 -----------------------------------------------------------------------
+class InvalidInput(RelayError):
+    exit_code = ExitCode.DATAERR
+    code = "invalid_input"
+
+
+class InvalidAddress(InvalidInput):
+    code = "invalid_address"
+
+
+class HeaderInjection(InvalidInput):
+    code = "invalid_header"
+
+
+class MessageTooLarge(InvalidInput):
+    code = "message_too_large"
+
+
+class UnreadableFile(InvalidInput):
+    code = "unreadable_file"
+
+
+class SmtpUtf8Unsupported(InvalidInput):
+    code = "smtputf8_unsupported"
+
+
+# 67 -----------------------------------------------------------------------
+class RecipientRefused(RelayError):
+    exit_code = ExitCode.NOUSER
+    code = "recipient_refused"
+
+
+# 69 -----------------------------------------------------------------------
+class ServerUnreachable(RelayError):
+    exit_code = ExitCode.UNAVAILABLE
+    code = "unreachable"
+
+
+class ConnectionRefused(ServerUnreachable):
+    code = "connection_refused"
+
+
+class HostNotFound(ServerUnreachable):
+    code = "host_not_found"
+
+
+class ConnectTimeout(ServerUnreachable):
+    code = "connect_timeout"
+
+
+# 75 -----------------------------------------------------------------------
+class TemporaryFailure(RelayError):
+    exit_code = ExitCode.TEMPFAIL
+    code = "temporary_failure"
+
+
+class ConnectionLost(TemporaryFailure):
+    code = "connection_lost"
+
+
+class PossiblySent(TemporaryFailure):
+    """The connection died after the final dot: the server may have the message."""
+
+    code = "possibly_sent"
+
+
+class QuotaExceeded(TemporaryFailure):
+    code = "quota_exceeded"
+
+
+class StorageError(TemporaryFailure):
+    """The data directory cannot be written (disk full, read-only)."""
+
+    code = "storage_error"
+
+
+class Cancelled(TemporaryFailure):
+    code = "cancelled"
+
+
+# 76 -----------------------------------------------------------------------
+class ProtocolError(RelayError):
+    exit_code = ExitCode.PROTOCOL
+    code = "protocol_error"
+
+
+class PermanentFailure(ProtocolError):
+    """A 5xx reply that is not about a recipient or the credentials."""
+
+    code = "permanent_failure"
+
+
+class TlsError(ProtocolError):
+    code = "tls_failed"
+
+
+class CertificateUntrusted(TlsError):
+    code = "certificate_untrusted"
+
+
+class StartTlsMissing(TlsError):
+    code = "starttls_missing"
+
+
+class TlsModeMismatch(TlsError):
+    code = "tls_mode_mismatch"
+
+
+class AuthNotOffered(ProtocolError):
+    code = "auth_not_offered"
+
+
+class PlaintextAuthRefused(ProtocolError):
+    code = "plaintext_auth_refused"
+
+
+# 77 -----------------------------------------------------------------------
+class AuthFailed(RelayError):
+    exit_code = ExitCode.NOPERM
+    code = "auth_failed"
+
+
+class SenderRefused(RelayError):
+    """MAIL FROM refused: this login may not send as that address."""
+
+    exit_code = ExitCode.NOPERM
+    code = "sender_refused"
+
+
+# 78 -----------------------------------------------------------------------
+class ConfigError(RelayError):
+    exit_code = ExitCode.CONFIG
+    code = "config_error"
+
+
+class NoSuchAccount(ConfigError):
+    code = "no_such_account"
+
+
+class AccountExists(ConfigError):
+    code = "account_exists"
+
+
+class KeyringUnavailable(ConfigError):
+    code = "keyring_unavailable"
+
+
+class PasswordMissing(ConfigError):
+    code = "password_missing"

@@ -1,0 +1,450 @@
+"""The durable outbox: every message is committed here before it touches the network.
+
+States::
+
+    queued → sending → sent | retrying | failed | possibly_sent | cancelled
+
+Each state change, and the protocol step reached while sending, is committed
+(``synchronous=FULL``) before the next network step, so after a crash the
+outbox can still tell whether the final dot went out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from app.core.accounts import Account
+from app.core.errors import (
+    Cancelled,
+    PossiblySent,
+    RecipientRefused,
+    RelayError,
+    ServerUnreachable,
+    TemporaryFailure,
+    UsageError,
+)
+from app.core.message import BuiltMessage
+from app.core.smtp.session import Step
+from app.core.store import Store
+
+
+class State(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    RETRYING = "retrying"
+    FAILED = "failed"
+    POSSIBLY_SENT = "possibly_sent"
+    CANCELLED = "cancelled"
+
+
+class RecipientStatus(StrEnum):
+    PENDING = "pending"  # not tried yet
+    ACCEPTED = "accepted"  # the server took the message for this recipient
+    DEFERRED = "deferred"  # 4xx at RCPT: try again later, for this recipient only
+    REFUSED = "refused"  # 5xx at RCPT: permanent
+    UNCERTAIN = "uncertain"  # in a transaction whose final reply never came
+
+
+# States from which a send may start without the user asking again.
+DUE_STATES = (State.QUEUED, State.RETRYING)
+# States the user may send again explicitly (``outbox retry ID``).
+RETRYABLE_STATES = (State.RETRYING, State.FAILED, State.POSSIBLY_SENT, State.CANCELLED)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter, giving up after ``max_age`` seconds."""
+
+    base: float = 60.0
+    cap: float = 3600.0
+    max_age: float = 2 * 24 * 3600.0
+    jitter: float = 0.2
+
+    def delay(self, attempts: int, rng: random.Random | None = None) -> float:
+        """Seconds to wait after the given number of failed attempts."""
+        raw = min(self.cap, self.base * 2 ** max(0, attempts - 1))
+        spread = (rng or random).uniform(1 - self.jitter, 1 + self.jitter)
+        return float(raw * spread)
+
+
+@dataclass(frozen=True)
+class RecipientState:
+    address: str
+    kind: str
+    status: RecipientStatus
+    reply: str | None
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    account: str
+    message_id: str
+    subject: str
+    envelope_from: str
+    size: int
+    smtputf8: bool
+    state: State
+    step: str | None
+    attempts: int
+    created_at: float
+    updated_at: float
+    next_attempt_at: float | None
+    last_error: dict[str, Any] | None
+    face: str
+    recipients: tuple[RecipientState, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``outbox list --json``."""
+        return {
+            "id": self.id,
+            "account": self.account,
+            "state": self.state.value,
+            "step": self.step,
+            "subject": self.subject,
+            "message_id": self.message_id,
+            "from": self.envelope_from,
+            "size": self.size,
+            "recipients": [
+                {"address": r.address, "kind": r.kind, "status": r.status.value, "reply": r.reply}
+                for r in self.recipients
+            ],
+            "attempts": self.attempts,
+            "created_at": self.created_at,
+            "next_attempt_at": self.next_attempt_at,
+            "last_error": self.last_error,
+            "face": self.face,
+        }
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What one send attempt ended in."""
+
+    item_id: int
+    state: State
+    message_id: str
+    accepted: tuple[str, ...]
+    refused: dict[str, str]
+    deferred: dict[str, str]
+    final_reply: str | None
+    error: RelayError | None = None
+
+    @property
+    def exit_code(self) -> int:
+        if self.error is not None:
+            return int(self.error.exit_code)
+        return 0 if self.state is State.SENT else 75
+
+
+def enqueue(
+    store: Store,
+    account: Account,
+    message: BuiltMessage,
+    *,
+    face: str,
+    kinds: dict[str, str] | None = None,
+) -> int:
+    """Commit the message and its envelope as ``queued``; returns the item id."""
+    now = time.time()
+    kinds = {address.lower(): kind for address, kind in (kinds or {}).items()}
+    with store.transaction() as db:
+        cursor = db.execute(
+            "INSERT INTO outbox (account, message_id, subject, envelope_from, data, size,"
+            " smtputf8, state, attempts, created_at, updated_at, next_attempt_at, face)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
+            (
+                account.name,
+                message.message_id,
+                message.subject,
+                message.envelope_from,
+                message.data,
+                message.size,
+                int(message.needs_smtputf8),
+                State.QUEUED.value,
+                now,
+                now,
+                now,
+                face,
+            ),
+        )
+        item_id = int(cursor.lastrowid or 0)
+        db.executemany(
+            "INSERT INTO outbox_recipients (outbox_id, position, address, kind, status)"
+            " VALUES (?, ?, ?, ?, 'pending')",
+            [
+                (item_id, position, address, kinds.get(address.lower(), "to"))
+                for position, address in enumerate(message.recipients)
+            ],
+        )
+    store.audit(
+        face=face,
+        action="enqueue",
+        outcome="queued",
+        account=account.name,
+        outbox_id=item_id,
+        detail={"recipients": len(message.recipients), "size": message.size},
+    )
+    return item_id
+
+
+def _item_from_row(row: Any, recipients: Iterable[Any]) -> OutboxItem:
+    return OutboxItem(
+        id=row["id"],
+        account=row["account"],
+        message_id=row["message_id"],
+        subject=row["subject"],
+        envelope_from=row["envelope_from"],
+        size=row["size"],
+        smtputf8=bool(row["smtputf8"]),
+        state=State(row["state"]),
+        step=row["step"],
+        attempts=row["attempts"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        next_attempt_at=row["next_attempt_at"],
+        last_error=json.loads(row["last_error"]) if row["last_error"] else None,
+        face=row["face"],
+        recipients=tuple(
+            RecipientState(r["address"], r["kind"], RecipientStatus(r["status"]), r["reply"])
+            for r in recipients
+        ),
+    )
+
+
+_ITEM_COLUMNS = (
+    "id, account, message_id, subject, envelope_from, size, smtputf8, state, step, attempts,"
+    " created_at, updated_at, next_attempt_at, last_error, face"
+)
+
+
+def get_item(store: Store, item_id: int) -> OutboxItem:
+    """One outbox item, or UsageError when there is none with that id."""
+    row = store.execute(f"SELECT {_ITEM_COLUMNS} FROM outbox WHERE id = ?", (item_id,)).fetchone()
+    if row is None:
+        raise UsageError(
+            f"There is no outbox item {item_id}.",
+            hint="List the outbox with: relaydesk outbox list",
+        )
+    recipients = store.execute(
+        "SELECT * FROM outbox_recipients WHERE outbox_id = ? ORDER BY position", (item_id,)
+    ).fetchall()
+    return _item_from_row(row, recipients)
+
+
+def list_items(store: Store, states: Iterable[State] | None = None) -> list[OutboxItem]:
+    """Outbox items, oldest first; all states unless ``states`` is given."""
+    if states is None:
+        ids = store.execute("SELECT id FROM outbox ORDER BY id").fetchall()
+    else:
+        wanted = [state.value for state in states]
+        marks = ", ".join("?" for _ in wanted)
+        ids = store.execute(
+            f"SELECT id FROM outbox WHERE state IN ({marks}) ORDER BY id", tuple(wanted)
+        ).fetchall()
+    return [get_item(store, row["id"]) for row in ids]
+
+
+def count_by_state(store: Store) -> dict[State, int]:
+    """How many items are in each state (for the status bar)."""
+    rows = store.execute("SELECT state, COUNT(*) AS n FROM outbox GROUP BY state").fetchall()
+    return {State(row["state"]): int(row["n"]) for row in rows}
+
+
+def due_items(store: Store, now: float | None = None) -> list[int]:
+    """Ids of items whose next attempt is due, oldest first."""
+    now = time.time() if now is None else now
+    rows = store.execute(
+        "SELECT id FROM outbox WHERE state IN (?, ?) AND coalesce(next_attempt_at, 0) <= ?"
+        " ORDER BY next_attempt_at, id",
+        (State.QUEUED.value, State.RETRYING.value, now),
+    ).fetchall()
+    return [int(row["id"]) for row in rows]
+
+
+def message_data(store: Store, item_id: int) -> bytes:
+    """The stored message bytes, exactly as they will be transmitted."""
+    row = store.execute("SELECT data FROM outbox WHERE id = ?", (item_id,)).fetchone()
+    if row is None:
+        raise UsageError(f"There is no outbox item {item_id}.")
+    return bytes(row["data"])
+
+
+# --- claiming and state changes ----------------------------------------------------
+
+
+def claim(store: Store, item_id: int, *, allowed: Iterable[State] = DUE_STATES) -> bool:
+    """Atomically mark an item ``sending`` for this process; False if someone else has it."""
+    wanted = [state.value for state in allowed]
+    marks = ", ".join("?" for _ in wanted)
+    with store.transaction() as db:
+        cursor = db.execute(
+            f"UPDATE outbox SET state = ?, step = NULL, owner_pid = ?, attempts = attempts + 1,"
+            f" updated_at = ? WHERE id = ? AND state IN ({marks})",
+            (State.SENDING.value, os.getpid(), time.time(), item_id, *wanted),
+        )
+        return cursor.rowcount == 1
+
+
+def record_step(store: Store, item_id: int, step: Step) -> None:
+    """Commit the protocol step reached before it is taken."""
+    with store.transaction() as db:
+        db.execute(
+            "UPDATE outbox SET step = ?, updated_at = ? WHERE id = ?",
+            (step.value, time.time(), item_id),
+        )
+
+
+def set_state(
+    store: Store,
+    item_id: int,
+    state: State,
+    *,
+    error: RelayError | None = None,
+    next_attempt_at: float | None = None,
+) -> None:
+    """Commit a new state (and the error that caused it)."""
+    with store.transaction() as db:
+        db.execute(
+            "UPDATE outbox SET state = ?, last_error = ?, next_attempt_at = ?, owner_pid = NULL,"
+            " updated_at = ? WHERE id = ?",
+            (
+                state.value,
+                json.dumps(error.to_dict(), ensure_ascii=False) if error else None,
+                next_attempt_at,
+                time.time(),
+                item_id,
+            ),
+        )
+
+
+def set_recipient_status(
+    store: Store, item_id: int, statuses: dict[str, tuple[RecipientStatus, str | None]]
+) -> None:
+    """Commit per-recipient results of one transaction."""
+    now = time.time()
+    with store.transaction() as db:
+        db.executemany(
+            "UPDATE outbox_recipients SET status = ?, reply = ?, updated_at = ?"
+            " WHERE outbox_id = ? AND address = ?",
+            [
+                (status.value, reply, now, item_id, address)
+                for address, (status, reply) in statuses.items()
+            ],
+        )
+
+
+def retry(store: Store, item_id: int, *, face: str) -> None:
+    """The user asks to send again now (keeps the same Message-ID)."""
+    item = get_item(store, item_id)
+    if item.state not in RETRYABLE_STATES and item.state is not State.QUEUED:
+        raise UsageError(
+            f"Outbox item {item_id} is {item.state.value}; it cannot be sent again.",
+            hint="Only retrying, failed, possibly sent or cancelled items can be retried.",
+        )
+    with store.transaction() as db:
+        # Recipients with a confirmed delivery are never sent it again; those in a
+        # transaction that may have gone through are, because the user asked.
+        db.execute(
+            "UPDATE outbox_recipients SET status = 'pending' WHERE outbox_id = ?"
+            " AND status IN ('deferred', 'uncertain')",
+            (item_id,),
+        )
+    set_state(store, item_id, State.QUEUED, next_attempt_at=time.time())
+    store.audit(
+        face=face, action="retry", outcome="queued", account=item.account, outbox_id=item_id
+    )
+
+
+def discard(store: Store, item_id: int, *, face: str) -> None:
+    """Remove an unsent item from the outbox for good."""
+    item = get_item(store, item_id)
+    if item.state in (State.SENDING, State.SENT):
+        raise UsageError(
+            f"Outbox item {item_id} is {item.state.value} and cannot be discarded.",
+            hint="Wait until it has finished; sent items are kept in the history.",
+        )
+    with store.transaction() as db:
+        db.execute("DELETE FROM outbox WHERE id = ?", (item_id,))
+    store.audit(
+        face=face, action="discard", outcome="discarded", account=item.account, outbox_id=item_id
+    )
+
+
+def recover(store: Store, *, pid_alive: Callable[[int], bool] | None = None) -> list[int]:
+    """After a crash: items left ``sending`` by a dead process are judged by their step.
+
+    Before the final dot they go back to ``queued``; once it was sent they become
+    ``possibly_sent`` and wait for the user.
+    """
+    alive = pid_alive or _pid_alive
+    rows = store.execute(
+        "SELECT id, step, owner_pid FROM outbox WHERE state = ?", (State.SENDING.value,)
+    ).fetchall()
+    recovered = []
+    for row in rows:
+        if row["owner_pid"] and alive(int(row["owner_pid"])):
+            continue
+        after_dot = row["step"] in (Step.FINAL_DOT.value, Step.DONE.value)
+        state = State.POSSIBLY_SENT if after_dot else State.QUEUED
+        error = (
+            PossiblySent(
+                "Relaydesk stopped after the message was handed to the server but before "
+                "the server confirmed it.",
+                hint="Check the recipient's inbox or your Sent folder; send again only if "
+                "it did not arrive.",
+            )
+            if after_dot
+            else None
+        )
+        if after_dot:
+            store.execute(
+                "UPDATE outbox_recipients SET status = 'uncertain' WHERE outbox_id = ?"
+                " AND status = 'pending'",
+                (row["id"],),
+            )
+        set_state(store, row["id"], state, error=error, next_attempt_at=time.time())
+        store.audit(face="system", action="recover", outcome=state.value, outbox_id=row["id"])
+        recovered.append(int(row["id"]))
+    return recovered
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def state_after_error(error: RelayError) -> State:
+    """Which state a failed attempt leaves the item in."""
+    if isinstance(error, PossiblySent):
+        return State.POSSIBLY_SENT
+    if isinstance(error, Cancelled):
+        return State.CANCELLED
+    if isinstance(error, TemporaryFailure | ServerUnreachable):
+        return State.RETRYING
+    return State.FAILED
+
+
+def all_refused_error(refused: dict[str, str]) -> RecipientRefused:
+    """The error for a message no recipient would take."""
+    listing = "; ".join(f"{address}: {reply}" for address, reply in refused.items())
+    return RecipientRefused(
+        f"The server refused every recipient ({listing}).",
+        hint="Check the addresses for typos; nothing was sent.",
+        details={"refused": refused},
+    )

@@ -1,0 +1,105 @@
+"""Passwords live in the OS keyring and nowhere else.
+
+A keyring backend that would write the secret to a file in plain or merely
+encoded form, or that cannot store anything, is refused: the user can instead
+choose to be asked for the password each time (kept in memory only).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keyring
+import keyring.errors
+
+from app.core.errors import KeyringUnavailable, PasswordMissing
+
+SERVICE = "relaydesk"
+
+# Module prefixes of backends that must never hold a password.
+_REFUSED_MODULES = (
+    "keyring.backends.fail",
+    "keyring.backends.null",
+    "keyrings.alt",  # plaintext, base64 "encrypted" file backends
+    "keyrings.cryptfile",  # prompts on stdin for its own password
+)
+
+
+def _leaf_backends(backend: Any) -> list[Any]:
+    children = getattr(backend, "backends", None)
+    if children is not None:  # keyring's ChainerBackend
+        return [leaf for child in children for leaf in _leaf_backends(child)]
+    return [backend]
+
+
+def _is_acceptable(backend: Any) -> bool:
+    module = type(backend).__module__
+    return not module.startswith(_REFUSED_MODULES)
+
+
+def backend_name() -> str:
+    """The active backend's name, for messages and `account list`."""
+    backend = keyring.get_keyring()
+    return f"{type(backend).__module__}.{type(backend).__name__}"
+
+
+def keyring_usable() -> bool:
+    """True when the active keyring can store secrets safely."""
+    leaves = _leaf_backends(keyring.get_keyring())
+    return bool(leaves) and all(_is_acceptable(leaf) for leaf in leaves)
+
+
+def _unavailable(detail: str = "") -> KeyringUnavailable:
+    reason = f" ({detail})" if detail else ""
+    return KeyringUnavailable(
+        f"No usable system keyring was found{reason}; Relaydesk will not store "
+        "the password in a file.",
+        hint="Start your desktop's keyring (GNOME Keyring, KWallet, macOS Keychain, "
+        "Windows Credential Locker), or add the account with --ask-password to be "
+        "asked for the password each time.",
+        details={"backend": backend_name()},
+    )
+
+
+def ensure_keyring() -> None:
+    """Raise KeyringUnavailable unless a safe keyring is active."""
+    if not keyring_usable():
+        raise _unavailable()
+
+
+def store_password(account: str, password: str) -> None:
+    """Save the account's password in the keyring."""
+    ensure_keyring()
+    try:
+        keyring.set_password(SERVICE, account, password)
+    except keyring.errors.KeyringError as error:
+        raise _unavailable(type(error).__name__) from None
+
+
+def get_password(account: str) -> str:
+    """The stored password, or PasswordMissing with what to do."""
+    ensure_keyring()
+    try:
+        password = keyring.get_password(SERVICE, account)
+    except keyring.errors.KeyringError as error:
+        raise _unavailable(type(error).__name__) from None
+    if password is None:
+        raise PasswordMissing(
+            f"No password for account “{account}” is stored in the keyring.",
+            hint=f"Store it again: relaydesk account password {account} --password-stdin, "
+            "or re-add the account.",
+        )
+    return password
+
+
+def delete_password(account: str) -> bool:
+    """Remove the stored password; False when there was none or no keyring."""
+    if not keyring_usable():
+        return False
+    try:
+        keyring.delete_password(SERVICE, account)
+    except keyring.errors.PasswordDeleteError:
+        return False
+    except keyring.errors.KeyringError:
+        return False
+    return True

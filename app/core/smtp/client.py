@@ -1,0 +1,142 @@
+"""The smtplib layer: a client that records every line and keeps socket errors intact.
+
+smtplib wraps socket errors in ``SMTPServerDisconnected`` and prints AUTH
+payloads in debug mode; this subclass does neither, so the diagnosis can tell a
+timeout from a reset and the transcript stays free of secrets.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import smtplib
+import socket
+import ssl
+import threading
+
+from app.core.accounts import Account
+from app.core.errors import ConfigError
+from app.core.smtp.reply import Reply
+from app.core.smtp.transcript import Transcript
+
+_MAX_LINE = 8192
+_LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
+
+
+class SmtpClient(smtplib.SMTP):
+    """An ``smtplib.SMTP`` that talks over a socket the session opened itself."""
+
+    def __init__(self, transcript: Transcript) -> None:
+        # A literal local name: smtplib would otherwise ask DNS for our FQDN.
+        super().__init__(local_hostname="localhost")
+        self.transcript = transcript
+
+    def attach(self, sock: socket.socket, host: str) -> None:
+        """Use ``sock`` (already connected, maybe TLS) for the conversation with ``host``."""
+        self.sock = sock
+        self.file = None
+        self._host = host
+        self.local_hostname = _address_literal(sock.getsockname()[0])
+
+    def set_timeout(self, seconds: float) -> None:
+        if self.sock is not None:
+            self.sock.settimeout(seconds)
+
+    def send(self, s: bytes | str) -> None:  # type: ignore[override]
+        """Write to the socket; socket errors propagate as they are."""
+        if self.sock is None:
+            raise smtplib.SMTPServerDisconnected("not connected")
+        self.sock.sendall(s.encode(self.command_encoding) if isinstance(s, str) else s)
+
+    def putcmd(self, cmd: str, args: str = "") -> None:
+        """Send one command line and record it (the transcript redacts AUTH)."""
+        line = f"{cmd} {args}" if args else cmd
+        if "\r" in line or "\n" in line:
+            raise ValueError("an SMTP command must be one line")
+        self.transcript.client(line)
+        self.send(f"{line}\r\n")
+
+    def getreply(self) -> tuple[int, bytes]:
+        """Read one (multi-line) reply and record each line."""
+        if self.sock is None:
+            raise smtplib.SMTPServerDisconnected("not connected")
+        if self.file is None:
+            self.file = self.sock.makefile("rb")
+        code, texts = -1, []
+        while True:
+            raw: bytes = self.file.readline(_MAX_LINE + 1)
+            if not raw:
+                raise smtplib.SMTPServerDisconnected("the server closed the connection")
+            if len(raw) > _MAX_LINE:
+                raise smtplib.SMTPResponseException(-1, b"reply line too long")
+            line = raw.rstrip(b"\r\n")
+            self.transcript.server(line.decode("utf-8", "replace"))
+            texts.append(line[4:].strip())
+            try:
+                code = int(line[:3])
+            except ValueError:
+                raise smtplib.SMTPResponseException(-1, b"not an SMTP reply") from None
+            if line[3:4] != b"-":
+                return code, b"\n".join(texts)
+
+    def command(self, cmd: str, args: str = "") -> Reply:
+        """Send a command and return the reply as a value."""
+        self.putcmd(cmd, args)
+        return self.read_reply()
+
+    def read_reply(self) -> Reply:
+        return Reply.from_smtplib(*self.getreply())
+
+    def start_tls(self, context: ssl.SSLContext, lock: threading.Lock) -> ssl.SSLSocket:
+        """Wrap the socket after a 220 to STARTTLS; forget everything said before.
+
+        The TLS socket is in place (under ``lock``) before the handshake, so a
+        cancel from another thread can wake the handshake.
+        """
+        if self.sock is None:
+            raise smtplib.SMTPServerDisconnected("not connected")
+        if self.file is not None:
+            self.file.close()  # drop anything buffered in plaintext (injection)
+        self.file = None
+        with lock:
+            self.sock = tls_sock = context.wrap_socket(
+                self.sock, server_hostname=self._host, do_handshake_on_connect=False
+            )
+        tls_sock.do_handshake()
+        self.helo_resp = self.ehlo_resp = None
+        self.esmtp_features = {}
+        self.does_esmtp = False
+        return tls_sock
+
+
+def tls_context(account: Account) -> ssl.SSLContext:
+    """The system trust store (plus the account's CA file), or pin-only when pinned."""
+    try:
+        context = ssl.create_default_context(cafile=account.ca_file)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"The CA file {account.ca_file} cannot be used: {exc}.",
+            hint="Give a PEM file that holds your company's CA certificate.",
+        ) from exc
+    if account.pin_sha256:
+        # The pin replaces chain and name checks; the fingerprint is compared after the handshake.
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def dot_stuff(data: bytes) -> bytes:
+    """Double a leading dot on every line and make sure the data ends with CRLF."""
+    wire = _LEADING_DOT.sub(b"..", data)
+    if wire and not wire.endswith(b"\r\n"):
+        wire += b"\r\n"
+    return wire
+
+
+def _address_literal(address: str) -> str:
+    """Our own address as an EHLO argument; it says no more than the server already knows."""
+    try:
+        ip = ipaddress.ip_address(address.split("%")[0])
+    except ValueError:
+        return "localhost"
+    return f"[IPv6:{ip}]" if ip.version == 6 else f"[{ip}]"

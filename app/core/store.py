@@ -1,0 +1,267 @@
+"""SQLite storage: schema, migrations and the low-level connection rules.
+
+One connection per thread. The file is created 0600 inside a 0700 directory
+before SQLite first opens it; WAL journal, ``synchronous=FULL`` so a committed
+outbox state survives a power cut, and a busy timeout so the GUI, the CLI and
+a sendmail call can share the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.core.errors import StorageError
+from app.core.paths import Paths, default_paths
+
+BUSY_TIMEOUT_MS = 10_000
+
+# Each entry moves the schema one version forward; never edit a shipped entry.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE accounts (
+        name TEXT PRIMARY KEY,
+        email TEXT NOT NULL,
+        host TEXT NOT NULL,
+        port INTEGER NOT NULL,
+        security TEXT NOT NULL,
+        username TEXT,
+        from_name TEXT NOT NULL DEFAULT '',
+        password_mode TEXT NOT NULL,
+        ca_file TEXT,
+        pin_sha256 TEXT,
+        allow_plaintext_auth INTEGER NOT NULL DEFAULT 0,
+        preset TEXT,
+        timeout REAL NOT NULL DEFAULT 30,
+        is_default INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        account TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        subject TEXT NOT NULL DEFAULT '',
+        envelope_from TEXT NOT NULL,
+        data BLOB NOT NULL,
+        size INTEGER NOT NULL,
+        smtputf8 INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL,
+        step TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        next_attempt_at REAL,
+        last_error TEXT,
+        face TEXT NOT NULL,
+        owner_pid INTEGER
+    );
+    CREATE INDEX outbox_state ON outbox(state, next_attempt_at);
+    CREATE TABLE outbox_recipients (
+        outbox_id INTEGER NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        address TEXT NOT NULL,
+        kind TEXT NOT NULL DEFAULT 'to',
+        status TEXT NOT NULL DEFAULT 'pending',
+        reply TEXT,
+        updated_at REAL,
+        PRIMARY KEY (outbox_id, address)
+    );
+    CREATE TABLE history (
+        id INTEGER PRIMARY KEY,
+        outbox_id INTEGER NOT NULL,
+        account TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        subject TEXT NOT NULL DEFAULT '',
+        envelope_from TEXT NOT NULL,
+        recipients TEXT NOT NULL,
+        search_text TEXT NOT NULL,
+        final_reply TEXT,
+        size INTEGER NOT NULL,
+        sent_at REAL NOT NULL
+    );
+    CREATE INDEX history_sent_at ON history(sent_at);
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at REAL NOT NULL,
+        face TEXT NOT NULL,
+        action TEXT NOT NULL,
+        account TEXT,
+        outbox_id INTEGER,
+        outcome TEXT NOT NULL,
+        detail TEXT
+    );
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
+)
+
+
+def _is_storage_failure(error: sqlite3.Error) -> bool:
+    text = str(error).lower()
+    return any(
+        phrase in text
+        for phrase in ("disk is full", "readonly", "read-only", "disk i/o", "unable to open")
+    )
+
+
+def storage_error(error: sqlite3.Error | OSError, path: Path) -> StorageError:
+    """Turn a low-level write failure into a message a person can act on."""
+    return StorageError(
+        f"Relaydesk cannot write its data file {path}: {error}.",
+        hint="Free some disk space or make the folder writable, then try again. Nothing was sent.",
+    )
+
+
+@dataclass
+class Store:
+    """An open database: one per thread."""
+
+    connection: sqlite3.Connection
+    path: Path
+
+    @classmethod
+    def open(cls, paths: Paths | None = None) -> Store:
+        """Open (creating and migrating if needed) the database."""
+        paths = paths or default_paths()
+        try:
+            paths.ensure()
+            _create_private(paths.database)
+            connection = sqlite3.connect(
+                paths.database, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+            )
+        except (OSError, sqlite3.Error) as error:
+            raise storage_error(error, paths.database) from error
+        connection.row_factory = sqlite3.Row
+        store = cls(connection, paths.database)
+        try:
+            store._configure()
+            store._migrate()
+        except sqlite3.Error as error:
+            connection.close()
+            raise storage_error(error, paths.database) from error
+        return store
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _configure(self) -> None:
+        execute = self.connection.execute
+        execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        execute("PRAGMA journal_mode = WAL")
+        execute("PRAGMA synchronous = FULL")
+        execute("PRAGMA foreign_keys = ON")
+
+    def _migrate(self) -> None:
+        version = self.connection.execute("PRAGMA user_version").fetchone()[0]
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction():
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self.connection.execute(statement)
+                self.connection.execute(f"PRAGMA user_version = {number}")
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.connection.execute("PRAGMA user_version").fetchone()[0])
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT; storage failures become StorageError."""
+        try:
+            self.connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as error:
+            raise storage_error(error, self.path) from error
+        try:
+            yield self.connection
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        try:
+            self.connection.execute("COMMIT")
+        except sqlite3.Error as error:
+            if self.connection.in_transaction:
+                self.connection.execute("ROLLBACK")
+            raise storage_error(error, self.path) from error
+
+    def execute(
+        self, sql: str, parameters: tuple[Any, ...] | dict[str, Any] = ()
+    ) -> sqlite3.Cursor:
+        """Run one statement outside an explicit transaction (autocommit)."""
+        try:
+            return self.connection.execute(sql, parameters)
+        except sqlite3.OperationalError as error:
+            if _is_storage_failure(error):
+                raise storage_error(error, self.path) from error
+            raise
+
+    # --- audit -----------------------------------------------------------
+    def audit(
+        self,
+        *,
+        face: str,
+        action: str,
+        outcome: str,
+        account: str | None = None,
+        outbox_id: int | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Append one row to the audit log."""
+        self.execute(
+            "INSERT INTO audit (at, face, action, account, outbox_id, outcome, detail)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                time.time(),
+                face,
+                action,
+                account,
+                outbox_id,
+                outcome,
+                json.dumps(detail, ensure_ascii=False) if detail else None,
+            ),
+        )
+
+    def audit_rows(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest audit rows first."""
+        rows = self.execute("SELECT * FROM audit ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        result = []
+        for row in rows:
+            item = dict(row)
+            item["detail"] = json.loads(item["detail"]) if item["detail"] else None
+            result.append(item)
+        return result
+
+    # --- settings --------------------------------------------------------
+    def get_setting(self, key: str, default: str | None = None) -> str | None:
+        row = self.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return str(row["value"]) if row else default
+
+    def set_setting(self, key: str, value: str) -> None:
+        self.execute(
+            "INSERT INTO settings (key, value) VALUES (?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file 0600 before SQLite opens it (no umask window)."""
+    if not path.exists():
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+    os.chmod(path, 0o600)

@@ -1,0 +1,1 @@
+"""Real test infrastructure: SMTP servers with TLS and a private Secret Service."""

@@ -1,0 +1,142 @@
+"""Address validation and header checks, as a person typing addresses meets them."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from email.message import EmailMessage
+
+import pytest
+
+from app.core.addresses import (
+    ascii_address,
+    check_header_value,
+    format_mailbox,
+    needs_smtputf8,
+    parse_address_list,
+    validate_address,
+)
+from app.core.errors import ExitCode, HeaderInjection, InvalidAddress
+
+
+def test_valid_address_keeps_local_part_and_lowercases_domain() -> None:
+    assert validate_address("Bob.Smith@EXAMPLE.com") == "Bob.Smith@example.com"
+    assert validate_address("  ann@example.org\t") == "ann@example.org"
+
+
+def test_idn_domain_is_kept_in_unicode_and_available_as_ascii() -> None:
+    assert validate_address("hans@BÜCHER.de") == "hans@bücher.de"
+    assert ascii_address("hans@bücher.de") == "hans@xn--bcher-kva.de"
+    assert not needs_smtputf8("hans@bücher.de")
+
+
+def test_non_ascii_local_part_needs_smtputf8() -> None:
+    assert validate_address("jörg@example.com") == "jörg@example.com"
+    assert needs_smtputf8("jörg@example.com")
+    assert not needs_smtputf8("joerg@example.com")
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("bob@@x.com", "invalid characters"),
+        ("Bob <bob@example.com>", "without a name or angle brackets"),
+        ("<bob@example.com>", "angle brackets"),
+        ("a@example.com, b@example.com", "more than one address"),
+        ("a@b.com\nRCPT TO:<x@evil.example>", "line break"),
+        ("a@b.com\r", "line break"),
+        ("a@b.com\x00", "control character"),
+        ("no-at-sign.example.com", "@"),
+        ("a b@example.com", ""),
+    ],
+)
+def test_invalid_addresses_are_refused_with_the_input_named(text: str, reason: str) -> None:
+    with pytest.raises(InvalidAddress) as caught:
+        validate_address(text)
+    error = caught.value
+    assert error.exit_code == ExitCode.DATAERR
+    assert "is not a valid email address" in error.message
+    assert reason in error.message
+    assert error.hint
+    # The message is shown on one line: control characters appear escaped.
+    assert "\n" not in error.message and "\r" not in error.message
+    assert text[:7] in error.message
+
+
+def test_bad_address_message_quotes_it() -> None:
+    with pytest.raises(InvalidAddress) as caught:
+        validate_address("bob@@x")
+    assert caught.value.message.startswith("“bob@@x” is not a valid email address: ")
+    assert caught.value.hint == "Check the spelling; an address looks like name@example.com."
+
+
+def test_empty_address_is_refused() -> None:
+    with pytest.raises(InvalidAddress, match="empty"):
+        validate_address("   ")
+
+
+def test_address_list_splits_validates_and_dedupes() -> None:
+    assert parse_address_list("a@x.com, b@y.com; c@z.com") == ("a@x.com", "b@y.com", "c@z.com")
+    assert parse_address_list(["a@x.com,B@Y.com", "", "c@z.com  A@X.COM", " ;, "]) == (
+        "a@x.com",
+        "B@y.com",
+        "c@z.com",
+    )
+    assert parse_address_list("a@x.com\nb@y.com") == ("a@x.com", "b@y.com")
+    assert parse_address_list("") == ()
+
+
+def test_address_list_names_the_bad_entry() -> None:
+    with pytest.raises(InvalidAddress, match="“b@@y.com”"):
+        parse_address_list("a@x.com, b@@y.com")
+
+
+def test_address_list_refuses_display_names() -> None:
+    with pytest.raises(InvalidAddress):
+        parse_address_list(["Bob <bob@example.com>"])
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["hi\r\nBcc: evil@x.example", "hi\nthere", "hi\rthere", "nul\x00", "esc\x1b[31m", "ls\u2028x"],
+)
+def test_header_values_with_line_breaks_are_refused(value: str) -> None:
+    with pytest.raises(HeaderInjection) as caught:
+        check_header_value("subject", value)
+    assert "subject" in caught.value.message
+    assert "line break" in caught.value.hint
+    assert "\n" not in caught.value.message
+
+
+def test_ordinary_header_values_pass() -> None:
+    check_header_value("subject", "Quarterly report\t— Überblick ✓")
+    check_header_value("subject", "")
+
+
+@pytest.mark.parametrize(
+    ("name", "expected_header"),
+    [
+        ("Ann Example", "Ann Example <ann@example.com>"),
+        ("Doe, John", '"Doe, John" <ann@example.com>'),
+        ("", "ann@example.com"),
+    ],
+)
+def test_format_mailbox_quotes_names(name: str, expected_header: str) -> None:
+    assert format_mailbox(name, "ann@example.com") == expected_header
+
+
+def test_format_mailbox_non_ascii_name_round_trips_through_a_header() -> None:
+    msg = EmailMessage(policy=email.policy.SMTP)
+    msg["From"] = format_mailbox("Jürgen Müller, Dr.", "jm@example.com")
+    msg.set_content("x")
+    data = msg.as_bytes()
+    assert data.isascii()  # RFC 2047-encoded under the SMTP policy
+    parsed = email.message_from_bytes(data, policy=email.policy.default)
+    (address,) = parsed["From"].addresses
+    assert address.display_name == "Jürgen Müller, Dr."
+    assert address.addr_spec == "jm@example.com"
+
+
+def test_format_mailbox_refuses_injection_in_the_name() -> None:
+    with pytest.raises(HeaderInjection):
+        format_mailbox("Ann\r\nBcc: evil@x.example", "ann@example.com")
