@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from app.cli.output import Output
 from app.cli.passwords import password_source, prompt_password, read_password_stdin
-from app.core import accounts, secrets
+from app.core import accounts, ratelimit, secrets
 from app.core.accounts import DEFAULT_PORTS, Account, PasswordMode, Security
 from app.core.addresses import validate_address
 from app.core.checks import run_test
@@ -111,6 +112,20 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     default.add_argument("name")
     default.add_argument("--json", action="store_true", help="print JSON")
     default.set_defaults(handler=cmd_default)
+
+    quota = sub.add_parser(
+        "quota",
+        help="show or set an account's sending limits",
+        description="Limits on messages sent per minute, hour and day. Over the limit, "
+        "messages wait in the outbox until a slot frees. The default is the provider's "
+        "documented daily limit. Give 0 to remove a limit.",
+    )
+    quota.add_argument("name")
+    quota.add_argument("--per-minute", type=int, metavar="N")
+    quota.add_argument("--per-hour", type=int, metavar="N")
+    quota.add_argument("--per-day", type=int, metavar="N")
+    quota.add_argument("--json", action="store_true", help="print JSON")
+    quota.set_defaults(handler=cmd_quota)
 
     presets = sub.add_parser("presets", help="list the provider presets")
     presets.add_argument("--json", action="store_true", help="print JSON")
@@ -328,4 +343,36 @@ def cmd_presets(args: argparse.Namespace, store: Store, out: Output) -> int:
     for p in presets:
         where = f"{p.host}:{p.port} {p.security.value}" if p.host else "enter the server yourself"
         out.say(f"{p.id:<24} {p.name:<28} {where}")
+    return 0
+
+
+def cmd_quota(args: argparse.Namespace, store: Store, out: Output) -> int:
+    account = accounts.get_account(store, args.name)
+    current = ratelimit.get_quota(store, account)
+    changes = {
+        field: value
+        for field, value in (
+            ("per_minute", args.per_minute),
+            ("per_hour", args.per_hour),
+            ("per_day", args.per_day),
+        )
+        if value is not None
+    }
+    if changes:
+        merged = {**asdict(current), **{k: (v or None) for k, v in changes.items()}}
+        current = ratelimit.Quota(**merged)
+        ratelimit.set_quota(store, account.name, current)
+        store.audit(
+            face=FACE,
+            action="account_quota",
+            outcome="ok",
+            account=account.name,
+            detail=asdict(current),
+        )
+    limits = current.limits()
+    out.emit({"status": "ok", "account": account.name, "quota": asdict(current)})
+    if not limits:
+        out.say(f"“{account.name}” has no sending limit.")
+    for name, _, limit in limits:
+        out.say(f"{limit} messages per {name}")
     return 0

@@ -11,8 +11,8 @@ from typing import Any
 from app.cli.output import Output, human_size
 from app.cli.passwords import password_source
 from app.core import accounts, history, outbox
-from app.core.delivery import SendOptions, queue_draft, send_item
-from app.core.errors import UnreadableFile
+from app.core.delivery import SendOptions, queue_draft, run_due, send_item
+from app.core.errors import UnreadableFile, UsageError
 from app.core.message import Attachment, Draft
 from app.core.outbox import SendResult, State
 from app.core.store import Store
@@ -81,11 +81,19 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     hist.add_argument("--json", action="store_true", help="print JSON")
     hist.set_defaults(handler=cmd_history)
 
-    box = commands.add_parser("outbox", help="list, send, retry or discard queued messages")
-    box.add_argument(
-        "action", nargs="?", default="list", choices=["list", "run", "retry", "discard"]
+    box = commands.add_parser(
+        "outbox",
+        help="list, send, retry, cancel or discard queued messages",
+        description="list: what waits (queued, retrying, failed, possibly sent, cancelled). "
+        "run: send everything that is due; exit 0 when all of it was sent, 75 when some "
+        "stays for a retry. retry ID: send a failed or possibly sent item again now, with "
+        "the same Message-ID, never to recipients that already have it. cancel ID: stop a "
+        "queued or retrying item. discard ID: delete an unsent item.",
     )
-    box.add_argument("id", nargs="?", type=int, help="outbox item id (retry, discard)")
+    box.add_argument(
+        "action", nargs="?", default="list", choices=["list", "run", "retry", "cancel", "discard"]
+    )
+    box.add_argument("id", nargs="?", type=int, help="outbox item id (retry, cancel, discard)")
     box.add_argument(
         "--password-stdin",
         action="store_true",
@@ -204,9 +212,7 @@ def _describe_item(item: outbox.OutboxItem) -> str:
 
 
 def cmd_outbox(args: argparse.Namespace, store: Store, out: Output) -> int:
-    if args.action in ("retry", "discard") and args.id is None:
-        from app.core.errors import UsageError
-
+    if args.action in ("retry", "cancel", "discard") and args.id is None:
         raise UsageError(
             f"`outbox {args.action}` needs an item id.",
             hint="See the ids with: relaydesk outbox list",
@@ -217,6 +223,11 @@ def cmd_outbox(args: argparse.Namespace, store: Store, out: Output) -> int:
             store, args.id, password_source(from_stdin=args.password_stdin), SendOptions(face=FACE)
         )
         return _report(result, out)
+    if args.action == "cancel":
+        outbox.cancel(store, args.id, face=FACE)
+        out.say(f"Cancelled outbox item {args.id}; it will not be sent.")
+        out.emit({"status": "ok", "id": args.id})
+        return 0
     if args.action == "discard":
         outbox.discard(store, args.id, face=FACE)
         out.say(f"Discarded outbox item {args.id}.")
@@ -236,10 +247,7 @@ def cmd_outbox(args: argparse.Namespace, store: Store, out: Output) -> int:
 def _run_due(args: argparse.Namespace, store: Store, out: Output) -> int:
     outbox.recover(store)
     source = password_source(from_stdin=args.password_stdin)
-    results = [
-        send_item(store, item_id, source, SendOptions(face=FACE))
-        for item_id in outbox.due_items(store)
-    ]
+    results = run_due(store, source, SendOptions(face=FACE))
     for result in results:
         state = result.state.value.replace("_", " ")
         out.say(

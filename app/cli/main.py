@@ -35,6 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     account_commands.register(commands)
     mail_commands.register(commands)
+    try:
+        from app.cli import agent_commands
+    except ImportError:  # not built yet in this checkout
+        pass
+    else:
+        agent_commands.register(commands)
     return parser
 
 

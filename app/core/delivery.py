@@ -1,4 +1,9 @@
-"""The send path: take an outbox item over the network and record what happened."""
+"""The send path: take outbox items over the network and record what happened.
+
+Every step is committed before it is taken (see ``outbox.record_step``), so the
+outcome of a crash can be judged later. Several due items of one account share
+one connection, with RSET between them.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.core import history, outbox
+from app.core import history, outbox, ratelimit
 from app.core.accounts import Account, get_account
-from app.core.errors import RelayError, UsageError
+from app.core.errors import QuotaExceeded, RelayError, UsageError
 from app.core.message import Draft, build
 from app.core.outbox import RecipientStatus, RetryPolicy, SendResult, State
 from app.core.smtp.session import Delivery, SmtpSession, Step, Timeouts
@@ -21,7 +26,7 @@ PasswordSource = Callable[[Account], str | None]
 
 @dataclass
 class SendOptions:
-    """How one attempt is run; the GUI and CLI fill in what they need."""
+    """How attempts are run; the GUI and CLI fill in what they need."""
 
     face: str = "cli"
     transcript: Transcript | None = None
@@ -30,6 +35,58 @@ class SendOptions:
     on_progress: Callable[[int, int], None] | None = None
     on_session: Callable[[SmtpSession], None] | None = None  # lets a caller cancel
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
+    check_quota: bool = True
+
+
+def queue_draft(store: Store, account: Account, draft: Draft, *, face: str) -> int:
+    """Validate and build the draft, then commit it to the outbox; nothing is sent yet."""
+    built = build(draft, sender=account.email, sender_name=account.from_name)
+    kinds = {address: "to" for address in draft.to}
+    kinds.update({address: "cc" for address in draft.cc})
+    kinds.update({address: "bcc" for address in draft.bcc})
+    return outbox.enqueue(store, account, built, face=face, kinds=kinds)
+
+
+class _Connection:
+    """One session for one account, opened on first use and reused for later items."""
+
+    def __init__(
+        self, store: Store, account: Account, password: PasswordSource, options: SendOptions
+    ) -> None:
+        self._store = store
+        self._account = account
+        self._password = password
+        self._options = options
+        self._session: SmtpSession | None = None
+        self.item_id = 0
+
+    def _on_step(self, step: Step) -> None:
+        outbox.record_step(self._store, self.item_id, step)
+        if self._options.on_step:
+            self._options.on_step(step)
+
+    def session_for(self, item_id: int) -> SmtpSession:
+        """An open session, with the next steps recorded against ``item_id``."""
+        self.item_id = item_id
+        if self._session is not None:
+            self._session.reset()
+            return self._session
+        session = SmtpSession(
+            self._account,
+            transcript=self._options.transcript,
+            timeouts=self._options.timeouts,
+            on_step=self._on_step,
+        )
+        if self._options.on_session:
+            self._options.on_session(session)
+        session.open(self._password(self._account) if self._account.uses_auth else None)
+        self._session = session
+        return session
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
 
 
 def send_item(
@@ -42,9 +99,59 @@ def send_item(
 ) -> SendResult:
     """One attempt at delivering outbox item ``item_id`` to its pending recipients."""
     options = options or SendOptions()
+    item = outbox.get_item(store, item_id)
+    connection = _Connection(store, get_account(store, item.account), password, options)
+    try:
+        return _attempt(store, item_id, connection, options, allowed)
+    finally:
+        connection.close()
+
+
+def run_due(
+    store: Store, password: PasswordSource, options: SendOptions | None = None
+) -> list[SendResult]:
+    """Send everything that is due, one connection per account."""
+    options = options or SendOptions()
+    by_account: dict[str, list[int]] = {}
+    for item_id in outbox.due_items(store):
+        by_account.setdefault(outbox.get_item(store, item_id).account, []).append(item_id)
+    results: list[SendResult] = []
+    for name, item_ids in by_account.items():
+        try:
+            account = get_account(store, name)
+        except RelayError as error:
+            results += [_fail_without_attempt(store, i, error, options) for i in item_ids]
+            continue
+        connection = _Connection(store, account, password, options)
+        try:
+            for item_id in item_ids:
+                result = _attempt(store, item_id, connection, options, outbox.DUE_STATES)
+                results.append(result)
+                if result.error is not None:
+                    connection.close()  # a fresh connection for the next item
+                if isinstance(result.error, QuotaExceeded):
+                    break  # the rest of this account's items wait too
+        finally:
+            connection.close()
+    return results
+
+
+def _attempt(
+    store: Store,
+    item_id: int,
+    connection: _Connection,
+    options: SendOptions,
+    allowed: tuple[State, ...],
+) -> SendResult:
+    item = outbox.get_item(store, item_id)
+    account = get_account(store, item.account)
+    if options.check_quota:
+        try:
+            ratelimit.check(store, account)
+        except QuotaExceeded as error:
+            return _wait_for_quota(store, item, error, options)
     if not outbox.claim(store, item_id, allowed=allowed):
-        item = outbox.get_item(store, item_id)
-        raise outbox_busy(item)
+        raise outbox_busy(outbox.get_item(store, item_id))
     item = outbox.get_item(store, item_id)
     store.audit(
         face=options.face,
@@ -60,17 +167,26 @@ def send_item(
         if r.status in (RecipientStatus.PENDING, RecipientStatus.DEFERRED)
     ]
     try:
-        account = get_account(store, item.account)
-        delivery = _transmit(store, item, account, pending, password, options)
+        session = connection.session_for(item_id)
+        delivery = session.send(
+            item.envelope_from,
+            pending,
+            outbox.message_data(store, item_id),
+            smtputf8=item.smtputf8,
+            on_progress=options.on_progress,
+        )
     except RelayError as error:
         return _record_failure(store, item, pending, error, options)
     except BaseException as error:
-        # A bug or an interrupt: leave the item where a person can see and retry it.
-        outbox.set_state(
-            store,
-            item_id,
-            State.FAILED,
-            error=RelayError(f"Internal error while sending: {type(error).__name__}"),
+        # A bug or an interrupt: judge it like a crash, by the step reached.
+        outbox.release(store, item_id, face=options.face)
+        store.audit(
+            face=options.face,
+            action="send_attempt",
+            outcome="interrupted",
+            account=item.account,
+            outbox_id=item_id,
+            detail={"error": type(error).__name__},
         )
         raise
     return _record_delivery(store, item, delivery, options)
@@ -84,50 +200,44 @@ def outbox_busy(item: outbox.OutboxItem) -> RelayError:
     )
 
 
-def _transmit(
-    store: Store,
-    item: outbox.OutboxItem,
-    account: Account,
-    recipients: list[str],
-    password: PasswordSource,
-    options: SendOptions,
-) -> Delivery:
-    def on_step(step: Step) -> None:
-        outbox.record_step(store, item.id, step)
-        if options.on_step:
-            options.on_step(step)
-
-    data = outbox.message_data(store, item.id)
-    session = SmtpSession(
-        account, transcript=options.transcript, timeouts=options.timeouts, on_step=on_step
+def _wait_for_quota(
+    store: Store, item: outbox.OutboxItem, error: QuotaExceeded, options: SendOptions
+) -> SendResult:
+    slot = float(error.details["next_attempt_at"])
+    outbox.postpone(store, item.id, slot, error)
+    store.audit(
+        face=options.face,
+        action="send_attempt",
+        outcome="over_quota",
+        account=item.account,
+        outbox_id=item.id,
+        detail={"next_attempt_at": slot},
     )
-    if options.on_session:
-        options.on_session(session)
-    with session:
-        session.open(password(account) if account.uses_auth else None)
-        return session.send(
-            item.envelope_from,
-            recipients,
-            data,
-            smtputf8=item.smtputf8,
-            on_progress=options.on_progress,
-        )
+    return SendResult(item.id, item.state, item.message_id, (), {}, {}, None, error)
+
+
+def _statuses(delivery: Delivery) -> dict[str, tuple[RecipientStatus, str | None]]:
+    statuses: dict[str, tuple[RecipientStatus, str | None]] = {}
+    if delivery.final is not None:
+        for address, reply in delivery.accepted.items():
+            statuses[address] = (RecipientStatus.ACCEPTED, str(reply))
+    for address, reply in delivery.refused.items():
+        status = RecipientStatus.REFUSED if reply.is_permanent else RecipientStatus.DEFERRED
+        statuses[address] = (status, str(reply))
+    return statuses
 
 
 def _record_delivery(
     store: Store, item: outbox.OutboxItem, delivery: Delivery, options: SendOptions
 ) -> SendResult:
-    statuses: dict[str, tuple[RecipientStatus, str | None]] = {}
-    accepted = tuple(delivery.accepted) if delivery.final is not None else ()
-    refused = {a: str(r) for a, r in delivery.refused.items() if r.is_permanent}
-    deferred = {a: str(r) for a, r in delivery.refused.items() if not r.is_permanent}
-    for address in accepted:
-        statuses[address] = (RecipientStatus.ACCEPTED, str(delivery.accepted[address]))
-    for address, reply in refused.items():
-        statuses[address] = (RecipientStatus.REFUSED, reply)
-    for address, reply in deferred.items():
-        statuses[address] = (RecipientStatus.DEFERRED, reply)
+    statuses = _statuses(delivery)
     outbox.set_recipient_status(store, item.id, statuses)
+    by_status: dict[RecipientStatus, dict[str, str]] = {}
+    for address, (status, reply) in statuses.items():
+        by_status.setdefault(status, {})[address] = reply or ""
+    accepted = tuple(by_status.get(RecipientStatus.ACCEPTED, {}))
+    refused = by_status.get(RecipientStatus.REFUSED, {})
+    deferred = by_status.get(RecipientStatus.DEFERRED, {})
 
     final_reply = str(delivery.final) if delivery.final is not None else None
     if accepted:
@@ -145,18 +255,26 @@ def _record_delivery(
             size=item.size,
         )
     error: RelayError | None = None
+    next_at: float | None = None
     if deferred:
         state = State.RETRYING
-        next_at: float | None = time.time() + options.retry_policy.delay(item.attempts)
-    elif accepted:
-        state, next_at = State.SENT, None
+        next_at = time.time() + options.retry_policy.delay(item.attempts)
+    elif accepted or _earlier_accepted(store, item.id):
+        state = State.SENT
     else:
-        state, next_at = State.FAILED, None
+        state = State.FAILED
         error = outbox.all_refused_error(refused)
     outbox.set_state(store, item.id, state, error=error, next_attempt_at=next_at)
-    _audit_outcome(store, item, state, options, accepted=len(accepted), refused=refused)
+    _audit_outcome(store, item, state, options, accepted=list(accepted), refused=refused)
     return SendResult(
         item.id, state, item.message_id, accepted, refused, deferred, final_reply, error
+    )
+
+
+def _earlier_accepted(store: Store, item_id: int) -> bool:
+    """Some recipients got the message in an earlier attempt (a partial delivery)."""
+    return any(
+        r.status is RecipientStatus.ACCEPTED for r in outbox.get_item(store, item_id).recipients
     )
 
 
@@ -170,8 +288,7 @@ def _record_failure(
     state = outbox.state_after_error(error)
     next_at: float | None = None
     if state is State.RETRYING:
-        age = time.time() - item.created_at
-        if age > options.retry_policy.max_age:
+        if time.time() - item.created_at > options.retry_policy.max_age:
             state = State.FAILED
         else:
             next_at = time.time() + options.retry_policy.delay(item.attempts)
@@ -185,6 +302,15 @@ def _record_failure(
     return SendResult(item.id, state, item.message_id, (), {}, {}, None, error)
 
 
+def _fail_without_attempt(
+    store: Store, item_id: int, error: RelayError, options: SendOptions
+) -> SendResult:
+    item = outbox.get_item(store, item_id)
+    outbox.set_state(store, item_id, State.FAILED, error=error)
+    _audit_outcome(store, item, State.FAILED, options, error=error.to_dict())
+    return SendResult(item_id, State.FAILED, item.message_id, (), {}, {}, None, error)
+
+
 def _audit_outcome(
     store: Store, item: outbox.OutboxItem, state: State, options: SendOptions, **detail: Any
 ) -> None:
@@ -196,12 +322,3 @@ def _audit_outcome(
         outbox_id=item.id,
         detail=detail,
     )
-
-
-def queue_draft(store: Store, account: Account, draft: Draft, *, face: str) -> int:
-    """Validate and build the draft, then commit it to the outbox; nothing is sent yet."""
-    built = build(draft, sender=account.email, sender_name=account.from_name)
-    kinds = {address: "to" for address in draft.to}
-    kinds.update({address: "cc" for address in draft.cc})
-    kinds.update({address: "bcc" for address in draft.bcc})
-    return outbox.enqueue(store, account, built, face=face, kinds=kinds)

@@ -380,41 +380,76 @@ def discard(store: Store, item_id: int, *, face: str) -> None:
 
 
 def recover(store: Store, *, pid_alive: Callable[[int], bool] | None = None) -> list[int]:
-    """After a crash: items left ``sending`` by a dead process are judged by their step.
-
-    Before the final dot they go back to ``queued``; once it was sent they become
-    ``possibly_sent`` and wait for the user.
-    """
+    """After a crash: items left ``sending`` by a dead process are judged by their step."""
     alive = pid_alive or _pid_alive
     rows = store.execute(
-        "SELECT id, step, owner_pid FROM outbox WHERE state = ?", (State.SENDING.value,)
+        "SELECT id, owner_pid FROM outbox WHERE state = ?", (State.SENDING.value,)
     ).fetchall()
     recovered = []
     for row in rows:
         if row["owner_pid"] and alive(int(row["owner_pid"])):
             continue
-        after_dot = row["step"] in (Step.FINAL_DOT.value, Step.DONE.value)
-        state = State.POSSIBLY_SENT if after_dot else State.QUEUED
-        error = (
-            PossiblySent(
-                "Relaydesk stopped after the message was handed to the server but before "
-                "the server confirmed it.",
-                hint="Check the recipient's inbox or your Sent folder; send again only if "
-                "it did not arrive.",
-            )
-            if after_dot
-            else None
-        )
-        if after_dot:
-            store.execute(
-                "UPDATE outbox_recipients SET status = 'uncertain' WHERE outbox_id = ?"
-                " AND status = 'pending'",
-                (row["id"],),
-            )
-        set_state(store, row["id"], state, error=error, next_attempt_at=time.time())
-        store.audit(face="system", action="recover", outcome=state.value, outbox_id=row["id"])
+        release(store, int(row["id"]), face="system")
         recovered.append(int(row["id"]))
     return recovered
+
+
+def release(store: Store, item_id: int, *, face: str) -> State:
+    """Settle an item whose attempt ended without a result (crash, interrupt).
+
+    Before the final dot it goes back to ``queued``; once the dot was sent it
+    becomes ``possibly_sent`` and waits for the user.
+    """
+    row = store.execute("SELECT step FROM outbox WHERE id = ?", (item_id,)).fetchone()
+    after_dot = row is not None and row["step"] in (Step.FINAL_DOT.value, Step.DONE.value)
+    state = State.POSSIBLY_SENT if after_dot else State.QUEUED
+    error = None
+    if after_dot:
+        error = PossiblySent(
+            "Relaydesk stopped after the message was handed to the server but before "
+            "the server confirmed it.",
+            hint="Check the recipient's inbox or your Sent folder; send again only if "
+            "it did not arrive.",
+        )
+        store.execute(
+            "UPDATE outbox_recipients SET status = 'uncertain' WHERE outbox_id = ?"
+            " AND status IN ('pending', 'deferred')",
+            (item_id,),
+        )
+    set_state(store, item_id, state, error=error, next_attempt_at=time.time())
+    store.audit(face=face, action="recover", outcome=state.value, outbox_id=item_id)
+    return state
+
+
+def postpone(store: Store, item_id: int, when: float, error: RelayError) -> None:
+    """Keep the item's state but move its next attempt (quota reached)."""
+    with store.transaction() as db:
+        db.execute(
+            "UPDATE outbox SET next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?",
+            (when, json.dumps(error.to_dict(), ensure_ascii=False), time.time(), item_id),
+        )
+
+
+def cancel(store: Store, item_id: int, *, face: str) -> None:
+    """Stop a queued or retrying item from being sent (it stays visible as cancelled)."""
+    item = get_item(store, item_id)
+    if item.state not in DUE_STATES:
+        raise UsageError(
+            f"Outbox item {item_id} is {item.state.value}; only queued or retrying items "
+            "can be cancelled.",
+            hint="A message being sent right now is cancelled from the window that sends it.",
+        )
+    with store.transaction() as db:
+        cursor = db.execute(
+            "UPDATE outbox SET state = ?, owner_pid = NULL, updated_at = ? WHERE id = ?"
+            " AND state IN (?, ?)",
+            (State.CANCELLED.value, time.time(), item_id, *[s.value for s in DUE_STATES]),
+        )
+        changed = cursor.rowcount == 1
+    if changed:
+        store.audit(
+            face=face, action="cancel", outcome="cancelled", account=item.account, outbox_id=item_id
+        )
 
 
 def _pid_alive(pid: int) -> bool:

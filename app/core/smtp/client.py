@@ -13,9 +13,8 @@ import smtplib
 import socket
 import ssl
 import threading
+from base64 import b64encode
 
-from app.core.accounts import Account
-from app.core.errors import ConfigError
 from app.core.smtp.reply import Reply
 from app.core.smtp.transcript import Transcript
 
@@ -87,6 +86,19 @@ class SmtpClient(smtplib.SMTP):
     def read_reply(self) -> Reply:
         return Reply.from_smtplib(*self.getreply())
 
+    def authenticate(self, mechanism: str, username: str, password: str) -> Reply:
+        """AUTH PLAIN or LOGIN with UTF-8 credentials; the transcript hides them."""
+        if mechanism == "PLAIN":
+            reply = self.command("AUTH", "PLAIN " + _b64(f"\0{username}\0{password}"))
+            if reply.code == 334:  # the initial response was not taken: give up cleanly
+                reply = self.command("*")
+            return reply
+        reply = self.command("AUTH", "LOGIN")
+        for secret in (username, password):
+            if reply.code == 334:
+                reply = self.command(_b64(secret))
+        return reply
+
     def start_tls(self, context: ssl.SSLContext, lock: threading.Lock) -> ssl.SSLSocket:
         """Wrap the socket after a 220 to STARTTLS; forget everything said before.
 
@@ -109,28 +121,17 @@ class SmtpClient(smtplib.SMTP):
         return tls_sock
 
 
-def tls_context(account: Account) -> ssl.SSLContext:
-    """The system trust store (plus the account's CA file), or pin-only when pinned."""
-    try:
-        context = ssl.create_default_context(cafile=account.ca_file)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(
-            f"The CA file {account.ca_file} cannot be used: {exc}.",
-            hint="Give a PEM file that holds your company's CA certificate.",
-        ) from exc
-    if account.pin_sha256:
-        # The pin replaces chain and name checks; the fingerprint is compared after the handshake.
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
-
-
 def dot_stuff(data: bytes) -> bytes:
     """Double a leading dot on every line and make sure the data ends with CRLF."""
     wire = _LEADING_DOT.sub(b"..", data)
     if wire and not wire.endswith(b"\r\n"):
         wire += b"\r\n"
     return wire
+
+
+def _b64(text: str) -> str:
+    # UTF-8 ourselves: smtplib.login() encodes ASCII only (CPython issue 73936).
+    return b64encode(text.encode("utf-8")).decode("ascii")
 
 
 def _address_literal(address: str) -> str:

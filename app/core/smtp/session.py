@@ -6,38 +6,24 @@ line sent and received is in the (redacted) transcript.
 
 from __future__ import annotations
 
-import hashlib
 import socket
 import ssl
-import threading
-from base64 import b64encode
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 
 from app.core.accounts import Account, Security
 from app.core.errors import InvalidInput
 from app.core.smtp import policy
-from app.core.smtp.client import SmtpClient, dot_stuff, tls_context
-from app.core.smtp.diagnose import classify
+from app.core.smtp.client import SmtpClient, dot_stuff
+from app.core.smtp.conversation import Conversation, Timeouts
 from app.core.smtp.reply import Reply
 from app.core.smtp.steps import GreetingTimeout, Step
+from app.core.smtp.tls import check_certificate, tls_context
 from app.core.smtp.transcript import Transcript
 
 __all__ = ["CHUNK_SIZE", "Delivery", "SmtpSession", "Step", "Timeouts"]
 
 CHUNK_SIZE = 64 * 1024
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Seconds to wait. Greeting and EHLO are short so a wrong TLS mode shows fast."""
-
-    connect: float = 10.0
-    greeting: float = 10.0
-    command: float = 60.0
-    final_reply: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -49,7 +35,7 @@ class Delivery:
     final: Reply | None  # reply to the final dot; None when every recipient was refused
 
 
-class SmtpSession:
+class SmtpSession(Conversation):
     """A connection to the account's server. Not thread-safe, except ``cancel``."""
 
     def __init__(
@@ -60,14 +46,7 @@ class SmtpSession:
         timeouts: Timeouts = Timeouts(),  # noqa: B008 - frozen, so a shared default is safe
         on_step: Callable[[Step], None] | None = None,
     ) -> None:
-        self.account = account
-        self.transcript = transcript if transcript is not None else Transcript()
-        self.timeouts = timeouts
-        self._on_step = on_step
-        self._client: SmtpClient | None = None
-        self._lock = threading.Lock()
-        self._cancelled = False
-        self._committed = False  # the final dot is on its way: cancel no longer applies
+        super().__init__(account, transcript=transcript, timeouts=timeouts, on_step=on_step)
         # Facts learned by open():
         self.max_size: int | None = None
         self.supports_smtputf8 = False
@@ -150,20 +129,9 @@ class SmtpSession:
         self._check_certificate(tls_sock)
 
     def _check_certificate(self, sock: ssl.SSLSocket) -> None:
-        der = sock.getpeercert(binary_form=True)
-        fingerprint = hashlib.sha256(der).hexdigest() if der else None
-        self.peer_certificate_sha256 = fingerprint
-        self.tls_version = sock.version()
-        version = (self.tls_version or "TLS").replace("TLSv", "TLS ")
-        if self.account.pin_sha256:
-            if fingerprint != policy.normalized_pin(self.account.pin_sha256):
-                self.transcript.note(f"{version} established, certificate does NOT match the pin")
-                raise policy.pin_mismatch(self.account, fingerprint or "(no certificate)")
-            self.transcript.note(f"{version} established, certificate matches the pinned SHA-256")
-        else:
-            self.transcript.note(
-                f"{version} established, certificate verified for {self.account.host}"
-            )
+        self.tls_version, self.peer_certificate_sha256 = check_certificate(
+            sock, self.account, self.transcript
+        )
 
     def _learn(self, client: SmtpClient) -> None:
         features = client.esmtp_features
@@ -181,22 +149,11 @@ class SmtpSession:
             raise policy.plaintext_auth_refused(
                 self.account, starttls_offered=client.has_extn("starttls")
             )
-        username = self.account.username or ""
+        mechanism = next((m for m in ("PLAIN", "LOGIN") if m in self.auth_mechanisms), None)
+        if mechanism is None:
+            raise policy.auth_not_offered(self.account, self.auth_mechanisms, encrypted=encrypted)
         with self._network(Step.AUTH):
-            if "PLAIN" in self.auth_mechanisms:
-                token = _b64(f"\0{username}\0{password}")
-                reply = client.command("AUTH", f"PLAIN {token}")
-                if reply.code == 334:  # no initial response taken: give up cleanly
-                    reply = client.command("*")
-            elif "LOGIN" in self.auth_mechanisms:
-                reply = client.command("AUTH", "LOGIN")
-                for secret in (username, password):
-                    if reply.code == 334:
-                        reply = client.command(_b64(secret))
-            else:
-                raise policy.auth_not_offered(
-                    self.account, self.auth_mechanisms, encrypted=encrypted
-                )
+            reply = client.authenticate(mechanism, self.account.username or "", password)
         self._expect(Step.AUTH, reply, 235)
 
     # -- sending --------------------------------------------------------------
@@ -231,7 +188,6 @@ class SmtpSession:
             raise policy.smtputf8_unsupported(self.account)
         if self.max_size is not None and len(data) > self.max_size:
             raise policy.message_too_large(self.account, len(data), self.max_size)
-        self._committed = False
         client.command_encoding = "utf-8" if smtputf8 else "ascii"
         self._mail(client, envelope_from, len(data), smtputf8=smtputf8)
         accepted, refused = self._recipients(client, recipients)
@@ -239,7 +195,8 @@ class SmtpSession:
             self.reset()
             return Delivery(accepted, refused, None)
         final = self._data(client, data, on_progress)
-        self._announce(Step.DONE)
+        if self._on_step is not None:
+            self._on_step(Step.DONE)  # not a cancel point: the outcome is known
         return Delivery(accepted, refused, final)
 
     def _mail(self, client: SmtpClient, sender: str, size: int, *, smtputf8: bool) -> None:
@@ -296,117 +253,11 @@ class SmtpSession:
         client.set_timeout(self.timeouts.final_reply)
         with self._network(Step.FINAL_DOT):
             reply = client.read_reply()
+        with self._lock:
+            self._committed = False
         client.set_timeout(self.timeouts.command)
         self._expect(Step.FINAL_DOT, reply, 250)
         return reply
-
-    # -- between messages and closing -------------------------------------------
-
-    def reset(self) -> None:
-        """RSET: forget the current transaction (between messages on one connection)."""
-        client = self._open_client()
-        with self._network(Step.DONE):
-            reply = client.command("RSET")
-        self._expect(Step.DONE, reply, 250)
-
-    def cancel(self) -> None:
-        """From any thread: abort before the final dot; the blocked call raises Cancelled."""
-        with self._lock:
-            if self._committed:
-                return
-            self._cancelled = True
-            sock = self._client.sock if self._client is not None else None
-            if sock is not None:
-                try:
-                    # The base-class shutdown wakes a blocked read or write in the other
-                    # thread without touching the SSL object it is using.
-                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
-                except OSError:
-                    pass  # already closed: the other thread sees that on its own
-
-    def close(self) -> None:
-        """QUIT if the connection is still usable; never raises; idempotent."""
-        client, self._client = self._client, None
-        if client is None:
-            return
-        try:
-            if client.sock is not None and not self._cancelled:
-                client.set_timeout(min(self.timeouts.greeting, self.timeouts.command))
-                client.quit()
-        except OSError:
-            pass  # the server went away first; nothing left to say to it
-        finally:
-            client.close()
-
-    def __enter__(self) -> SmtpSession:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    # -- helpers ----------------------------------------------------------------
-
-    def _open_client(self) -> SmtpClient:
-        if self._client is None or self._client.sock is None:
-            raise RuntimeError("the session is not open")
-        return self._client
-
-    def _announce(self, step: Step) -> None:
-        self._check_cancelled(step)
-        if self._on_step is not None:
-            self._on_step(step)
-
-    def _check_cancelled(self, step: Step) -> None:
-        if self._cancelled:
-            self._abort()
-            raise policy.cancelled(step)
-
-    @contextmanager
-    def _network(self, step: Step) -> Iterator[None]:
-        """Turn socket, TLS and protocol exceptions at ``step`` into a classified error."""
-        try:
-            yield
-        except OSError as exc:  # socket, ssl and smtplib errors are all OSErrors
-            self._abort()
-            if self._cancelled:
-                raise policy.cancelled(step) from None
-            raise classify(step, exc, self.account) from exc
-
-    def _expect(self, step: Step, reply: Reply, code: int) -> None:
-        """Raise the classified error unless ``reply`` has ``code``."""
-        if reply.code == code:
-            return
-        error = classify(step, reply, self.account)
-        if reply.code == 421 or step in (Step.CONNECT, Step.EHLO, Step.TLS, Step.AUTH):
-            self._abort()
-        elif step in (Step.MAIL, Step.RCPT, Step.DATA):
-            self._reset_quietly()
-        raise error
-
-    def _reset_quietly(self) -> None:
-        """RSET after a refused step so the connection can carry the next message."""
-        client = self._client
-        if client is None or client.sock is None:
-            return
-        try:
-            client.command("RSET")
-        except OSError:
-            self._abort()
-
-    def _abort(self) -> None:
-        """Drop the connection without QUIT (after a failure or cancel)."""
-        if self._client is not None:
-            self._client.close()
-
-
-def _b64(text: str) -> str:
-    # UTF-8 ourselves: smtplib.login() encodes ASCII only (CPython issue 73936).
-    return b64encode(text.encode("utf-8")).decode("ascii")
 
 
 def _check_address(address: str, *, smtputf8: bool) -> None:
