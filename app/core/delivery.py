@@ -69,8 +69,13 @@ class _Connection:
         """An open session, with the next steps recorded against ``item_id``."""
         self.item_id = item_id
         if self._session is not None:
-            self._session.reset()
-            return self._session
+            if self._session.is_open:
+                try:
+                    self._session.reset()
+                    return self._session
+                except RelayError:
+                    pass  # the server went away between messages: open a new connection
+            self.close()
         session = SmtpSession(
             self._account,
             transcript=self._options.transcript,

@@ -189,15 +189,24 @@ class Store:
             raise storage_error(error, self.path) from error
         try:
             yield self.connection
+        except sqlite3.OperationalError as error:
+            self._rollback()
+            if _is_storage_failure(error):
+                raise storage_error(error, self.path) from error
+            raise
         except BaseException:
-            self.connection.execute("ROLLBACK")
+            self._rollback()
             raise
         try:
             self.connection.execute("COMMIT")
         except sqlite3.Error as error:
-            if self.connection.in_transaction:
-                self.connection.execute("ROLLBACK")
+            self._rollback()
             raise storage_error(error, self.path) from error
+
+    def _rollback(self) -> None:
+        # SQLite rolls back by itself on some errors (SQLITE_FULL); ROLLBACK would then fail.
+        if self.connection.in_transaction:
+            self.connection.execute("ROLLBACK")
 
     def execute(
         self, sql: str, parameters: tuple[Any, ...] | dict[str, Any] = ()

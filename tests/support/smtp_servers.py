@@ -213,10 +213,11 @@ def start_server(
     ca_file = tmp_path / "relaydesk-test-ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
 
-    messages: list[Received] = []
     attempts: list[str] = []
     if handler is None:
-        handler = RecordingHandler(messages)
+        handler = RecordingHandler()
+    # A fault handler built on RecordingHandler records into the server's list.
+    messages: list[Received] = handler.messages if isinstance(handler, RecordingHandler) else []
 
     kwargs: dict[str, Any] = {
         "data_size_limit": data_size_limit,

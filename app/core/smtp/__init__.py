@@ -1,0 +1,1 @@
+"""SMTP: the session, its redacted transcript and the diagnosis of failures."""

@@ -29,6 +29,7 @@ class SmtpClient(smtplib.SMTP):
         # A literal local name: smtplib would otherwise ask DNS for our FQDN.
         super().__init__(local_hostname="localhost")
         self.transcript = transcript
+        self.ehlo_msg = "EHLO"  # smtplib says "ehlo"; upper case reads better in transcripts
 
     def attach(self, sock: socket.socket, host: str) -> None:
         """Use ``sock`` (already connected, maybe TLS) for the conversation with ``host``."""

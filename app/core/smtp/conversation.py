@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import Self
 
 from app.core.accounts import Account
+from app.core.errors import ConnectionLost
 from app.core.smtp import policy
 from app.core.smtp.client import SmtpClient
 from app.core.smtp.diagnose import classify
@@ -98,9 +99,17 @@ class Conversation:
 
     # -- helpers ----------------------------------------------------------------
 
+    @property
+    def is_open(self) -> bool:
+        """True while the connection can carry commands (False after a failure or close)."""
+        return self._client is not None and self._client.sock is not None and not self._cancelled
+
     def _open_client(self) -> SmtpClient:
         if self._client is None or self._client.sock is None:
-            raise RuntimeError("the session is not open")
+            raise ConnectionLost(
+                f"The connection to {self.account.host} is closed.",
+                hint="Open a new connection and try again.",
+            )
         return self._client
 
     def _announce(self, step: Step) -> None:
@@ -120,9 +129,9 @@ class Conversation:
             yield
         except OSError as exc:  # socket, ssl and smtplib errors are all OSErrors
             self._abort()
-            if self._cancelled:
-                raise policy.cancelled(step) from None
-            raise classify(step, exc, self.account) from exc
+            error = policy.cancelled(step) if self._cancelled else classify(step, exc, self.account)
+            self.transcript.note(f"{error.message} ({type(exc).__name__}: {exc})")
+            raise error from (None if self._cancelled else exc)
 
     def _expect(self, step: Step, reply: Reply, code: int) -> None:
         """Raise the classified error unless ``reply`` has ``code``."""

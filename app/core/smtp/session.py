@@ -24,6 +24,7 @@ from app.core.smtp.transcript import Transcript
 __all__ = ["CHUNK_SIZE", "Delivery", "SmtpSession", "Step", "Timeouts"]
 
 CHUNK_SIZE = 64 * 1024
+DEFAULT_TIMEOUTS = Timeouts()
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class SmtpSession(Conversation):
         account: Account,
         *,
         transcript: Transcript | None = None,
-        timeouts: Timeouts = Timeouts(),  # noqa: B008 - frozen, so a shared default is safe
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
         on_step: Callable[[Step], None] | None = None,
     ) -> None:
         super().__init__(account, transcript=transcript, timeouts=timeouts, on_step=on_step)
