@@ -21,9 +21,19 @@ def cli(secret_service: dict[str, str], tmp_path: Path) -> Cli:
 
 def add(cli: Cli, server: RunningServer, password: str = USERS[USER], **options: str) -> None:
     args = [
-        "account", "add", options.get("name", "work"), "--email", "alice@example.com",
-        "--host", server.host, "--port", str(server.port),
-        "--security", options.get("security", "starttls"), "--username", USER,
+        "account",
+        "add",
+        options.get("name", "work"),
+        "--email",
+        "alice@example.com",
+        "--host",
+        server.host,
+        "--port",
+        str(server.port),
+        "--security",
+        options.get("security", "starttls"),
+        "--username",
+        USER,
         "--password-stdin",
     ]
     if options.get("ca", "yes") == "yes":
@@ -103,8 +113,9 @@ def test_invalid_address_is_65_and_nothing_is_queued(cli: Cli, smtp_server) -> N
 def test_header_injection_in_subject_is_65(cli: Cli, smtp_server) -> None:
     server = smtp_server(mode="starttls")
     add(cli, server)
-    run = cli("send", "--to", "bob@example.com", "--subject", "hi\r\nBcc: evil@example.com",
-              "--text", "t")
+    run = cli(
+        "send", "--to", "bob@example.com", "--subject", "hi\r\nBcc: evil@example.com", "--text", "t"
+    )
     assert run.code == 65
     assert server.messages == [] and cli("outbox", "list", "--json").json == []
 
@@ -114,8 +125,7 @@ def test_message_over_the_servers_size_is_65(cli: Cli, smtp_server, tmp_path: Pa
     add(cli, server)
     big = tmp_path / "big.bin"
     big.write_bytes(b"x" * 40_000)
-    run = cli("send", "--to", "bob@example.com", "--subject", "s", "--attach", str(big),
-              "--json")
+    run = cli("send", "--to", "bob@example.com", "--subject", "s", "--attach", str(big), "--json")
     assert run.code == 65
     assert run.json["error"]["code"] == "message_too_large"
     assert "MB" in run.json["error"]["message"]
@@ -167,27 +177,70 @@ def test_no_keyring_is_78_and_offers_ask_password(
     home.mkdir()
     cli = Cli(cli_env(no_keyring, home))
     server = smtp_server(mode="starttls")
-    run = cli("account", "add", "work", "--email", "alice@example.com", "--host", server.host,
-              "--port", str(server.port), "--username", USER, "--password-stdin", "--json",
-              stdin="secret\n")
+    run = cli(
+        "account",
+        "add",
+        "work",
+        "--email",
+        "alice@example.com",
+        "--host",
+        server.host,
+        "--port",
+        str(server.port),
+        "--username",
+        USER,
+        "--password-stdin",
+        "--json",
+        stdin="secret\n",
+    )
     assert run.code == 78
     assert "--ask-password" in run.json["error"]["hint"]
     assert cli("account", "list", "--json").json["accounts"] == []
 
-    asked = cli("account", "add", "work", "--email", "alice@example.com", "--host", server.host,
-                "--port", str(server.port), "--username", USER, "--ask-password",
-                "--ca-file", str(server.ca_file))
+    asked = cli(
+        "account",
+        "add",
+        "work",
+        "--email",
+        "alice@example.com",
+        "--host",
+        server.host,
+        "--port",
+        str(server.port),
+        "--username",
+        USER,
+        "--ask-password",
+        "--ca-file",
+        str(server.ca_file),
+    )
     assert asked.code == 0, asked.stderr
-    sent = cli("send", "--to", "bob@example.com", "--subject", "s", "--text", "t",
-               "--password-stdin", stdin=USERS[USER] + "\n")
+    sent = cli(
+        "send",
+        "--to",
+        "bob@example.com",
+        "--subject",
+        "s",
+        "--text",
+        "t",
+        "--password-stdin",
+        stdin=USERS[USER] + "\n",
+    )
     assert sent.code == 0, sent.stderr
     assert len(server.messages) == 1
 
 
 def test_help_works_for_every_command(cli: Cli) -> None:
     for command in (
-        [], ["account"], ["account", "add"], ["account", "list"], ["account", "test"],
-        ["account", "remove"], ["send"], ["history"], ["outbox"], ["audit"],
+        [],
+        ["account"],
+        ["account", "add"],
+        ["account", "list"],
+        ["account", "test"],
+        ["account", "remove"],
+        ["send"],
+        ["history"],
+        ["outbox"],
+        ["audit"],
     ):
         run = cli(*command, "--help")
         assert run.code == 0, (command, run.stderr)

@@ -27,10 +27,26 @@ def cli(secret_service: dict[str, str], tmp_path: Path) -> Cli:
 
 def add_custom(cli: Cli, server: RunningServer, *extra: str, name: str = "work") -> None:
     run = cli(
-        "account", "add", name, "--email", "alice@example.com", "--host", server.host,
-        "--port", str(server.port), "--security", "starttls", "--username", USER,
-        "--ca-file", str(server.ca_file), "--from-name", "Alice Äpfel", "--password-stdin",
-        *extra, stdin=PASSWORD + "\n",
+        "account",
+        "add",
+        name,
+        "--email",
+        "alice@example.com",
+        "--host",
+        server.host,
+        "--port",
+        str(server.port),
+        "--security",
+        "starttls",
+        "--username",
+        USER,
+        "--ca-file",
+        str(server.ca_file),
+        "--from-name",
+        "Alice Äpfel",
+        "--password-stdin",
+        *extra,
+        stdin=PASSWORD + "\n",
     )
     assert run.code == 0, run.stderr
 
@@ -71,15 +87,32 @@ def test_full_workflow_sends_records_and_leaves_no_secret(
     html = tmp_path / "body.html"
     html.write_text("<p>Hello <b>world</b></p>", encoding="utf-8")
     sent = cli(
-        "send", "--to", "bob@example.com", "carol@example.com", "--cc", "dave@example.com",
-        "--bcc", "eve@example.com", "--subject", "Quarterly report", "--text", "Hello world",
-        "--html-file", str(html), "--attach", str(attachment), "--json",
+        "send",
+        "--to",
+        "bob@example.com",
+        "carol@example.com",
+        "--cc",
+        "dave@example.com",
+        "--bcc",
+        "eve@example.com",
+        "--subject",
+        "Quarterly report",
+        "--text",
+        "Hello world",
+        "--html-file",
+        str(html),
+        "--attach",
+        str(attachment),
+        "--json",
     )
     assert sent.code == 0, sent.stderr
     result = sent.json
     assert result["status"] == "sent"
     assert sorted(result["accepted"]) == [
-        "bob@example.com", "carol@example.com", "dave@example.com", "eve@example.com",
+        "bob@example.com",
+        "carol@example.com",
+        "dave@example.com",
+        "eve@example.com",
     ]
 
     [received] = server.messages
@@ -137,13 +170,36 @@ def test_implicit_tls_and_non_ascii_credentials(cli: Cli, smtp_server) -> None:
     server = smtp_server(mode="tls")
     user = "jürgen@example.test"
     run = cli(
-        "account", "add", "jurgen", "--email", "juergen@example.com", "--host", server.host,
-        "--port", str(server.port), "--security", "tls", "--username", user,
-        "--ca-file", str(server.ca_file), "--password-stdin", stdin=USERS[user] + "\n",
+        "account",
+        "add",
+        "jurgen",
+        "--email",
+        "juergen@example.com",
+        "--host",
+        server.host,
+        "--port",
+        str(server.port),
+        "--security",
+        "tls",
+        "--username",
+        user,
+        "--ca-file",
+        str(server.ca_file),
+        "--password-stdin",
+        stdin=USERS[user] + "\n",
     )
     assert run.code == 0, run.stderr
-    sent = cli("send", "--account", "jurgen", "--to", "bob@example.com", "--subject", "Grüße",
-               "--text", "Servus")
+    sent = cli(
+        "send",
+        "--account",
+        "jurgen",
+        "--to",
+        "bob@example.com",
+        "--subject",
+        "Grüße",
+        "--text",
+        "Servus",
+    )
     assert sent.code == 0, sent.stderr
     [received] = server.messages
     assert received.authenticated_as == user
@@ -151,8 +207,19 @@ def test_implicit_tls_and_non_ascii_credentials(cli: Cli, smtp_server) -> None:
 
 def test_local_relay_without_username_sends_without_auth(cli: Cli, smtp_server) -> None:
     server = smtp_server(mode="plain", users=None)
-    run = cli("account", "add", "relay", "--email", "cron@example.com", "--host", server.host,
-              "--port", str(server.port), "--security", "none")
+    run = cli(
+        "account",
+        "add",
+        "relay",
+        "--email",
+        "cron@example.com",
+        "--host",
+        server.host,
+        "--port",
+        str(server.port),
+        "--security",
+        "none",
+    )
     assert run.code == 0, run.stderr
     sent = cli("send", "--to", "ops@example.com", "--subject", "disk", "--text", "full")
     assert sent.code == 0, sent.stderr
@@ -160,19 +227,31 @@ def test_local_relay_without_username_sends_without_auth(cli: Cli, smtp_server) 
 
 
 def test_gmail_preset_fills_in_the_server(cli: Cli) -> None:
-    run = cli("account", "add", "g", "--email", "someone@gmail.com", "--preset", "gmail",
-              "--password-stdin", stdin="app-password\n")
+    run = cli(
+        "account",
+        "add",
+        "g",
+        "--email",
+        "someone@gmail.com",
+        "--preset",
+        "gmail",
+        "--password-stdin",
+        stdin="app-password\n",
+    )
     assert run.code == 0, run.stderr
     [account] = cli("account", "list", "--json").json["accounts"]
     assert (account["host"], account["port"], account["security"]) == (
-        "smtp.gmail.com", 587, "starttls",
+        "smtp.gmail.com",
+        587,
+        "starttls",
     )
     assert account["username"] == "someone@gmail.com" and account["preset"] == "gmail"
 
 
 def test_preset_is_recognised_from_the_address(cli: Cli) -> None:
-    run = cli("account", "add", "y", "--email", "someone@yahoo.com", "--password-stdin",
-              stdin="x\n")
+    run = cli(
+        "account", "add", "y", "--email", "someone@yahoo.com", "--password-stdin", stdin="x\n"
+    )
     assert run.code == 0, run.stderr
     [account] = cli("account", "list", "--json").json["accounts"]
     assert account["host"] == "smtp.mail.yahoo.com" and account["preset"] == "yahoo"
@@ -181,8 +260,9 @@ def test_preset_is_recognised_from_the_address(cli: Cli) -> None:
 def test_send_with_queue_stores_then_outbox_run_delivers(cli: Cli, smtp_server) -> None:
     server = smtp_server(mode="starttls")
     add_custom(cli, server)
-    queued = cli("send", "--queue", "--to", "bob@example.com", "--subject", "later",
-                 "--text", "hi", "--json")
+    queued = cli(
+        "send", "--queue", "--to", "bob@example.com", "--subject", "later", "--text", "hi", "--json"
+    )
     assert queued.code == 0 and queued.json["status"] == "queued"
     assert server.messages == []
     [item] = cli("outbox", "list", "--json").json
