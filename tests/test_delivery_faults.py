@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+import random
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -371,3 +372,23 @@ def test_event_loop_helper_is_clean() -> None:
     # aiosmtpd handlers above are coroutines; make sure none leaked a running loop here.
     with pytest.raises(RuntimeError):
         asyncio.get_running_loop()
+
+
+def test_backoff_grows_with_jitter_and_is_capped() -> None:
+    policy = outbox.RetryPolicy(base=60, cap=3600, jitter=0.2)
+    rng = random.Random(7)
+    delays = [policy.delay(attempt, rng) for attempt in range(1, 10)]
+    assert 48 <= delays[0] <= 72 and 96 <= delays[1] <= 144 and 192 <= delays[2] <= 288
+    assert all(delay <= 3600 * 1.2 for delay in delays)
+    assert delays[-1] >= 3600 * 0.8
+
+
+def test_gives_up_after_the_configured_age(store: Store, smtp_server) -> None:
+    server = smtp_server(mode="plain", users=None, handler=Reply421At("MAIL"))
+    item_id = queue(store, relay(store, server.host, server.port))
+    store.set_setting(outbox.RETRY_MAX_AGE_SETTING, "1")
+    store.execute("UPDATE outbox SET created_at = ? WHERE id = ?", (time.time() - 7200, item_id))
+    result = send_item(store, item_id, no_password, OPTIONS)
+    assert result.state is State.FAILED
+    item = outbox.get_item(store, item_id)
+    assert item.last_error and "421" in item.last_error["reply"]

@@ -34,7 +34,7 @@ class SendOptions:
     on_step: Callable[[Step], None] | None = None
     on_progress: Callable[[int, int], None] | None = None
     on_session: Callable[[SmtpSession], None] | None = None  # lets a caller cancel
-    retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
+    retry_policy: RetryPolicy | None = None  # None: the user's setting from the store
     check_quota: bool = True
 
 
@@ -263,7 +263,7 @@ def _record_delivery(
     next_at: float | None = None
     if deferred:
         state = State.RETRYING
-        next_at = time.time() + options.retry_policy.delay(item.attempts)
+        next_at = time.time() + _policy(store, options).delay(item.attempts)
     elif accepted or _earlier_accepted(store, item.id):
         state = State.SENT
     else:
@@ -293,10 +293,11 @@ def _record_failure(
     state = outbox.state_after_error(error)
     next_at: float | None = None
     if state is State.RETRYING:
-        if time.time() - item.created_at > options.retry_policy.max_age:
+        policy = _policy(store, options)
+        if time.time() - item.created_at > policy.max_age:
             state = State.FAILED
         else:
-            next_at = time.time() + options.retry_policy.delay(item.attempts)
+            next_at = time.time() + policy.delay(item.attempts)
     if state is State.POSSIBLY_SENT:
         maybe = error.details.get("accepted") or pending
         outbox.set_recipient_status(
@@ -305,6 +306,10 @@ def _record_failure(
     outbox.set_state(store, item.id, state, error=error, next_attempt_at=next_at)
     _audit_outcome(store, item, state, options, error=error.to_dict())
     return SendResult(item.id, state, item.message_id, (), {}, {}, None, error)
+
+
+def _policy(store: Store, options: SendOptions) -> RetryPolicy:
+    return options.retry_policy or outbox.retry_policy(store)
 
 
 def _fail_without_attempt(

@@ -75,6 +75,17 @@ class RetryPolicy:
         return float(raw * spread)
 
 
+RETRY_MAX_AGE_SETTING = "retry_max_age_hours"
+
+
+def retry_policy(store: Store) -> RetryPolicy:
+    """The retry policy, with the give-up age the user chose (default two days)."""
+    hours = store.get_setting(RETRY_MAX_AGE_SETTING)
+    if hours is None:
+        return RetryPolicy()
+    return RetryPolicy(max_age=float(hours) * 3600.0)
+
+
 @dataclass(frozen=True)
 class RecipientState:
     address: str
