@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from app import __version__
-from app.cli import account_commands, mail_commands
+from app.cli import account_commands, agent_commands, mail_commands
 from app.cli.output import Output
 from app.core.errors import ExitCode, RelayError
 from app.core.store import Store
@@ -35,12 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     account_commands.register(commands)
     mail_commands.register(commands)
-    try:
-        from app.cli import agent_commands
-    except ImportError:  # not built yet in this checkout
-        pass
-    else:
-        agent_commands.register(commands)
+    agent_commands.register(commands)
     return parser
 
 

@@ -200,6 +200,29 @@ class SenderRefused(RelayError):
     code = "sender_refused"
 
 
+class PolicyViolation(RelayError):
+    """The caller's policy forbids this call; nothing was queued."""
+
+    exit_code = ExitCode.NOPERM
+    code = "policy_violation"
+
+
+class AccountNotAllowed(PolicyViolation):
+    code = "account_not_allowed"
+
+
+class RecipientNotAllowed(PolicyViolation):
+    code = "recipient_not_allowed"
+
+
+class AttachmentNotAllowed(PolicyViolation):
+    code = "attachment_not_allowed"
+
+
+class AttachmentTooLarge(PolicyViolation):
+    code = "attachment_too_large"
+
+
 # 78 -----------------------------------------------------------------------
 class ConfigError(RelayError):
     exit_code = ExitCode.CONFIG

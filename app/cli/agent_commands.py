@@ -1,0 +1,324 @@
+"""`relaydesk sendmail`, `tool`, `policy` and `mcp`: the faces scripts and agents use."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from dataclasses import replace
+from typing import Any
+
+from app.cli.output import Output, human_size
+from app.cli.passwords import password_source
+from app.core import policy as policies
+from app.core import sendmail
+from app.core.delivery import SendOptions, send_item
+from app.core.errors import ExitCode, UsageError
+from app.core.store import Store
+from app.core.tool_schema import TOOLS, function_definition
+
+DEFAULT_CALLER = "default"
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(|b|bytes?|k|kb|m|mb|g|gb)\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "byte": 1, "bytes": 1, "k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6}
+_UNITS.update({"g": 1e9, "gb": 1e9})
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `sendmail`, `tool`, `policy` and `mcp`."""
+    _register_sendmail(commands)
+    _register_tool(commands)
+    _register_policy(commands)
+    mcp = commands.add_parser(
+        "mcp",
+        help="serve the send_email tool over MCP (stdio)",
+        description="Serve the Model Context Protocol on standard input/output with the tools "
+        "send_email, list_accounts and get_message_status. The caller id is --caller, or "
+        "else the name the client declares.",
+    )
+    mcp.add_argument("--caller", metavar="ID", help="caller id whose policy applies")
+    mcp.set_defaults(handler=cmd_mcp)
+
+
+# --- sendmail --------------------------------------------------------------------------
+
+
+def _register_sendmail(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sm = commands.add_parser(
+        "sendmail",
+        help="send a message read from standard input, like sendmail",
+        description="Read an RFC 5322 message on standard input and send it through the "
+        "outbox, like msmtp or sendmail. Exit codes follow sysexits (75: kept in the outbox "
+        "for a later retry).",
+    )
+    sm.add_argument("-t", dest="extract", action="store_true", help="recipients from To/Cc/Bcc")
+    sm.add_argument(
+        "-i", dest="ignore_dots", action="store_true", help="a line with a single dot is not EOF"
+    )
+    sm.add_argument("-f", "-r", dest="envelope_from", metavar="FROM", help="envelope sender")
+    sm.add_argument("-F", dest="full_name", metavar="NAME", help="full name for an added From")
+    sm.add_argument("--account", help="account name (default: by From address, else default)")
+    sm.add_argument(
+        "-o",
+        dest="legacy",
+        action="append",
+        default=[],
+        metavar="OPTION",
+        help="sendmail -o options: -oi means -i; others (-oem, -odb, …) are ignored",
+    )
+    sm.add_argument("-b", dest="mode", default="m", help=argparse.SUPPRESS)
+    for flag in ("-B", "-N", "-R", "-V", "-X"):  # accepted for compatibility, no effect
+        sm.add_argument(flag, dest=f"ignored_{flag[1]}", help=argparse.SUPPRESS)
+    for flag in ("-v", "-U", "-m"):
+        sm.add_argument(
+            flag, dest=f"ignored_{flag[1]}", action="store_true", help=argparse.SUPPRESS
+        )
+    sm.add_argument("recipients", nargs="*", metavar="RCPT")
+    sm.set_defaults(handler=cmd_sendmail)
+
+
+def cmd_sendmail(args: argparse.Namespace, store: Store, out: Output) -> int:
+    if args.mode != "m":
+        raise UsageError(
+            f"sendmail mode -b{args.mode} is not supported.",
+            hint="Relaydesk only delivers messages (-bm, the default).",
+        )
+    envelope_from = (args.envelope_from or "").strip().strip("<>") or None
+    options = sendmail.SendmailOptions(
+        recipients=tuple(args.recipients),
+        extract_recipients=args.extract,
+        envelope_from=envelope_from,
+        full_name=args.full_name,
+        account=args.account,
+    )
+    ignore_dots = args.ignore_dots or "i" in args.legacy
+    data = sendmail.read_message(sys.stdin.buffer, ignore_dots=ignore_dots)
+    item_id = sendmail.queue_message(store, data, options)
+    result = send_item(
+        store, item_id, password_source(from_stdin=False), SendOptions(face=sendmail.FACE)
+    )
+    if result.error is not None:
+        code = out.error(result.error)
+        out.note(f"  The message is kept in the outbox as item {item_id} ({result.state.value}).")
+        return code
+    for address, reply in result.refused.items():
+        out.note(f"relaydesk: refused by the server: {address} — {reply}")
+    for address, reply in result.deferred.items():
+        out.note(f"relaydesk: deferred, kept in the outbox for retry: {address} — {reply}")
+    return int(ExitCode.NOUSER) if result.refused else result.exit_code
+
+
+# --- tool ------------------------------------------------------------------------------
+
+
+def _register_tool(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    t = commands.add_parser(
+        "tool",
+        help="the send_email tool for AI agents: schema and calls",
+        description="`tool schema` prints the send_email function definition (its "
+        "`parameters` are a JSON Schema); `tool call` reads one call "
+        '{"name": "send_email", "arguments": {…}} on stdin and prints one JSON result.',
+    )
+    actions = t.add_subparsers(dest="tool_action", metavar="ACTION", required=True)
+    schema = actions.add_parser("schema", help="print a tool's function definition")
+    schema.add_argument("name", nargs="?", default="send_email", choices=list(TOOLS))
+    schema.add_argument(
+        "--parameters", action="store_true", help="print only the JSON Schema of the arguments"
+    )
+    schema.set_defaults(handler=cmd_tool_schema)
+    call = actions.add_parser("call", help="run one tool call read from stdin")
+    call.add_argument("--caller", default=DEFAULT_CALLER, metavar="ID", help="whose policy applies")
+    call.set_defaults(handler=cmd_tool_call, json=True)  # errors, too, come out as JSON
+
+
+def cmd_tool_schema(args: argparse.Namespace, store: Store, out: Output) -> int:
+    definition = function_definition(args.name)
+    payload = definition["parameters"] if args.parameters else definition
+    print(json.dumps(payload, indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_tool_call(args: argparse.Namespace, store: Store, out: Output) -> int:
+    from app.core import tool  # jsonschema is slow to import; only this command needs it
+
+    result = tool.call_text(store, sys.stdin.read(), caller=args.caller, via="cli")
+    print(json.dumps(result, indent=2, ensure_ascii=False, default=str))
+    return tool.result_exit_code(result)
+
+
+# --- policy ----------------------------------------------------------------------------
+
+
+def _size(text: str) -> int:
+    match = _SIZE.match(text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (try 10MB, 500KB or 2000)")
+    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+def _quota(text: str) -> int | None:
+    if text.lower() in ("none", "unlimited"):
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a count: {text!r} (or: none)") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("a quota cannot be negative")
+    return value
+
+
+def _register_policy(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = commands.add_parser(
+        "policy",
+        help="what each tool caller (agent, script) may send",
+        description="Per-caller rules for `tool call` and `mcp`. Without a policy a caller may "
+        "use any account and recipient, 20 messages an hour and 100 a day, base64 "
+        "attachments up to 10 MB, and no attachment by file path.",
+    )
+    actions = p.add_subparsers(dest="policy_action", metavar="ACTION", required=True)
+    s = actions.add_parser("set", help="change a caller's policy (other rules stay as they are)")
+    s.add_argument("caller", metavar="CALLER")
+    s.add_argument(
+        "--account",
+        dest="accounts",
+        action="append",
+        metavar="NAME",
+        help="allow only these accounts (repeat; replaces the list)",
+    )
+    s.add_argument("--any-account", action="store_true", help="allow every account")
+    s.add_argument(
+        "--allow-recipient",
+        dest="recipients",
+        action="append",
+        metavar="ADDR|DOMAIN",
+        help="allow only these addresses or domains "
+        "(*.example.com for subdomains; repeat; replaces the list)",
+    )
+    s.add_argument("--any-recipient", action="store_true", help="allow every recipient")
+    for unit in ("hour", "day"):
+        s.add_argument(
+            f"--per-{unit}",
+            type=_quota,
+            default=argparse.SUPPRESS,
+            metavar="N",
+            help=f"messages per {unit} (or: none)",
+        )
+    s.add_argument("--max-attachment-size", type=_size, metavar="SIZE", help="e.g. 5MB")
+    s.add_argument(
+        "--attachment-dir",
+        dest="dirs",
+        action="append",
+        metavar="DIR",
+        help="allow attachments by path from this folder (repeat; replaces the list)",
+    )
+    s.add_argument(
+        "--no-attachment-dirs",
+        action="store_true",
+        help="allow no attachment by path (the default)",
+    )
+    s.add_argument("--json", action="store_true", help="print JSON")
+    s.set_defaults(handler=cmd_policy_set)
+    for name, handler, text in (
+        ("show", cmd_policy_show, "show a caller's policy"),
+        ("remove", cmd_policy_remove, "forget a caller's policy (back to the defaults)"),
+    ):
+        sub = actions.add_parser(name, help=text)
+        sub.add_argument("caller", metavar="CALLER")
+        sub.add_argument("--json", action="store_true", help="print JSON")
+        sub.set_defaults(handler=handler)
+    lst = actions.add_parser("list", help="list callers with a policy")
+    lst.add_argument("--json", action="store_true", help="print JSON")
+    lst.set_defaults(handler=cmd_policy_list)
+
+
+def _changes(args: argparse.Namespace) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    if args.any_account:
+        changes["accounts"] = None
+    elif args.accounts:
+        changes["accounts"] = tuple(args.accounts)
+    if args.any_recipient:
+        changes["recipients"] = None
+    elif args.recipients:
+        changes["recipients"] = tuple(args.recipients)
+    if args.no_attachment_dirs:
+        changes["attachment_dirs"] = ()
+    elif args.dirs:
+        changes["attachment_dirs"] = tuple(args.dirs)
+    for key in ("per_hour", "per_day"):
+        if hasattr(args, key):  # absent unless given (default=SUPPRESS); None = unlimited
+            changes[key] = getattr(args, key)
+    if args.max_attachment_size is not None:
+        changes["max_attachment_size"] = args.max_attachment_size
+    return changes
+
+
+def _describe(policy: policies.Policy) -> list[str]:
+    def listing(values: tuple[str, ...] | None, everything: str) -> str:
+        return everything if values is None else (", ".join(values) or "none")
+
+    def quota(value: int | None) -> str:
+        return "unlimited" if value is None else str(value)
+
+    return [
+        f"Caller:            {policy.caller}",
+        f"Accounts:          {listing(policy.accounts, 'any')}",
+        f"Recipients:        {listing(policy.recipients, 'anyone')}",
+        f"Quota:             {quota(policy.per_hour)} per hour, {quota(policy.per_day)} per day",
+        f"Attachment cap:    {human_size(policy.max_attachment_size)} each",
+        "Attachment paths:  " + (", ".join(policy.attachment_dirs) or "none (base64 content only)"),
+    ]
+
+
+def cmd_policy_set(args: argparse.Namespace, store: Store, out: Output) -> int:
+    current = policies.get_policy(store, args.caller)
+    updated = replace(current, **_changes(args))
+    policies.set_policy(store, updated, face="cli")
+    return cmd_policy_show(args, store, out)
+
+
+def cmd_policy_show(args: argparse.Namespace, store: Store, out: Output) -> int:
+    policy = policies.get_policy(store, args.caller)
+    stored = policies.has_policy(store, args.caller)
+    out.emit({"status": "ok", "stored": stored, "policy": policy.to_dict()})
+    for line in _describe(policy):
+        out.say(line)
+    if not stored:
+        out.say("(no policy set for this caller: these are the defaults)")
+    return 0
+
+
+def cmd_policy_remove(args: argparse.Namespace, store: Store, out: Output) -> int:
+    removed = policies.remove_policy(store, policies.check_caller(args.caller), face="cli")
+    out.emit({"status": "ok", "removed": removed})
+    out.say(
+        f"Removed the policy of {args.caller}; the defaults apply."
+        if removed
+        else f"{args.caller} had no policy; the defaults apply."
+    )
+    return 0
+
+
+def cmd_policy_list(args: argparse.Namespace, store: Store, out: Output) -> int:
+    stored = policies.list_policies(store)
+    out.emit({"status": "ok", "policies": [p.to_dict() for p in stored]})
+    if not stored:
+        out.say("No caller has a policy; every caller gets the defaults:")
+        for line in _describe(policies.Policy(caller="(any)"))[1:]:
+            out.say("  " + line)
+    for policy in stored:
+        out.say("\n".join(_describe(policy)) + "\n")
+    return 0
+
+
+# --- mcp -------------------------------------------------------------------------------
+
+
+def cmd_mcp(args: argparse.Namespace, store: Store, out: Output) -> int:
+    from app.agents.mcp_server import serve
+
+    if args.caller is not None:
+        policies.check_caller(args.caller)
+    store.close()  # each tool call opens its own connection in a worker thread
+    return serve(caller=args.caller)
