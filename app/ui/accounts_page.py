@@ -1,0 +1,191 @@
+"""Accounts: list, default, add (the wizard), test, remove (with the keyring entry)."""
+
+from __future__ import annotations
+
+from app.core import accounts, secrets
+from app.core.accounts import PasswordMode
+from app.core.checks import TestReport
+from app.core.errors import RelayError
+from app.core.store import Store
+from app.ui.password_prompt import PasswordCache, password_for
+from app.ui.qt import QtWidgets, Signal, Slot
+from app.ui.widgets import StatusLine
+from app.workers.test_worker import TestRunner
+
+COLUMNS = ("Name", "Address", "Server", "Security", "Password", "Default")
+_PASSWORD = {
+    PasswordMode.KEYRING: "keyring",
+    PasswordMode.ASK: "ask each time",
+    PasswordMode.NONE: "none",
+}
+
+
+class AccountsPage(QtWidgets.QWidget):
+    """Every account, with the actions a person needs on them."""
+
+    changed = Signal()
+
+    def __init__(
+        self, store: Store, passwords: PasswordCache, parent: QtWidgets.QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._store = store
+        self._passwords = passwords
+        self._wizard: QtWidgets.QWizard | None = None
+        self._names: list[str] = []
+        self.tests = TestRunner(self)
+        self.tests.finished.connect(self.on_tests_finished)
+        self.table = QtWidgets.QTableWidget(0, len(COLUMNS))
+        self.table.setAccessibleName("Accounts")
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.setWordWrap(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        for column, width in ((0, 90), (1, 250), (2, 170), (3, 80), (4, 110)):
+            self.table.setColumnWidth(column, width)
+        self.empty = QtWidgets.QLabel(
+            "<h3>No account yet</h3><p>Add the SMTP account you send mail with: Relaydesk "
+            "recognises common providers and tests the settings before saving.</p>"
+        )
+        self.empty.setWordWrap(True)
+        self.status = StatusLine()
+        self.status.setAccessibleName("Account test result")
+        self.add = QtWidgets.QPushButton("&Add account…")
+        self.default = QtWidgets.QPushButton("Make &default")
+        self.test = QtWidgets.QPushButton("&Test")
+        self.remove = QtWidgets.QPushButton("Remo&ve…")
+        buttons = QtWidgets.QHBoxLayout()
+        buttons.addWidget(self.add)
+        buttons.addStretch()
+        for button in (self.default, self.test, self.remove):
+            buttons.addWidget(button)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.empty)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.status)
+        layout.addLayout(buttons)
+        self.add.clicked.connect(self.on_add_clicked)
+        self.default.clicked.connect(self.on_default_clicked)
+        self.test.clicked.connect(self.on_test_clicked)
+        self.remove.clicked.connect(self.on_remove_clicked)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.reload()
+
+    def selected(self) -> str | None:
+        rows = {index.row() for index in self.table.selectedIndexes()}
+        return self._names[rows.pop()] if len(rows) == 1 else None
+
+    def reload(self) -> None:
+        listed = accounts.list_accounts(self._store)
+        self._names = [account.name for account, _ in listed]
+        self.table.setRowCount(len(listed))
+        for row, (account, is_default) in enumerate(listed):
+            values = (
+                account.name,
+                f"{account.from_name} <{account.email}>" if account.from_name else account.email,
+                f"{account.host}:{account.port}",
+                account.security.value.upper() if account.security.value != "none" else "none",
+                _PASSWORD[account.password_mode],
+                "★ default" if is_default else "",
+            )
+            for column, value in enumerate(values):
+                self.table.setItem(row, column, QtWidgets.QTableWidgetItem(value))
+        self.empty.setVisible(not listed)
+        self.table.setVisible(bool(listed))
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        chosen = self.selected() is not None
+        for button in (self.default, self.remove):
+            button.setEnabled(chosen)
+        self.test.setEnabled(chosen and not self.tests.running)
+
+    def open_wizard(self) -> None:
+        try:
+            from app.ui.wizard import AccountWizard
+        except ImportError:
+            self.status.show_text("The account wizard is not available in this build.", "error")
+            return
+        wizard = AccountWizard(self)
+        wizard.account_saved.connect(self.on_wizard_account_saved)
+        self._wizard = wizard
+        wizard.open()
+
+    @Slot()
+    def on_add_clicked(self) -> None:
+        self.open_wizard()
+
+    @Slot(str)
+    def on_wizard_account_saved(self, name: str) -> None:
+        self.reload()
+        self.status.show_text(f"Account “{name}” saved.", "ok")
+        self.changed.emit()
+
+    @Slot()
+    def on_default_clicked(self) -> None:
+        name = self.selected()
+        if name:
+            accounts.set_default_account(self._store, name)
+            self.reload()
+            self.changed.emit()
+
+    @Slot()
+    def on_test_clicked(self) -> None:
+        name = self.selected()
+        if name is None or self.tests.running:
+            return
+        try:
+            account = accounts.get_account(self._store, name)
+            go, password = password_for(account, self._passwords, self)
+            if account.password_mode is PasswordMode.KEYRING:
+                password = secrets.get_password(account.name)
+        except RelayError as error:
+            self.status.show_text(f"{error.message} {error.hint}", "error")
+            return
+        if not go:
+            return
+        self.status.show_text(f"Testing “{name}” against {account.host}…")
+        self.tests.start(account, password)
+        self._update_buttons()
+
+    @Slot(object)
+    def on_tests_finished(self, report: TestReport) -> None:
+        limit = report.facts.get("max_size")
+        if limit:
+            self._store.set_setting(f"max_size:{report.account.name}", str(limit))
+        if report.error is None:
+            steps = ", ".join(f"{r.label} ({r.seconds * 1000:.0f} ms)" for r in report.results)
+            self.status.show_text(f"“{report.account.name}” works: {steps}.", "ok")
+        else:
+            self.status.show_text(f"{report.error.message} {report.error.hint}", "error")
+        self._update_buttons()
+        self.changed.emit()
+
+    @Slot()
+    def on_remove_clicked(self) -> None:
+        name = self.selected()
+        if name is None:
+            return
+        answer = QtWidgets.QMessageBox.question(
+            self,
+            "Remove account? — Relaydesk",
+            f"Remove the account “{name}” and its stored password? Sent history is kept.",
+        )
+        if answer != QtWidgets.QMessageBox.StandardButton.Yes:
+            return
+        try:
+            accounts.remove_account(self._store, name)
+        except RelayError as error:
+            self.status.show_text(f"{error.message} {error.hint}", "error")
+            return
+        secrets.delete_password(name)
+        self._passwords.forget(name)
+        self.reload()
+        self.status.show_text(f"Account “{name}” removed.", "ok")
+        self.changed.emit()
+
+    def shutdown(self) -> None:
+        self.tests.shutdown()

@@ -1,0 +1,200 @@
+"""Ties the windows, the tray, the send path and the single-instance messages together."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from app.core import accounts
+from app.core.errors import RelayError
+from app.core.outbox import SendResult
+from app.core.paths import Paths
+from app.core.store import Store
+from app.ui import prefill, settings
+from app.ui.compose_window import ComposeWindow, confirm_discard
+from app.ui.main_window import MainWindow
+from app.ui.outbox_runner import OutboxRunner
+from app.ui.qt import QObject, QtWidgets, Slot
+from app.ui.quick_send import QuickSendDialog
+from app.ui.sending import SendService
+from app.ui.tray import NO_TRAY_MESSAGE, Tray
+from app.ui.widgets import bring_to_front
+from app.workers import test_worker
+
+
+class Controller(QObject):
+    """The running application: one store on the GUI thread, one send service, the windows."""
+
+    def __init__(
+        self,
+        paths: Paths | None = None,
+        *,
+        run_outbox: bool = True,
+        on_quit: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__()
+        self.paths = paths
+        self._on_quit = on_quit or QtWidgets.QApplication.quit
+        self.store = Store.open(paths)
+        self.service = SendService(self.store, paths)
+        self.window = MainWindow(self.store, self.service)
+        self.tray = Tray(self)
+        self.quick_send: QuickSendDialog | None = None
+        self.compose_windows: list[ComposeWindow] = []
+        self.runner = OutboxRunner(
+            self.store, self.service, settings.get(self.store, "retry_interval")
+        )
+        self._closed = False
+        self._wire()
+        if not self.tray.available:
+            self.window.statusBar().showMessage(NO_TRAY_MESSAGE, 20000)
+        if run_outbox:
+            self.runner.start()
+
+    def _wire(self) -> None:
+        w, t, s = self.window, self.tray, self.service
+        w.close_requested.connect(self.on_window_close_requested)
+        w.quit_requested.connect(self.quit)
+        w.new_message_requested.connect(self.on_new_message_requested)
+        w.quick_send_requested.connect(self.show_quick_send)
+        w.settings_requested.connect(self.on_settings_requested)
+        w.history.send_again.connect(self.on_history_send_again)
+        w.outbox.retry_requested.connect(self.on_outbox_retry_requested)
+        w.outbox.edit_requested.connect(self.on_outbox_edit_requested)
+        t.quick_send_requested.connect(self.show_quick_send)
+        t.open_requested.connect(self.show_window)
+        t.pause_toggled.connect(s.set_paused)
+        t.quit_requested.connect(self.quit)
+        s.paused_changed.connect(t.set_paused)
+        s.paused_changed.connect(w.refresh_status)
+        s.sent.connect(self.on_service_sent)
+        s.problem.connect(self.on_service_problem)
+
+    # -- what the outside asks for ----------------------------------------------------
+    def start(self, message: str = "activate") -> None:
+        """First launch: show what was asked for (the window unless minimised to a tray)."""
+        minimised = settings.get(self.store, "start_minimised")
+        if message == "activate":
+            if minimised and self.tray.available:
+                return
+            self.window.showMinimized() if minimised else self.window.show()
+        elif not self.tray.available:
+            self.window.show()
+        self.handle_message(message)
+
+    @Slot(str)
+    def handle_message(self, message: str) -> None:
+        """A line from a second launch: "activate", "quick-send" or a mailto: URL."""
+        if message == "quick-send":
+            self.show_quick_send()
+        elif message.startswith("mailto:"):
+            self.open_compose(prefill.from_mailto(message))
+        else:
+            self.show_window()
+
+    @Slot()
+    def show_window(self) -> None:
+        self.window.bring_to_front()
+
+    @Slot()
+    def show_quick_send(self) -> None:
+        if self.quick_send is None:
+            self.quick_send = QuickSendDialog(self.store, self.service)
+        self.quick_send.reload_accounts()
+        bring_to_front(self.quick_send)
+
+    def open_compose(
+        self, values: prefill.Prefill | None = None, replaces: int | None = None
+    ) -> ComposeWindow:
+        self.compose_windows = [c for c in self.compose_windows if c.isVisible()]
+        window = ComposeWindow(self.store, self.service, values, replaces=replaces)
+        self.compose_windows.append(window)
+        window.show()
+        return window
+
+    # -- slots -----------------------------------------------------------------------
+    @Slot()
+    def on_new_message_requested(self) -> None:
+        self.open_compose()
+
+    @Slot(int)
+    def on_history_send_again(self, entry_id: int) -> None:
+        values = prefill.from_history(self.store, entry_id)
+        if values is not None:
+            self.open_compose(values)
+
+    @Slot(int, str)
+    def on_outbox_retry_requested(self, item_id: int, account: str) -> None:
+        try:
+            self.service.send_item(item_id, account, self.window)
+        except RelayError as error:
+            self.window.statusBar().showMessage(f"{error.message} {error.hint}", 10000)
+
+    @Slot(int)
+    def on_outbox_edit_requested(self, item_id: int) -> None:
+        try:
+            values = prefill.from_outbox(self.store, item_id)
+        except RelayError as error:
+            self.window.statusBar().showMessage(error.message, 10000)
+            return
+        self.open_compose(values, replaces=item_id)
+
+    @Slot()
+    def on_settings_requested(self) -> None:
+        dialog = settings.SettingsDialog(self.store, self.window)
+        if dialog.exec():
+            self.window.accounts.reload()
+            self.window.compose.reload_accounts()
+
+    @Slot()
+    def on_window_close_requested(self) -> None:
+        if self.tray.available and settings.get(self.store, "close_to_tray"):
+            self.window.hide()
+        else:
+            self.quit()
+
+    @Slot(object)
+    def on_service_sent(self, result: SendResult) -> None:
+        self._notify("Message sent", f"Sent to {', '.join(result.accepted)}.", problem=False)
+
+    @Slot(object, object)
+    def on_service_problem(self, _result: SendResult | None, error: RelayError) -> None:
+        self._notify("Message not sent", f"{error.message} {error.hint}", problem=True)
+
+    def _notify(self, title: str, text: str, *, problem: bool) -> None:
+        shown = settings.get(self.store, "notifications") and self.tray.notify(
+            title, text, problem=problem
+        )
+        if not shown:
+            self.window.statusBar().showMessage(f"{title}: {text}", 10000)
+
+    # -- leaving ---------------------------------------------------------------------
+    def confirm_quit(self) -> bool:
+        """Ask about unsent drafts; True when nothing stops the quit."""
+        forms = [self.window.compose] + [c.form for c in self.compose_windows if c.isVisible()]
+        return all(confirm_discard(self.window, form) for form in forms if form.has_content())
+
+    @Slot()
+    def quit(self) -> None:
+        if not self.confirm_quit():
+            return
+        self.shutdown()
+        self._on_quit()
+
+    def shutdown(self) -> None:
+        """Stop sends before their final dot (they stay queued), wait for threads, close."""
+        if self._closed:
+            return
+        self._closed = True
+        self.runner.stop()
+        self.window.stop_timers()
+        self.service.shutdown()
+        self.window.accounts.shutdown()
+        test_worker.wait_for_parked()
+        self.tray.hide()
+        for window in [*self.compose_windows, self.quick_send, self.window]:
+            if window is not None:
+                window.hide()
+        self.store.close()
+
+    def has_accounts(self) -> bool:
+        return bool(accounts.list_accounts(self.store))

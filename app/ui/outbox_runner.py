@@ -1,0 +1,73 @@
+"""Sends queued and due retrying items in the background; respects Pause.
+
+It lives in the GUI thread and only decides *when*: each send runs on a SendWorker.
+"""
+
+from __future__ import annotations
+
+import time
+
+from app.core import accounts, outbox
+from app.core.accounts import PasswordMode
+from app.core.errors import RelayError
+from app.core.outbox import State
+from app.core.store import Store
+from app.ui.qt import QObject, QTimer, Slot
+from app.ui.sending import SendService
+
+
+class OutboxRunner(QObject):
+    """Wakes every ``interval`` seconds, at the next due time, and when the outbox changes."""
+
+    def __init__(self, store: Store, service: SendService, interval: int = 30) -> None:
+        super().__init__()
+        self._store, self._service = store, service
+        self._interval_ms = max(5, interval) * 1000
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.run_due)
+        service.outbox_changed.connect(self.on_service_outbox_changed)
+        service.paused_changed.connect(self.on_service_outbox_changed)
+
+    def start(self) -> None:
+        outbox.recover(self._store)  # items a crashed run left "sending"
+        self._timer.start(0)
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    @Slot()
+    def on_service_outbox_changed(self) -> None:
+        if self._timer.isActive():
+            self._timer.start(min(self._timer.remainingTime(), 1000))
+
+    @Slot()
+    def run_due(self) -> None:
+        """Start a send for every due item that is not already being sent."""
+        if not self._service.paused and not self._service.preparing:
+            active = self._service.active_items()
+            for item_id in outbox.due_items(self._store):
+                if item_id not in active:
+                    self._start(item_id)
+        self._timer.start(self._next_wake_ms())
+
+    def _start(self, item_id: int) -> None:
+        try:
+            item = outbox.get_item(self._store, item_id)
+            account = accounts.get_account(self._store, item.account)
+        except RelayError:
+            return  # discarded meanwhile, or its account is gone: the outbox view shows it
+        if account.password_mode is PasswordMode.ASK and not self._service.passwords.get(
+            account.name
+        ):
+            return  # never pop up a password dialog unasked; "Retry now" will ask
+        self._service.send_item(item_id, account.name, quiet=True)
+
+    def _next_wake_ms(self) -> int:
+        waiting = outbox.list_items(self._store, (State.QUEUED, State.RETRYING))
+        times = [item.next_attempt_at for item in waiting if item.next_attempt_at is not None]
+        soonest = min(times, default=None)
+        if soonest is None:
+            return self._interval_ms
+        wait_ms = int((soonest - time.time()) * 1000) + 100
+        return max(1000, min(self._interval_ms, wait_ms))

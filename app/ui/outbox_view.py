@@ -1,0 +1,163 @@
+"""Outbox: what is queued, sending, retrying or failed, with the reason; retry, edit, discard."""
+
+from __future__ import annotations
+
+import time
+
+from app.core import outbox
+from app.core.errors import RelayError
+from app.core.outbox import OutboxItem, State
+from app.core.store import Store
+from app.ui.qt import Qt, QtWidgets, Signal, Slot
+from app.ui.widgets import StatusLine
+
+COLUMNS = ("State", "To", "Subject", "Account", "Attempts", "Next attempt", "Reason")
+SHOWN = (
+    State.QUEUED,
+    State.SENDING,
+    State.RETRYING,
+    State.FAILED,
+    State.POSSIBLY_SENT,
+    State.CANCELLED,
+)
+_LABELS = {State.POSSIBLY_SENT: "possibly sent"}
+
+
+def _next_attempt(item: OutboxItem) -> str:
+    if item.state not in (State.QUEUED, State.RETRYING) or item.next_attempt_at is None:
+        return "—"
+    if item.next_attempt_at <= time.time():
+        return "now"
+    return time.strftime("%H:%M", time.localtime(item.next_attempt_at))
+
+
+def _reason(item: OutboxItem) -> str:
+    error = item.last_error or {}
+    return str(error.get("message", "")) if error else ""
+
+
+class OutboxView(QtWidgets.QWidget):
+    """The durable outbox as the store holds it (sent items are in History)."""
+
+    retry_requested = Signal(int, str)  # item id, account: send now
+    edit_requested = Signal(int)
+    changed = Signal()
+
+    def __init__(self, store: Store, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._store = store
+        self._items: list[OutboxItem] = []
+        self.table = QtWidgets.QTableWidget(0, len(COLUMNS))
+        self.table.setAccessibleName("Outbox messages")
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.setWordWrap(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        for column, width in ((0, 95), (1, 150), (2, 150), (3, 70), (4, 70), (5, 100)):
+            self.table.setColumnWidth(column, width)
+        self.empty = QtWidgets.QLabel("The outbox is empty: everything has been sent.")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.detail = StatusLine()
+        self.retry = QtWidgets.QPushButton("&Retry now")
+        self.edit = QtWidgets.QPushButton("&Edit…")
+        self.discard = QtWidgets.QPushButton("&Discard")
+        buttons = QtWidgets.QHBoxLayout()
+        buttons.addStretch()
+        for button in (self.retry, self.edit, self.discard):
+            button.setEnabled(False)
+            buttons.addWidget(button)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.empty, 1)
+        layout.addWidget(self.detail)
+        layout.addLayout(buttons)
+        self.table.itemSelectionChanged.connect(self.on_table_selection_changed)
+        self.retry.clicked.connect(self.on_retry_clicked)
+        self.edit.clicked.connect(self.on_edit_clicked)
+        self.discard.clicked.connect(self.on_discard_clicked)
+        self.reload()
+
+    def selected(self) -> OutboxItem | None:
+        rows = {index.row() for index in self.table.selectedIndexes()}
+        return self._items[rows.pop()] if len(rows) == 1 else None
+
+    def reload(self) -> None:
+        chosen = self.selected()
+        self._items = outbox.list_items(self._store, SHOWN)
+        self.table.setRowCount(len(self._items))
+        for row, item in enumerate(self._items):
+            values = (
+                _LABELS.get(item.state, item.state.value),
+                ", ".join(r.address for r in item.recipients),
+                item.subject or "(no subject)",
+                item.account,
+                str(item.attempts),
+                _next_attempt(item),
+                _reason(item),
+            )
+            for column, value in enumerate(values):
+                cell = QtWidgets.QTableWidgetItem(value)
+                cell.setToolTip(value)
+                self.table.setItem(row, column, cell)
+            if chosen is not None and item.id == chosen.id:
+                self.table.selectRow(row)
+        self.table.setVisible(bool(self._items))
+        self.empty.setVisible(not self._items)
+        self.on_table_selection_changed()
+
+    @Slot()
+    def on_table_selection_changed(self) -> None:
+        item = self.selected()
+        waiting = item is not None and item.state is not State.SENDING
+        self.retry.setEnabled(waiting)
+        self.edit.setEnabled(waiting)
+        self.discard.setEnabled(waiting)
+        if item is not None and item.last_error:
+            error = item.last_error
+            self.detail.show_text(f"{error.get('message', '')} {error.get('hint', '')}", "error")
+        else:
+            self.detail.clear_text()
+
+    @Slot()
+    def on_retry_clicked(self) -> None:
+        item = self.selected()
+        if item is None:
+            return
+        try:
+            if item.state is not State.QUEUED:
+                outbox.retry(self._store, item.id, face="gui")
+        except RelayError as error:
+            self.detail.show_text(f"{error.message} {error.hint}", "error")
+            return
+        self.retry_requested.emit(item.id, item.account)
+        self.reload()
+        self.changed.emit()
+
+    @Slot()
+    def on_edit_clicked(self) -> None:
+        item = self.selected()
+        if item is not None:
+            self.edit_requested.emit(item.id)
+
+    @Slot()
+    def on_discard_clicked(self) -> None:
+        item = self.selected()
+        if item is None:
+            return
+        answer = QtWidgets.QMessageBox.question(
+            self,
+            "Discard message? — Relaydesk",
+            f"Remove “{item.subject or '(no subject)'}” from the outbox? It will not be sent.",
+        )
+        if answer != QtWidgets.QMessageBox.StandardButton.Yes:
+            return
+        try:
+            outbox.discard(self._store, item.id, face="gui")
+        except RelayError as error:
+            self.detail.show_text(f"{error.message} {error.hint}", "error")
+            return
+        self.reload()
+        self.changed.emit()

@@ -1,0 +1,152 @@
+"""Quick send: a small always-on-top dialog (account, to, subject, text, attach)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.core import accounts
+from app.core.errors import RelayError
+from app.core.message import Draft
+from app.core.outbox import SendResult, State
+from app.core.store import Store
+from app.ui.attachments import AttachmentList, accept_file_drags, local_paths
+from app.ui.icons import app_icon
+from app.ui.qt import Qt, QtGui, QtWidgets, Slot
+from app.ui.sending import SendJob, SendService
+from app.ui.widgets import AddressField, StatusLine
+
+
+class QuickSendDialog(QtWidgets.QDialog):
+    """Sends through the same path as Compose; stays open to show the result."""
+
+    def __init__(
+        self, store: Store, service: SendService, parent: QtWidgets.QWidget | None = None
+    ) -> None:
+        super().__init__(parent, Qt.WindowType.Dialog | Qt.WindowType.WindowStaysOnTopHint)
+        self._store, self._service = store, service
+        self._job: SendJob | None = None
+        self.setWindowTitle("Quick send — Relaydesk")
+        self.setWindowIcon(app_icon())
+        self.setMinimumSize(420, 360)
+        self.setAcceptDrops(True)
+        self.account = QtWidgets.QComboBox()
+        self.account.setAccessibleName("From account")
+        self.to = AddressField("To")
+        self.subject = QtWidgets.QLineEdit()
+        self.subject.setAccessibleName("Subject")
+        self.text = QtWidgets.QPlainTextEdit()
+        self.text.setAccessibleName("Message text")
+        self.text.setTabChangesFocus(True)
+        self.attachments = AttachmentList()
+        self.status = StatusLine()
+        self.progress = QtWidgets.QProgressBar()
+        self.progress.hide()
+        self.send_button = QtWidgets.QPushButton("&Send")
+        self.send_button.setDefault(True)
+        close = QtWidgets.QPushButton("&Close")
+        form = QtWidgets.QFormLayout()
+        for text, field, widget in (
+            ("Fro&m:", self.account, self.account),
+            ("&To:", self.to.edit, self.to),
+            ("S&ubject:", self.subject, self.subject),
+        ):
+            label = QtWidgets.QLabel(text)
+            label.setBuddy(field)
+            form.addRow(label, widget)
+        buttons = QtWidgets.QHBoxLayout()
+        buttons.addWidget(self.progress, 1)
+        buttons.addStretch()
+        buttons.addWidget(close)
+        buttons.addWidget(self.send_button)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.text, 1)
+        layout.addWidget(self.attachments)
+        layout.addWidget(self.status)
+        layout.addLayout(buttons)
+        self.to.validity_changed.connect(self._update_send_state)
+        self.send_button.clicked.connect(self.on_send_button_clicked)
+        close.clicked.connect(self.close)
+        shortcut = QtGui.QShortcut(QtGui.QKeySequence("Ctrl+Return"), self)
+        shortcut.activated.connect(self.on_send_button_clicked)
+        self.reload_accounts()
+
+    def reload_accounts(self) -> None:
+        self.account.clear()
+        for account, is_default in accounts.list_accounts(self._store):
+            self.account.addItem(f"{account.email}  ({account.name})", account.name)
+            if is_default:
+                self.account.setCurrentIndex(self.account.count() - 1)
+        self._update_send_state()
+
+    def _update_send_state(self) -> None:
+        reason = ""
+        if self.account.count() == 0:
+            reason = "Add an account in the main window first."
+        elif self.to.error is not None:
+            reason = self.to.error.message
+        elif not self.to.addresses:
+            reason = "Add at least one recipient."
+        self.send_button.setEnabled(not reason and self._job is None)
+        self.send_button.setToolTip(reason or "Send (Ctrl+Return)")
+
+    def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:  # noqa: N802
+        accept_file_drags(event)
+
+    def dropEvent(self, event: QtGui.QDropEvent) -> None:  # noqa: N802
+        self.attachments.add_paths(local_paths(event.mimeData()))
+        event.acceptProposedAction()
+
+    def attach(self, paths: list[Path]) -> None:
+        self.attachments.add_paths(paths)
+
+    @Slot()
+    def on_send_button_clicked(self) -> None:
+        if not self.send_button.isEnabled():
+            return
+        account = accounts.get_account(self._store, self.account.currentData())
+        draft = Draft(
+            to=self.to.addresses,
+            subject=self.subject.text(),
+            text=self.text.toPlainText(),
+            attachments=self.attachments.attachments(),
+        )
+        job = self._service.send_draft(account, draft, self)
+        if job is None:
+            return
+        self._job = job
+        job.progress.connect(self.on_job_progress)
+        job.finished.connect(self.on_job_finished)
+        job.failed.connect(self.on_job_failed)
+        self.progress.setValue(0)
+        self.progress.show()
+        self.status.show_text("Sending…")
+        self._update_send_state()
+
+    @Slot(int, int)
+    def on_job_progress(self, done: int, total: int) -> None:
+        self.progress.setMaximum(max(total, 1))
+        self.progress.setValue(done)
+
+    @Slot(object)
+    def on_job_finished(self, result: SendResult) -> None:
+        self._done()
+        if result.state is State.SENT:
+            self.status.show_text(f"Sent to {', '.join(result.accepted)}.", "ok")
+            self.to.set_text("")
+            self.subject.clear()
+            self.text.clear()
+            self.attachments.clear()
+        elif result.error is not None:
+            kept = " It stays in the outbox." if result.state is not State.FAILED else ""
+            self.status.show_text(f"{result.error.message} {result.error.hint}{kept}", "error")
+
+    @Slot(object)
+    def on_job_failed(self, error: RelayError) -> None:
+        self._done()
+        self.status.show_text(f"{error.message} {error.hint}", "error")
+
+    def _done(self) -> None:
+        self._job = None
+        self.progress.hide()
+        self._update_send_state()

@@ -1,0 +1,139 @@
+"""Small widgets shared by compose and quick-send: validated address fields, status lines."""
+
+from __future__ import annotations
+
+from app.core.addresses import parse_address_list
+from app.core.errors import InvalidAddress
+from app.ui.qt import QtCore, QtGui, QtWidgets, Signal
+
+_PALETTE_EVENTS = (QtCore.QEvent.Type.PaletteChange, QtCore.QEvent.Type.ApplicationPaletteChange)
+
+
+def human_size(size: int) -> str:
+    """1.2 MB, 340 KB, 12 bytes."""
+    if size >= 1_000_000:
+        return f"{size / 1_000_000:.1f} MB"
+    if size >= 1_000:
+        return f"{size / 1_000:.0f} KB"
+    return f"{size} bytes"
+
+
+def bring_to_front(window: QtWidgets.QWidget) -> None:
+    """Show, un-minimise and raise a window (where the platform can raise at all)."""
+    window.showNormal() if window.isMinimized() else window.show()
+    if QtGui.QGuiApplication.platformName() != "offscreen":  # it warns that it cannot
+        window.raise_()
+        window.activateWindow()
+
+
+def is_dark(widget: QtWidgets.QWidget) -> bool:
+    # The window's palette: a widget with a style sheet keeps a palette of its own.
+    window = widget.window().palette().color(QtGui.QPalette.ColorRole.Window)
+    return window.lightness() < 128
+
+
+def tone(widget: QtWidgets.QWidget, kind: str) -> str:
+    """A colour for error / warning / ok text that reads well on this palette."""
+    light = {"error": "#b71c1c", "warning": "#8a5300", "ok": "#1b5e20"}
+    dark = {"error": "#ff8a80", "warning": "#ffcc80", "ok": "#a5d6a7"}
+    return (dark if is_dark(widget) else light)[kind]
+
+
+class StatusLine(QtWidgets.QLabel):
+    """A word-wrapped line for results and reasons, coloured by kind."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(
+            self.textInteractionFlags() | QtGui.Qt.TextInteractionFlag.TextSelectableByMouse
+        )
+        self._kind = ""
+        self.hide()
+
+    def show_text(self, text: str, kind: str = "") -> None:
+        self._kind = kind
+        self._colour()
+        self.setText(text)
+        self.setVisible(bool(text))
+
+    def _colour(self) -> None:
+        # A palette, not a style sheet: it follows later palette changes (dark mode).
+        role = QtGui.QPalette.ColorRole.WindowText
+        if not self._kind:
+            if self.palette().resolveMask():
+                self.setPalette(QtGui.QPalette())  # inherit again
+            return
+        wanted = QtGui.QColor(tone(self, self._kind))
+        if self.palette().color(role) != wanted:
+            palette = self.palette()
+            palette.setColor(role, wanted)
+            self.setPalette(palette)
+
+    def changeEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802
+        super().changeEvent(event)
+        if event.type() in _PALETTE_EVENTS:
+            self._colour()
+
+    def clear_text(self) -> None:
+        self.show_text("")
+
+
+class AddressField(QtWidgets.QWidget):
+    """A line for one or more addresses, checked as the person types."""
+
+    validity_changed = Signal()
+
+    def __init__(self, name: str, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.edit = QtWidgets.QLineEdit()
+        self.edit.setAccessibleName(f"{name} addresses")
+        self.edit.setPlaceholderText("name@example.com, other@example.org")
+        self.edit.setClearButtonEnabled(True)
+        self.reason = StatusLine()
+        self.reason.setAccessibleName(f"{name} address problem")
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.edit)
+        layout.addWidget(self.reason)
+        self.error: InvalidAddress | None = None
+        self.addresses: tuple[str, ...] = ()
+        self.edit.textChanged.connect(self.on_edit_text_changed)
+
+    def text(self) -> str:
+        return self.edit.text()
+
+    def set_text(self, text: str) -> None:
+        self.edit.setText(text)
+
+    def on_edit_text_changed(self, text: str) -> None:
+        try:
+            self.addresses, self.error = parse_address_list(text), None
+        except InvalidAddress as error:
+            self.addresses, self.error = (), error
+        self._show()
+        self.validity_changed.emit()
+
+    def changeEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802
+        super().changeEvent(event)
+        if event.type() in _PALETTE_EVENTS:
+            self._show()
+
+    def _style(self, sheet: str) -> None:
+        if sheet != self.edit.styleSheet():  # setting it changes palettes: only when needed
+            self.edit.setStyleSheet(sheet)
+
+    def _show(self) -> None:
+        if self.error is None:
+            self._style("")
+            self.edit.setToolTip("")
+            self.reason.clear_text()
+            return
+        colour = tone(self, "error")
+        self._style(
+            f"QLineEdit {{ border: 2px solid {colour}; border-radius: 3px; padding: 1px;"
+            " background: palette(base); color: palette(text); }"
+        )
+        self.edit.setToolTip(self.error.hint)
+        self.reason.show_text(self.error.message, "error")

@@ -1,0 +1,145 @@
+"""Small widgets the wizard pages share: labels with buddies, problem and diagnosis panels."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from app.core.errors import RelayError
+from app.ui.qt import QtCore, QtGui, QtWidgets, Signal, Slot
+
+_SELECTABLE = (
+    QtCore.Qt.TextInteractionFlag.TextSelectableByMouse
+    | QtCore.Qt.TextInteractionFlag.TextSelectableByKeyboard
+)
+
+# Facts from error.details worth showing a person, in this order, with their labels.
+_DETAIL_LABELS = (
+    ("subject", "Certificate subject"),
+    ("issuer", "Issued by"),
+    ("not_after", "Valid until"),
+    ("sha256", "SHA-256 fingerprint"),
+    ("expected_sha256", "Pinned fingerprint"),
+    ("actual_sha256", "Fingerprint now"),
+)
+
+
+def field_label(text: str, buddy: QtWidgets.QWidget) -> QtWidgets.QLabel:
+    """A form label whose mnemonic (``&``) moves the focus to ``buddy``."""
+    label = QtWidgets.QLabel(text)
+    label.setBuddy(buddy)
+    return label
+
+
+def is_dark(widget: QtWidgets.QWidget) -> bool:
+    """True when the widget's palette has a dark background."""
+    return widget.palette().color(QtGui.QPalette.ColorRole.Window).lightness() < 128
+
+
+def problem_color(widget: QtWidgets.QWidget) -> str:
+    """A red that reads on the current palette."""
+    return "#ff8a80" if is_dark(widget) else "#b00020"
+
+
+def success_color(widget: QtWidgets.QWidget) -> str:
+    """A green that reads on the current palette."""
+    return "#a5d6a7" if is_dark(widget) else "#1b5e20"
+
+
+class MessageLabel(QtWidgets.QLabel):
+    """A word-wrapped, selectable message with a hint; hidden while there is nothing to say."""
+
+    def __init__(self, accessible_name: str, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(_SELECTABLE)
+        self.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.setAccessibleName(accessible_name)
+        self.hide()
+
+    def show_problem(self, message: str, hint: str = "") -> None:
+        color = problem_color(self)
+        text = f'<b style="color:{color}">{html.escape(message)}</b>'
+        if hint:
+            text += f"<br>{html.escape(hint)}"
+        self.setText(text)
+        self.setAccessibleDescription(f"{message} {hint}".strip())
+        self.show()
+
+    def clear_problem(self) -> None:
+        self.setText("")
+        self.hide()
+
+
+class DiagnosisPanel(QtWidgets.QFrame):
+    """What went wrong and what to do: the same message and hint the CLI prints.
+
+    A diagnosis may carry a one-click fix in ``error.details["fix"]``
+    (``{"label": str, "changes": {account field: value}}``); the panel offers it
+    as a button and emits ``fix_requested(changes)``.
+    """
+
+    fix_requested = Signal(object)  # dict of Account field changes
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QtWidgets.QFrame.Shape.StyledPanel)
+        self.setAccessibleName("Diagnosis")
+        self.message = QtWidgets.QLabel()
+        self.hint = QtWidgets.QLabel()
+        self.facts = QtWidgets.QLabel()
+        for label in (self.message, self.hint, self.facts):
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(_SELECTABLE)
+            label.setTextFormat(QtCore.Qt.TextFormat.PlainText)
+        self.message.setAccessibleName("What went wrong")
+        self.hint.setAccessibleName("What to do")
+        self.facts.setAccessibleName("Details")
+        bold = self.message.font()
+        bold.setBold(True)
+        self.message.setFont(bold)
+        self.fix = QtWidgets.QPushButton()
+        self.fix.setAccessibleName("Apply the suggested fix")
+        self.fix.clicked.connect(self.on_fix_clicked)
+        self._changes: dict[str, Any] = {}
+
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.message)
+        layout.addWidget(self.hint)
+        layout.addWidget(self.facts)
+        layout.addWidget(self.fix, 0, QtCore.Qt.AlignmentFlag.AlignLeft)
+        self.hide()
+
+    def show_error(self, error: RelayError) -> None:
+        self.message.setText(error.message)
+        self.message.setStyleSheet(f"color: {problem_color(self)}")
+        self.hint.setText(error.hint)
+        self.hint.setVisible(bool(error.hint))
+        lines = [
+            f"{label}: {error.details[key]}"
+            for key, label in _DETAIL_LABELS
+            if error.details.get(key)
+        ]
+        if error.reply is not None:
+            lines.append(f"Server said: {error.reply}")
+        self.facts.setText("\n".join(lines))
+        self.facts.setVisible(bool(lines))
+        fix = error.details.get("fix")
+        if isinstance(fix, dict) and isinstance(fix.get("changes"), dict):
+            self._changes = dict(fix["changes"])
+            self.fix.setText(str(fix.get("label") or "Apply the suggested settings"))
+            self.fix.show()
+        else:
+            self._changes = {}
+            self.fix.hide()
+        self.setAccessibleDescription(f"{error.message} {error.hint}".strip())
+        self.show()
+
+    def clear(self) -> None:
+        self._changes = {}
+        self.hide()
+
+    @Slot()
+    def on_fix_clicked(self) -> None:
+        if self._changes:
+            self.fix_requested.emit(dict(self._changes))

@@ -1,0 +1,114 @@
+"""Send one message on a worker thread: queue the draft if needed, then deliver it."""
+
+from __future__ import annotations
+
+import threading
+
+from app.core import outbox, secrets
+from app.core.accounts import Account, PasswordMode, get_account
+from app.core.delivery import SendOptions, queue_draft, send_item
+from app.core.errors import RelayError
+from app.core.message import Draft
+from app.core.outbox import State
+from app.core.paths import Paths
+from app.core.smtp.session import SmtpSession
+from app.core.store import Store
+from app.ui.qt import Signal
+from app.workers.base import Worker
+
+
+class SendWorker(Worker):
+    """Delivers outbox item ``item_id`` (or first queues ``draft`` for ``account``)."""
+
+    queued = Signal(int)  # outbox item id, once the message is durable
+    progress = Signal(int, int)  # bytes sent, bytes total
+    finished = Signal(object)  # app.core.outbox.SendResult
+    failed = Signal(object)  # app.core.errors.RelayError (nothing was sent)
+
+    def __init__(
+        self,
+        *,
+        item_id: int | None = None,
+        account: str | None = None,
+        draft: Draft | None = None,
+        password: str | None = None,
+        paths: Paths | None = None,
+        send: bool = True,
+    ) -> None:
+        super().__init__()
+        if (item_id is None) == (draft is None):
+            raise ValueError("give either item_id or account and draft")
+        self.item_id = item_id
+        self._account = account
+        self._draft = draft
+        self._password = password
+        self._paths = paths
+        self._send = send
+        self._lock = threading.Lock()
+        self._session: SmtpSession | None = None
+        self._cancelled = False
+        self._requeue = False
+
+    def cancel(self, *, requeue: bool = False) -> None:
+        """Abort before the final dot; ``requeue`` puts the item back as queued (on quit)."""
+        with self._lock:
+            self._cancelled = True
+            self._requeue = requeue
+            session = self._session
+        if session is not None:
+            session.cancel()
+
+    def _on_session(self, session: SmtpSession) -> None:
+        with self._lock:
+            self._session = session
+            cancelled = self._cancelled
+        if cancelled:
+            session.cancel()
+
+    def _password_for(self, account: Account) -> str | None:
+        if account.password_mode is PasswordMode.NONE:
+            return None
+        if self._password is not None:
+            return self._password
+        if account.password_mode is PasswordMode.KEYRING:
+            return secrets.get_password(account.name)
+        return None  # "ask" without an answer: the session reports PasswordMissing
+
+    def work(self) -> None:
+        try:
+            store = Store.open(self._paths)  # this thread's own connection
+        except RelayError as error:
+            self.failed.emit(error)
+            return
+        try:
+            self._run(store)
+        except RelayError as error:
+            self.failed.emit(error)
+        except Exception as error:  # a bug: report it rather than leave the window waiting
+            self.failed.emit(RelayError(f"Internal error while sending: {error!r}"))
+        finally:
+            store.close()
+
+    def _run(self, store: Store) -> None:
+        if self.item_id is None:
+            assert self._draft is not None
+            account = get_account(store, self._account)
+            self.item_id = queue_draft(store, account, self._draft, face="gui")
+            self.queued.emit(self.item_id)
+        with self._lock:
+            stop = self._cancelled or not self._send
+        if stop:
+            return  # it is in the outbox; the runner or the next start sends it
+        options = SendOptions(
+            face="gui", on_progress=self.progress.emit, on_session=self._on_session
+        )
+        result = send_item(store, self.item_id, self._password_for, options)
+        with self._lock:
+            requeue, session = self._requeue, self._session
+        if requeue and result.state is State.CANCELLED:
+            outbox.retry(store, self.item_id, face="gui")
+        if session is not None and session.max_size is not None:
+            store.set_setting(
+                f"max_size:{outbox.get_item(store, self.item_id).account}", str(session.max_size)
+            )
+        self.finished.emit(result)

@@ -1,0 +1,84 @@
+"""GUI fixtures: an account on a real test server, and the running app's controller."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from app.core import secrets
+from app.core.accounts import Account, PasswordMode, Security, add_account
+from app.core.store import Store
+from app.ui.controller import Controller
+from tests.support.smtp_servers import USERS, RunningServer
+
+USER = "alice@example.test"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The offscreen platform (no window manager) says this whenever a dialog fixes its
+    # size; it is a limit of the test platform, not a problem in Relaydesk.
+    config.addinivalue_line("qt_log_ignore", r"This plugin does not support propagateSizeHints\(\)")
+
+
+def make_account(server: RunningServer, name: str = "work") -> Account:
+    """Store an account for ``server`` with its password in the (real) keyring."""
+    account = Account(
+        name=name,
+        email="alice@example.com",
+        host=server.host,
+        port=server.port,
+        security=Security.STARTTLS,
+        username=USER,
+        from_name="Alice Example",
+        password_mode=PasswordMode.KEYRING,
+        ca_file=str(server.ca_file),
+    )
+    with Store.open() as store:
+        add_account(store, account)
+    secrets.store_password(name, USERS[USER])
+    return account
+
+
+def make_relay_account(host: str, port: int, name: str = "relay") -> Account:
+    """A plain, unauthenticated relay account (for scripted servers)."""
+    account = Account(
+        name=name, email="alice@example.com", host=host, port=port, security=Security.NONE
+    )
+    with Store.open() as store:
+        add_account(store, account)
+    return account
+
+
+@pytest.fixture
+def server(smtp_server: Callable[..., RunningServer]) -> RunningServer:
+    return smtp_server(mode="starttls")
+
+
+@pytest.fixture
+def account(relaydesk_home: Path, secret_service: dict[str, str], server: RunningServer) -> Account:
+    return make_account(server)
+
+
+@pytest.fixture
+def make_controller(qtbot, relaydesk_home: Path) -> Iterator[Callable[..., Controller]]:
+    """Factory for the app's controller (outbox runner off unless asked); shut down after."""
+    made: list[Controller] = []
+
+    def make(**kwargs) -> Controller:
+        kwargs.setdefault("run_outbox", False)
+        controller = Controller(on_quit=lambda: None, **kwargs)
+        made.append(controller)
+        return controller
+
+    yield make
+    for controller in made:
+        controller.shutdown()
+
+
+@pytest.fixture
+def controller(make_controller: Callable[..., Controller]) -> Controller:
+    controller = make_controller()
+    controller.start()
+    return controller
