@@ -7,6 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from app.cli import setup_commands
 from app.cli.output import Output
 from app.cli.passwords import password_source, prompt_password, read_password_stdin
 from app.core import accounts, ratelimit, secrets
@@ -92,6 +93,17 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         action="store_true",
         help="read the password from standard input instead of the keyring",
     )
+    test.add_argument(
+        "--report",
+        metavar="FILE",
+        type=Path,
+        help="write a text report for your administrator (no password in it)",
+    )
+    test.add_argument(
+        "--apply-fix",
+        action="store_true",
+        help="if the test finds a port and mode that work, change the account to use them",
+    )
     test.add_argument("--json", action="store_true", help="print JSON")
     test.set_defaults(handler=cmd_test)
 
@@ -130,6 +142,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     presets = sub.add_parser("presets", help="list the provider presets")
     presets.add_argument("--json", action="store_true", help="print JSON")
     presets.set_defaults(handler=cmd_presets)
+
+    setup_commands.register(sub)
 
 
 def _account_from_args(args: argparse.Namespace) -> Account:
@@ -277,8 +291,12 @@ def cmd_test(args: argparse.Namespace, store: Store, out: Output) -> int:
         out.say("\nTranscript (passwords redacted):")
         for line in report.transcript.lines:
             out.say(f"  {line.render()}")
+    if args.report is not None:
+        setup_commands.write_report_file(report, args.report, password, out)
     if report.error is not None:
-        return out.error(report.error, **{k: v for k, v in payload.items() if k != "error"})
+        code = out.error(report.error, **{k: v for k, v in payload.items() if k != "error"})
+        setup_commands.offer_fix(args, store, out, report.error)
+        return code
     out.say("OK: the server accepted the login and the sender address.")
     out.emit(payload)
     return 0

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.accounts import Account
+from app.core.autofix import improve
 from app.core.errors import RelayError
+from app.core.probe import Prober
 from app.core.smtp.session import SmtpSession, Step, Timeouts
 from app.core.smtp.transcript import Transcript
 
@@ -110,8 +112,14 @@ def run_test(
     timeouts: Timeouts | None = None,
     on_result: Callable[[CheckResult], None] | None = None,
     on_session: Callable[[SmtpSession], None] | None = None,
+    prober: Prober | None = None,
+    second_look: bool = True,
 ) -> TestReport:
-    """Check that the account can log in and send as its address; never sends mail."""
+    """Check that the account can log in and send as its address; never sends mail.
+
+    On failure, ``second_look`` probes the other ports and modes (or fetches the
+    untrusted certificate) so the error can offer a fix; ``prober`` sets how.
+    """
     report = TestReport(account, transcript=transcript or Transcript())
     checklist = _Checklist(account, on_result)
 
@@ -134,7 +142,7 @@ def run_test(
             checklist.finish(ok=True, detail=account.email)
     except RelayError as error:
         checklist.finish(ok=False, detail=error.message)
-        report.error = error
+        report.error = improve(error, account, prober) if second_look else error
         report.facts = report.facts or _facts(session)
     report.results = checklist.results
     return report

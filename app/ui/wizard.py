@@ -29,6 +29,7 @@ class AccountWizard(QtWidgets.QWizard):
         self.setOption(QtWidgets.QWizard.WizardOption.NoBackButtonOnStartPage, True)
         self.setMinimumSize(620, 560)
         self.test_timeouts: Timeouts | None = None  # None: the core's defaults
+        self.pin_sha256: str | None = None  # set only after the user trusts a certificate
         self.address_page = AddressPage()
         self.server_page = ServerPage()
         self.password_page = PasswordPage()
@@ -65,6 +66,7 @@ class AccountWizard(QtWidgets.QWizard):
             ca_file=str(Path(ca_file).expanduser()) if ca_file else None,
             allow_plaintext_auth=server.allow_plaintext.isChecked(),
             preset=None if preset.is_custom else preset.id,
+            pin_sha256=self.pin_sha256,
         )
 
     def password(self) -> str | None:
@@ -89,8 +91,23 @@ class AccountWizard(QtWidgets.QWizard):
         )
 
     def apply_fix(self, changes: dict[str, object]) -> None:
-        """Put a diagnosis's suggested settings into the server page."""
+        """Put a diagnosis's suggested settings into the server page (a pin only with consent)."""
         server = self.server_page
+        if "pin_sha256" in changes:
+            pin = str(changes["pin_sha256"])
+            answer = QtWidgets.QMessageBox.warning(
+                self,
+                "Trust this certificate?",
+                "Relaydesk will accept this server's certificate even though no trusted "
+                "authority vouches for it, and will refuse any other certificate later.\n\n"
+                f"SHA-256: {pin}\n\nOnly do this for your own or your company's server, "
+                "after comparing the fingerprint with what its administrator gave you.",
+                QtWidgets.QMessageBox.StandardButton.Yes | QtWidgets.QMessageBox.StandardButton.No,
+                QtWidgets.QMessageBox.StandardButton.No,
+            )
+            if answer == QtWidgets.QMessageBox.StandardButton.Yes:
+                self.pin_sha256 = pin
+            return
         if "security" in changes:
             index = server.security.findData(Security(str(changes["security"])).value)
             server.security.setCurrentIndex(index)

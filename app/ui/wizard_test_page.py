@@ -2,45 +2,18 @@
 
 from __future__ import annotations
 
-import platform
-import ssl
 from pathlib import Path
 
-from app import __version__
 from app.core.accounts import Account
 from app.core.checks import CHECKS, CheckResult, TestReport
 from app.core.errors import Cancelled
+from app.core.report import write_report
 from app.core.smtp.transcript import TranscriptLine
 from app.ui.qt import QtCore, QtGui, QtWidgets, Slot
 from app.ui.wizard_widgets import DiagnosisPanel, MessageLabel, success_color
 from app.workers.test_worker import TestRunner
 
 _WAITING, _RUNNING = "Waiting", "Running…"
-
-
-def format_report(report: TestReport) -> str:
-    """A plain-text report for an administrator: steps, diagnosis, transcript; no secret."""
-    account = report.account
-    lines = [
-        f"Relaydesk {__version__} account test — {'passed' if report.ok else 'FAILED'}",
-        f"Python {platform.python_version()}, {ssl.OPENSSL_VERSION}, {platform.platform()}",
-        f"Server: {account.host}:{account.port} ({account.security.value}), "
-        f"login: {account.username or 'none'}, sender: {account.email}",
-        "",
-        "Steps:",
-    ]
-    lines += [
-        f"  {'ok  ' if r.ok else 'FAIL'} {r.label:<28} {r.seconds * 1000:8.0f} ms  {r.detail}"
-        for r in report.results
-    ]
-    if report.error is not None:
-        lines += ["", f"Problem: {report.error.message}", f"What to do: {report.error.hint}"]
-        if report.error.reply is not None:
-            lines.append(f"Server reply: {report.error.reply}")
-    if report.facts:
-        lines += ["", "Server facts:"] + [f"  {k}: {v}" for k, v in report.facts.items()]
-    lines += ["", "Transcript (passwords redacted):", report.transcript.render(), ""]
-    return "\n".join(lines)
 
 
 class TestPage(QtWidgets.QWizardPage):
@@ -267,7 +240,7 @@ class TestPage(QtWidgets.QWizardPage):
     def write_report(self, path: Path) -> None:
         assert self.report is not None
         try:
-            path.write_text(format_report(self.report), encoding="utf-8")
+            write_report(self.report, path, hide=[self.wizard().password() or ""])  # type: ignore[attr-defined]
         except OSError as error:
             self.save_problem.show_problem(
                 f"The report could not be written to {path}: {error.strerror}.",

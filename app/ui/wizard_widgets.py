@@ -18,7 +18,7 @@ _DETAIL_LABELS = (
     ("subject", "Certificate subject"),
     ("issuer", "Issued by"),
     ("not_after", "Valid until"),
-    ("sha256", "SHA-256 fingerprint"),
+    ("fingerprint", "SHA-256 fingerprint"),
     ("expected_sha256", "Pinned fingerprint"),
     ("actual_sha256", "Fingerprint now"),
 )
@@ -71,6 +71,19 @@ class MessageLabel(QtWidgets.QLabel):
         self.hide()
 
 
+def fix_changes(fix: object) -> tuple[dict[str, object], str]:
+    """The account changes a core diagnosis offers (``details["fix"]``) and a button label."""
+    if not isinstance(fix, dict):
+        return {}, ""
+    if fix.get("pin_sha256"):
+        return {"pin_sha256": fix["pin_sha256"]}, "&Trust this certificate…"
+    if fix.get("security") and fix.get("port"):
+        mode = {"tls": "TLS", "starttls": "STARTTLS", "none": "no encryption"}
+        label = f"&Use port {fix['port']} with {mode.get(str(fix['security']), fix['security'])}"
+        return {"port": fix["port"], "security": fix["security"]}, label
+    return {}, ""
+
+
 class DiagnosisPanel(QtWidgets.QFrame):
     """What went wrong and what to do: the same message and hint the CLI prints.
 
@@ -115,23 +128,15 @@ class DiagnosisPanel(QtWidgets.QFrame):
         self.message.setStyleSheet(f"color: {problem_color(self)}")
         self.hint.setText(error.hint)
         self.hint.setVisible(bool(error.hint))
-        lines = [
-            f"{label}: {error.details[key]}"
-            for key, label in _DETAIL_LABELS
-            if error.details.get(key)
-        ]
+        facts = {**error.details, **(error.details.get("certificate") or {})}
+        lines = [f"{label}: {facts[key]}" for key, label in _DETAIL_LABELS if facts.get(key)]
         if error.reply is not None:
             lines.append(f"Server said: {error.reply}")
         self.facts.setText("\n".join(lines))
         self.facts.setVisible(bool(lines))
-        fix = error.details.get("fix")
-        if isinstance(fix, dict) and isinstance(fix.get("changes"), dict):
-            self._changes = dict(fix["changes"])
-            self.fix.setText(str(fix.get("label") or "Apply the suggested settings"))
-            self.fix.show()
-        else:
-            self._changes = {}
-            self.fix.hide()
+        self._changes, label = fix_changes(error.details.get("fix"))
+        self.fix.setText(label)
+        self.fix.setVisible(bool(self._changes))
         self.setAccessibleDescription(f"{error.message} {error.hint}".strip())
         self.show()
 

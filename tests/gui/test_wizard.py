@@ -308,3 +308,34 @@ def test_back_during_a_test_stops_it_and_test_again_reruns(
     with qtbot.waitSignal(wizard.test_page.runner.finished, timeout=15_000):
         qtbot.mouseClick(wizard.test_page.retest, Qt.MouseButton.LeftButton)
     assert wizard.test_page.report is not None and wizard.test_page.report.ok
+
+
+def test_wrong_tls_mode_offers_the_working_setting_in_one_click(
+    qtbot, wizard, smtp_server, secret_service
+):
+    server = smtp_server(mode="starttls")
+    fill_address(qtbot, wizard, "alice@example.com")
+    fill_server(qtbot, wizard, server, security="tls")
+    run_test_page(qtbot, wizard, USERS[LOGIN])
+
+    panel = wizard.test_page.diagnosis
+    assert panel.isVisible()
+    assert "STARTTLS" in panel.fix.text() and str(server.port) in panel.fix.text()
+    with qtbot.waitSignal(wizard.test_page.runner.finished, timeout=15_000):
+        qtbot.mouseClick(panel.fix, Qt.MouseButton.LeftButton)
+    assert "accepted the login" in wizard.test_page.status.text()
+    assert wizard.server_page.current_security() is Security.STARTTLS
+
+
+def test_saved_report_has_the_diagnosis_and_no_password(
+    qtbot, wizard, smtp_server, secret_service, tmp_path: Path
+):
+    server = smtp_server(mode="starttls")
+    fill_address(qtbot, wizard, "alice@example.com")
+    fill_server(qtbot, wizard, server, security="starttls")
+    run_test_page(qtbot, wizard, "wrong-password-17")
+    report = tmp_path / "report.txt"
+    wizard.test_page.write_report(report)
+    text = report.read_text(encoding="utf-8")
+    assert "535" in text and LOGIN in text
+    assert "wrong-password-17" not in text

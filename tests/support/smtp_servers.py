@@ -9,6 +9,7 @@ import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,7 +27,7 @@ USERS: dict[str, str] = {
 }
 
 Mode = Literal["starttls", "tls", "plain"]
-CertKind = Literal["trusted", "untrusted", "wrong_host"]
+CertKind = Literal["trusted", "untrusted", "wrong_host", "expired"]
 
 
 @dataclass
@@ -169,6 +170,10 @@ def _issue_cert(ca: trustme.CA, kind: CertKind) -> trustme.LeafCert:
         return trustme.CA().issue_cert(SERVER_NAME, HOST)
     if kind == "wrong_host":
         return ca.issue_cert("other.example")
+    if kind == "expired":
+        return ca.issue_cert(
+            SERVER_NAME, HOST, not_before=datetime(2020, 1, 1), not_after=datetime(2021, 1, 1)
+        )
     raise ValueError(f"unknown cert kind: {kind!r}")
 
 

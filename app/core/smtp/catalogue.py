@@ -1,10 +1,13 @@
 """What to tell the user, row by row. The first matching row wins: specific rows first.
 
 Messages and hints are ``str.format`` templates over: host, port, username,
-doing (what the session was doing), reply ("535 5.7.8 ..."), server_text (the
-reply without its code), error (the exception in words), verify (why a
+email, provider (preset name or host), app_password_url, doing (what the
+session was doing), reply ("535 5.7.8 ..."), server_text (the reply without
+its code), error (the exception in words), verify (why a
 certificate is not trusted). To explain a new failure, add a row above the
-general row that would otherwise catch it, and a test in tests/test_diagnose.py.
+general row that would otherwise catch it, and a test in tests/test_diagnose.py (and
+one against a real server in tests/test_catalogue.py). Provider-specific reply rows
+live in ``provider_rows`` and are checked first.
 """
 
 from __future__ import annotations
@@ -59,6 +62,10 @@ CERT_HINT = (
     "may be intercepted."
 )
 TRY_LATER = "This is temporary; try again in a few minutes."
+RETRIES = (
+    "Messages in the outbox are retried automatically: after about a minute, then at "
+    "growing intervals up to an hour."
+)
 
 EXCEPTION_ROWS: tuple[ExceptionRow, ...] = (
     ExceptionRow(
@@ -182,33 +189,31 @@ EXCEPTION_ROWS: tuple[ExceptionRow, ...] = (
 
 REPLY_ROWS: tuple[ReplyRow, ...] = (
     ReplyRow(
+        code="4xx",
+        text="too many",
+        error=TemporaryFailure,
+        message="{host} is limiting you right now (too many connections or messages): {reply}.",
+        hint="Wait a few minutes before trying again. " + RETRIES,
+    ),
+    ReplyRow(
+        code="4xx",
+        text="rate",
+        error=TemporaryFailure,
+        message="{host} is limiting how fast you send: {reply}.",
+        hint="Wait a few minutes before trying again. " + RETRIES,
+    ),
+    ReplyRow(
         code="421",
         error=TemporaryFailure,
         message="{host} is closing the connection: {reply}.",
-        hint="The server is busy or restarting. " + TRY_LATER,
-    ),
-    ReplyRow(
-        code="534",
-        enhanced="5.7.9",
-        error=AuthFailed,
-        message="Gmail refused the password for {username}: it needs an app password.",
-        hint="Turn on 2-Step Verification, create an app password at "
-        "https://myaccount.google.com/apppasswords and use it instead of your normal password.",
-    ),
-    ReplyRow(
-        code="535",
-        enhanced="5.7.139",
-        error=AuthFailed,
-        message="Microsoft 365 has SMTP AUTH switched off for {username}.",
-        hint="An administrator must enable Authenticated SMTP for this mailbox (Microsoft 365 "
-        "admin center → user → Mail → Manage email apps), or use OAuth2 sign-in.",
+        hint="The server is busy or restarting. " + TRY_LATER + " " + RETRIES,
     ),
     ReplyRow(
         code="535",
         error=AuthFailed,
-        message="{host} refused the username {username} with this password.",
-        hint="Check the username and password. Some providers need an app password instead "
-        "of your normal one.",
+        message="{provider} rejected the username {username} or its password.",
+        hint="Check the password, and that {username} is the right username (often the full "
+        "address). Some providers need an app password instead of your normal one.",
     ),
     ReplyRow(
         code="534",
@@ -220,8 +225,8 @@ REPLY_ROWS: tuple[ReplyRow, ...] = (
         code="454",
         steps=at(Step.AUTH),
         error=TemporaryFailure,
-        message="{host} could not check the password right now: {reply}.",
-        hint=TRY_LATER,
+        message="{provider} could not check the password right now: {reply}.",
+        hint="This is a problem on the provider's side, not your password. " + TRY_LATER,
     ),
     ReplyRow(
         code="530",
@@ -273,7 +278,7 @@ REPLY_ROWS: tuple[ReplyRow, ...] = (
         code="5xx",
         steps=at(Step.MAIL),
         error=SenderRefused,
-        message="{host} refused the sender address: {reply}.",
+        message="{host} refused the sender address {email}: {reply}.",
         hint="Many servers only let you send as your own address: use the account's address, "
         "or ask the provider to allow this one for your login.",
     ),

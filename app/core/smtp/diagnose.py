@@ -13,9 +13,12 @@ from typing import Any
 from app.core.accounts import Account
 from app.core.errors import RelayError
 from app.core.smtp.catalogue import DOING, EXCEPTION_ROWS, REPLY_ROWS, VERIFY_WORDS
+from app.core.smtp.provider_rows import PROVIDER_ROWS
 from app.core.smtp.reply import Reply
-from app.core.smtp.rules import Row
+from app.core.smtp.rules import Row, preset_of
 from app.core.smtp.steps import Step
+
+_REPLY_ROWS = PROVIDER_ROWS + REPLY_ROWS
 
 
 def classify(step: Step, failure: BaseException | Reply, account: Account) -> RelayError:
@@ -26,7 +29,7 @@ def classify(step: Step, failure: BaseException | Reply, account: Account) -> Re
     details: dict[str, Any] = {"step": step.value}
     row: Row
     if isinstance(failure, Reply):
-        row = next(r for r in REPLY_ROWS if r.matches(step, failure, account))
+        row = next(r for r in _REPLY_ROWS if r.matches(step, failure, account))
         details.update(code=failure.code, enhanced=failure.enhanced)
         reply: Reply | None = failure
     else:
@@ -42,8 +45,13 @@ def classify(step: Step, failure: BaseException | Reply, account: Account) -> Re
 
 
 def _facts(step: Step, failure: BaseException | Reply, account: Account) -> dict[str, str]:
+    preset = preset_of(account)
     facts = {
         "host": account.host,
+        "email": account.email,
+        "provider": preset.name if preset and not preset.is_custom else account.host,
+        "app_password_url": (preset.app_password_url if preset else None)
+        or "the provider's account security page",
         "port": str(account.port),
         "username": account.username or "(no username)",
         "doing": DOING[step],

@@ -6,7 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.core.accounts import Account, Security
-from app.core.errors import RelayError
+from app.core.errors import ConfigError, RelayError
+from app.core.presets import Preset, get_preset
 from app.core.smtp.reply import Reply
 from app.core.smtp.steps import Step
 
@@ -29,9 +30,30 @@ class Row:
     hint: str = ""
     steps: frozenset[Step] = ANY_STEP
     security: frozenset[Security] = ANY_SECURITY
+    providers: frozenset[str] | None = None  # preset ids this row is for
+    preset_auth: frozenset[str] | None = None  # or: presets whose login is of these kinds
 
     def applies(self, step: Step, account: Account) -> bool:
-        return step in self.steps and account.security in self.security
+        return (
+            step in self.steps
+            and account.security in self.security
+            and self._fits_provider(preset_of(account))
+        )
+
+    def _fits_provider(self, preset: Preset | None) -> bool:
+        if self.providers is not None and (preset is None or preset.id not in self.providers):
+            return False
+        return self.preset_auth is None or (preset is not None and preset.auth in self.preset_auth)
+
+
+def preset_of(account: Account) -> Preset | None:
+    """The account's provider preset, or None (no preset, or one that no longer exists)."""
+    if not account.preset:
+        return None
+    try:
+        return get_preset(account.preset)
+    except ConfigError:
+        return None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,0 +1,182 @@
+"""`relaydesk account detect` and `account trust`: finding settings and pinning a certificate."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from app.cli.output import Output
+from app.core import accounts
+from app.core.accounts import Security
+from app.core.autofix import Fix, apply_fix
+from app.core.checks import TestReport
+from app.core.detect import detect
+from app.core.errors import RelayError, ServerUnreachable, UnreadableFile, UsageError
+from app.core.report import write_report
+from app.core.store import Store
+from app.core.trust import PIN_WARNING, check_fingerprint, fetch_certificate, pin_certificate
+
+FACE = "cli"
+_MODE = {"tls": "TLS", "starttls": "STARTTLS", "none": "no encryption"}
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `detect` and `trust` to the `account` command."""
+    finder = sub.add_parser(
+        "detect",
+        help="find the SMTP settings for an address",
+        description="Look up the SMTP server for an address: provider presets, the domain's "
+        "MX records, its autoconfig document, then guessing and probing smtp./mail./the domain "
+        "on ports 465, 587 and 25. Nothing is logged in to.",
+    )
+    finder.add_argument("address")
+    finder.add_argument("--timeout", type=float, default=5.0, help="seconds per step")
+    finder.add_argument("--json", action="store_true", help="print JSON")
+    finder.set_defaults(handler=cmd_detect)
+
+    trust = sub.add_parser(
+        "trust",
+        help="trust (pin) the certificate an account's server presents",
+        description="Show the server's certificate and pin its SHA-256 fingerprint, for a "
+        "company relay with a self-signed certificate. Asks first, unless --fingerprint gives "
+        "exactly the fingerprint the server presents. Later, any other certificate is refused.",
+    )
+    trust.add_argument("name")
+    trust.add_argument("--fingerprint", metavar="SHA256", help="the fingerprint you expect")
+    trust.add_argument(
+        "--yes", action="store_true", help="with --fingerprint: do not ask (for scripts)"
+    )
+    trust.add_argument("--json", action="store_true", help="print JSON")
+    trust.set_defaults(handler=cmd_trust)
+
+
+def cmd_detect(args: argparse.Namespace, store: Store, out: Output) -> int:
+    found = detect(args.address, timeout=args.timeout)
+    if found.best is None:
+        error = ServerUnreachable(
+            f"Relaydesk found no SMTP server for {found.email}.",
+            hint="Ask your provider for the SMTP server, port and security, and add the account "
+            "with --host, --port and --security.",
+            details={"trail": list(found.trail)},
+        )
+        return out.error(error, **{k: v for k, v in found.to_dict().items() if k != "status"})
+    out.emit(found.to_dict())
+    best = found.best
+    out.say(f"Settings for {found.email} ({found.label}):")
+    for candidate in found.candidates:
+        checked = ""
+        if candidate.verified is not None:
+            checked = (
+                ", certificate verified" if candidate.verified else ", certificate NOT trusted"
+            )
+        login = f", login {candidate.username}" if candidate.username else ""
+        out.say(
+            f"  {candidate.host} port {candidate.port} {_MODE[candidate.security.value]}"
+            f"{login}{checked}"
+        )
+    if best.note:
+        out.say(f"  {best.note}")
+    preset = f"--preset {best.preset}" if best.preset and best.source != "probe" else ""
+    where = preset or f"--host {best.host} --port {best.port} --security {best.security.value}"
+    out.say(f"Add it with: relaydesk account add NAME --email {found.email} {where}")
+    return 0
+
+
+def cmd_trust(args: argparse.Namespace, store: Store, out: Output) -> int:
+    if args.yes and not args.fingerprint:
+        raise UsageError(
+            "--yes needs --fingerprint: Relaydesk does not trust a certificate nobody has "
+            "compared.",
+            hint="Run without --yes to see the fingerprint and confirm it, or give "
+            "--fingerprint with the value your administrator gave you.",
+        )
+    account = accounts.get_account(store, args.name)
+    certificate = fetch_certificate(account)
+    out.say(f"{account.host} port {account.port} presents this certificate:")
+    for line in certificate.describe():
+        out.say(f"  {line}")
+    if args.fingerprint:
+        check_fingerprint(args.fingerprint, certificate)
+    elif not _confirm(account.name, out):
+        out.say("Nothing was changed.")
+        out.emit({"status": "declined", "certificate": certificate.to_dict()})
+        return 1
+    pinned = pin_certificate(store, account, certificate)
+    store.audit(
+        face=FACE,
+        action="account_trust",
+        outcome="ok",
+        account=account.name,
+        detail={"sha256": certificate.sha256, "previous": account.pin_sha256},
+    )
+    out.say(f"“{pinned.name}” now trusts exactly this certificate.")
+    payload: dict[str, Any] = {
+        "status": "ok",
+        "account": pinned.name,
+        "pin_sha256": pinned.pin_sha256,
+        "certificate": certificate.to_dict(),
+    }
+    out.emit(payload)
+    return 0
+
+
+def _confirm(name: str, out: Output) -> bool:
+    print(f"\n{PIN_WARNING}", file=out.err)
+    print(f"Trust this certificate for “{name}”? Type yes to trust it: ", end="", file=out.err)
+    out.err.flush()
+    answer = sys.stdin.readline().strip().lower()
+    if not answer:
+        raise UsageError(
+            "No answer was given, so nothing was pinned.",
+            hint="Answer yes on the terminal, or give --fingerprint SHA256 to pin without "
+            "a question.",
+        )
+    return answer in ("y", "yes")
+
+
+def describe_fix(error: RelayError, account_name: str) -> str | None:
+    """The CLI's "Suggested fix" line for an error that carries one."""
+    fix = error.details.get("fix")
+    if not fix:
+        return None
+    if "pin_sha256" in fix:
+        return (
+            "trust this certificate, only if it is your own server's: relaydesk account trust "
+            f"{account_name} --fingerprint {fix['pin_sha256']}"
+        )
+    offered = Fix(
+        int(fix["port"]),
+        Security(fix["security"]),
+        bool(fix["verified"]),
+        bool(fix.get("auth_offered")),
+    )
+    return f"use {offered.describe()}."
+
+
+def write_report_file(report: TestReport, path: Path, password: str | None, out: Output) -> None:
+    """`account test --report FILE`: the core's report, with the password blanked too."""
+    try:
+        write_report(report, path, hide=[password] if password else [])
+    except OSError as exc:
+        raise UnreadableFile(
+            f"The report could not be written to {path}: {exc.strerror}.",
+            hint="Choose a folder you can write to.",
+        ) from exc
+    out.note(f"Report written to {path}")
+
+
+def offer_fix(args: argparse.Namespace, store: Store, out: Output, error: RelayError) -> None:
+    """Print the tested fix; with --apply-fix, change the account to use it (never a pin)."""
+    words = describe_fix(error, args.name)
+    if words is None:
+        return
+    out.note(f"Suggested fix: {words}")
+    fix = error.details["fix"]
+    if args.apply_fix and "port" in fix:
+        account = apply_fix(accounts.get_account(store, args.name), fix)
+        accounts.update_account(store, account)
+        store.audit(face=FACE, action="account_fix", outcome="ok", account=account.name, detail=fix)
+        mode = account.security.value
+        out.note(f"Applied: “{account.name}” now uses port {account.port} with {mode}. Test again.")

@@ -1,0 +1,61 @@
+"""The dependency rules of DESIGN.md, checked on the real modules."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.cli_runner import REPO
+
+APP = REPO / "app"
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_core_never_imports_qt() -> None:
+    script = (
+        "import importlib, pkgutil, sys\n"
+        "import app.core\n"
+        "for info in pkgutil.walk_packages(app.core.__path__, 'app.core.'):\n"
+        "    importlib.import_module(info.name)\n"
+        "bad = sorted(m for m in sys.modules if m.startswith(('PySide6', 'shiboken6', 'app.ui',"
+        " 'app.workers')))\n"
+        "print(bad)\n"
+        "sys.exit(1 if bad else 0)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=False
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_core_sources_do_not_mention_qt() -> None:
+    for path in (APP / "core").rglob("*.py"):
+        modules = imported_modules(path)
+        assert not {m for m in modules if m.startswith(("PySide6", "app.ui", "app.workers"))}, path
+
+
+def test_widgets_do_not_talk_smtp_or_sqlite() -> None:
+    for path in (APP / "ui").rglob("*.py"):
+        modules = imported_modules(path)
+        assert not modules & {"smtplib", "sqlite3", "socket", "ssl"}, path
+
+
+def test_qt_is_imported_in_one_place() -> None:
+    for folder in ("ui", "workers"):
+        for path in (APP / folder).rglob("*.py"):
+            if path.name == "qt.py":
+                continue
+            direct = {m for m in imported_modules(path) if m.startswith("PySide6")}
+            assert not direct, f"{path} imports {direct}; import Qt from app.ui.qt"
