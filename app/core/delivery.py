@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.core import history, outbox, ratelimit
+from app.core import history, outbox, ratelimit, spool
 from app.core.accounts import Account, get_account
 from app.core.errors import QuotaExceeded, RelayError, UsageError
 from app.core.message import Draft, build
@@ -36,15 +36,45 @@ class SendOptions:
     on_session: Callable[[SmtpSession], None] | None = None  # lets a caller cancel
     retry_policy: RetryPolicy | None = None  # None: the user's setting from the store
     check_quota: bool = True
+    # PIPELINING / CHUNKING when the server offers them; None: the setting (default on).
+    pipelining: bool | None = None
+    chunking: bool | None = None
+
+
+PIPELINING_SETTING = "smtp_pipelining"
+CHUNKING_SETTING = "smtp_chunking"
+
+
+def fast_path_enabled(store: Store, setting: str, option: bool | None) -> bool:
+    """The caller's choice, else the stored setting ("off" turns it off), else on."""
+    if option is not None:
+        return option
+    return (store.get_setting(setting) or "on").lower() not in ("off", "0", "false", "no")
 
 
 def queue_draft(store: Store, account: Account, draft: Draft, *, face: str) -> int:
-    """Validate and build the draft, then commit it to the outbox; nothing is sent yet."""
-    built = build(draft, sender=account.email, sender_name=account.from_name)
+    """Validate and build the draft, then commit it to the outbox; nothing is sent yet.
+
+    A draft with a large file attachment is built to a spool file next to the
+    database, so it is never whole in memory.
+    """
     kinds = {address: "to" for address in draft.to}
     kinds.update({address: "cc" for address in draft.cc})
     kinds.update({address: "bcc" for address in draft.bcc})
-    return outbox.enqueue(store, account, built, face=face, kinds=kinds)
+    if not spool.should_spool(draft):
+        built = build(draft, sender=account.email, sender_name=account.from_name)
+        return outbox.enqueue(store, account, built, face=face, kinds=kinds)
+    spooled = spool.build_to_spool(
+        draft,
+        sender=account.email,
+        sender_name=account.from_name,
+        directory=store.path.parent / "spool",
+    )
+    try:
+        return outbox.enqueue(store, account, spooled, face=face, kinds=kinds)
+    except BaseException:
+        spool.remove(spooled.path)
+        raise
 
 
 class _Connection:
@@ -81,6 +111,8 @@ class _Connection:
             transcript=self._options.transcript,
             timeouts=self._options.timeouts,
             on_step=self._on_step,
+            pipelining=fast_path_enabled(self._store, PIPELINING_SETTING, self._options.pipelining),
+            chunking=fast_path_enabled(self._store, CHUNKING_SETTING, self._options.chunking),
         )
         if self._options.on_session:
             self._options.on_session(session)
@@ -176,7 +208,7 @@ def _attempt(
         delivery = session.send(
             item.envelope_from,
             pending,
-            outbox.message_data(store, item_id),
+            outbox.message_source(store, item_id),
             smtputf8=item.smtputf8,
             on_progress=options.on_progress,
         )

@@ -18,8 +18,10 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
+from app.core import spool
 from app.core.accounts import Account
 from app.core.errors import (
     Cancelled,
@@ -28,10 +30,13 @@ from app.core.errors import (
     RelayError,
     ServerUnreachable,
     TemporaryFailure,
+    UnreadableFile,
     UsageError,
 )
 from app.core.message import BuiltMessage
 from app.core.smtp.session import Step
+from app.core.smtp.source import MessageSource
+from app.core.spool import SpooledMessage
 from app.core.store import Store
 
 
@@ -159,25 +164,33 @@ class SendResult:
 def enqueue(
     store: Store,
     account: Account,
-    message: BuiltMessage,
+    message: BuiltMessage | SpooledMessage,
     *,
     face: str,
     kinds: dict[str, str] | None = None,
 ) -> int:
-    """Commit the message and its envelope as ``queued``; returns the item id."""
+    """Commit the message and its envelope as ``queued``; returns the item id.
+
+    A ``SpooledMessage`` is stored as the path of its spool file, which the
+    outbox owns from now on (``discard`` deletes it).
+    """
     now = time.time()
+    data, spool_path = (
+        (message.data, None) if isinstance(message, BuiltMessage) else (b"", str(message.path))
+    )
     kinds = {address.lower(): kind for address, kind in (kinds or {}).items()}
     with store.transaction() as db:
         cursor = db.execute(
-            "INSERT INTO outbox (account, message_id, subject, envelope_from, data, size,"
-            " smtputf8, state, attempts, created_at, updated_at, next_attempt_at, face)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
+            "INSERT INTO outbox (account, message_id, subject, envelope_from, data, spool_path,"
+            " size, smtputf8, state, attempts, created_at, updated_at, next_attempt_at, face)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
             (
                 account.name,
                 message.message_id,
                 message.subject,
                 message.envelope_from,
-                message.data,
+                data,
+                spool_path,
                 message.size,
                 int(message.needs_smtputf8),
                 State.QUEUED.value,
@@ -282,11 +295,24 @@ def due_items(store: Store, now: float | None = None) -> list[int]:
 
 
 def message_data(store: Store, item_id: int) -> bytes:
-    """The stored message bytes, exactly as they will be transmitted."""
-    row = store.execute("SELECT data FROM outbox WHERE id = ?", (item_id,)).fetchone()
+    """The stored message bytes, exactly as they will be transmitted (all in memory)."""
+    return message_source(store, item_id).read_all()
+
+
+def message_source(store: Store, item_id: int) -> MessageSource:
+    """The stored message as a source that can be read in chunks (spool file or bytes)."""
+    row = store.execute("SELECT data, spool_path FROM outbox WHERE id = ?", (item_id,)).fetchone()
     if row is None:
         raise UsageError(f"There is no outbox item {item_id}.")
-    return bytes(row["data"])
+    if row["spool_path"] is None:
+        return MessageSource.of_bytes(bytes(row["data"]))
+    try:
+        return MessageSource.of_file(Path(row["spool_path"]))
+    except OSError as error:
+        raise UnreadableFile(
+            f"The message file of outbox item {item_id} is missing ({error.strerror}).",
+            hint="Discard the item and send the message again.",
+        ) from None
 
 
 # --- claiming and state changes ----------------------------------------------------
@@ -383,8 +409,10 @@ def discard(store: Store, item_id: int, *, face: str) -> None:
             f"Outbox item {item_id} is {item.state.value} and cannot be discarded.",
             hint="Wait until it has finished; sent items are kept in the history.",
         )
+    row = store.execute("SELECT spool_path FROM outbox WHERE id = ?", (item_id,)).fetchone()
     with store.transaction() as db:
         db.execute("DELETE FROM outbox WHERE id = ?", (item_id,))
+    spool.remove(row["spool_path"] if row is not None else None)
     store.audit(
         face=face, action="discard", outcome="discarded", account=item.account, outbox_id=item_id
     )

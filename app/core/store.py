@@ -103,6 +103,10 @@ MIGRATIONS: tuple[str, ...] = (
         value TEXT NOT NULL
     );
     """,
+    # 2: a large message lives in a spool file; ``data`` is then empty.
+    """
+    ALTER TABLE outbox ADD COLUMN spool_path TEXT;
+    """,
 )
 
 

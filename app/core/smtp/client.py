@@ -7,13 +7,16 @@ timeout from a reset and the transcript stays free of secrets.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
+import select
 import smtplib
 import socket
 import ssl
 import threading
 from base64 import b64encode
+from collections.abc import Sequence
 
 from app.core.smtp.reply import Reply
 from app.core.smtp.transcript import Transcript
@@ -37,6 +40,9 @@ class SmtpClient(smtplib.SMTP):
         self.file = None
         self._host = host
         self.local_hostname = _address_literal(sock.getsockname()[0])
+        # A command group or a final dot must not wait for the ACK of the previous write.
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def set_timeout(self, seconds: float) -> None:
         if self.sock is not None:
@@ -55,6 +61,31 @@ class SmtpClient(smtplib.SMTP):
             raise ValueError("an SMTP command must be one line")
         self.transcript.client(line)
         self.send(f"{line}\r\n")
+
+    def send_lines(self, lines: Sequence[str], tail: bytes = b"") -> None:
+        """Write several command lines, then ``tail``, in one write (a PIPELINING group)."""
+        for line in lines:
+            if "\r" in line or "\n" in line:
+                raise ValueError("an SMTP command must be one line")
+        for line in lines:
+            self.transcript.client(line)
+        self.send("".join(f"{line}\r\n" for line in lines).encode(self.command_encoding) + tail)
+
+    def bdat(self, chunk: bytes, *, last: bool) -> None:
+        """``BDAT n [LAST]`` and the chunk itself, in one write; the chunk is not recorded."""
+        self.send_lines([f"BDAT {len(chunk)} LAST" if last else f"BDAT {len(chunk)}"], chunk)
+
+    def has_input(self) -> bool:
+        """True when the server sent something nobody asked for (often: it closed)."""
+        if self.sock is None:
+            return True
+        if isinstance(self.sock, ssl.SSLSocket) and self.sock.pending():
+            return True
+        try:
+            readable, _, _ = select.select([self.sock], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        return bool(readable)
 
     def getreply(self) -> tuple[int, bytes]:
         """Read one (multi-line) reply and record each line."""
@@ -128,6 +159,29 @@ def dot_stuff(data: bytes) -> bytes:
     if wire and not wire.endswith(b"\r\n"):
         wire += b"\r\n"
     return wire
+
+
+class DotStuffer:
+    """``dot_stuff`` for data that arrives in pieces: same bytes, piece by piece."""
+
+    def __init__(self) -> None:
+        self._at_line_start = True
+        self._tail = b""
+
+    def feed(self, piece: bytes) -> bytes:
+        """The wire form of the next piece."""
+        if not piece:
+            return b""
+        wire = piece.replace(b"\n.", b"\n..")
+        if self._at_line_start and wire.startswith(b"."):
+            wire = b"." + wire
+        self._at_line_start = piece.endswith(b"\n")
+        self._tail = (self._tail + piece)[-2:]
+        return wire
+
+    def end(self) -> bytes:
+        """What must follow the last piece so the data ends with CRLF."""
+        return b"\r\n" if self._tail and self._tail != b"\r\n" else b""
 
 
 def _b64(text: str) -> str:
