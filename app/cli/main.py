@@ -57,7 +57,8 @@ def run(argv: Sequence[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `relaydesk` script and `python -m app`."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0].startswith("--quick-send") or argv[0].startswith("mailto:"):
+    gui_launch = ("--quick-send", "--minimised", "mailto:")
+    if not argv or argv[0].lower().startswith(gui_launch):
         try:
             from app.ui.application import run_gui
         except ImportError:

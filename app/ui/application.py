@@ -13,12 +13,14 @@ from app.ui.single_instance import SingleInstance
 
 
 def message_for(argv: Sequence[str]) -> str:
-    """What this launch asks for: "activate", "quick-send" or a mailto: URL."""
+    """What this launch asks for: "activate", "minimised", "quick-send" or a mailto: URL."""
     for arg in argv:
         if arg.startswith("--quick-send"):
             return "quick-send"
         if arg.lower().startswith("mailto:"):
             return arg
+        if arg == "--minimised":
+            return "minimised"  # the autostart entry: start in the tray, don't pop up
     return "activate"
 
 

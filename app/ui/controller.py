@@ -72,8 +72,8 @@ class Controller(QObject):
     # -- what the outside asks for ----------------------------------------------------
     def start(self, message: str = "activate") -> None:
         """First launch: show what was asked for (the window unless minimised to a tray)."""
-        minimised = settings.get(self.store, "start_minimised")
-        if message == "activate":
+        minimised = message == "minimised" or settings.get(self.store, "start_minimised")
+        if message in ("activate", "minimised"):
             if minimised and self.tray.available:
                 return
             self.window.showMinimized() if minimised else self.window.show()
@@ -87,9 +87,21 @@ class Controller(QObject):
         if message == "quick-send":
             self.show_quick_send()
         elif message.startswith("mailto:"):
-            self.open_compose(prefill.from_mailto(message))
-        else:
+            self.open_mailto(message)
+        elif message != "minimised":  # autostart while already running: stay out of the way
             self.show_window()
+
+    def open_mailto(self, url: str) -> None:
+        """Compose prefilled from a mailto: link; a malformed link is explained, not opened."""
+        try:
+            draft = prefill.from_mailto(url)
+        except RelayError as error:
+            self.show_window()
+            QtWidgets.QMessageBox.warning(
+                self.window, "Cannot open this mail link", f"{error.message}\n\n{error.hint}"
+            )
+            return
+        self.open_compose(draft)
 
     @Slot()
     def show_window(self) -> None:

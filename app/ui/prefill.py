@@ -6,10 +6,10 @@ import email
 import email.policy
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from urllib.parse import parse_qs, unquote, urlsplit
 
 from app.core import history, outbox
 from app.core.errors import UsageError
+from app.core.mailto import parse_mailto
 from app.core.message import Attachment
 from app.core.store import Store
 
@@ -27,16 +27,14 @@ class Prefill:
 
 
 def from_mailto(url: str) -> Prefill:
-    """``mailto:a@x.com?cc=b@y.com&subject=Hi&body=...`` (RFC 6068)."""
-    parts = urlsplit(url)
-    query = {key.lower(): values for key, values in parse_qs(parts.query).items()}
-    to = [unquote(a) for a in parts.path.split(",") if a] + query.get("to", [])
+    """``mailto:a@x.com?cc=b@y.com&subject=Hi&body=...`` (RFC 6068); InvalidInput if unsafe."""
+    draft = parse_mailto(url)
     return Prefill(
-        to=to,
-        cc=query.get("cc", []),
-        bcc=query.get("bcc", []),
-        subject=(query.get("subject") or [""])[0],
-        text=(query.get("body") or [""])[0],
+        to=list(draft.to),
+        cc=list(draft.cc),
+        bcc=list(draft.bcc),
+        subject=draft.subject,
+        text=draft.body,
     )
 
 
