@@ -16,6 +16,7 @@ from keyring.backend import KeyringBackend
 from keyring.backends import SecretService as SecretServiceBackend
 from keyring.backends import fail
 
+from tests.cli_runner import Cli, cli_env
 from tests.support.secret_service import no_keyring_env, start_secret_service
 from tests.support.smtp_servers import RunningServer, start_scripted_server, start_server
 
@@ -108,3 +109,11 @@ def relaydesk_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     home.mkdir()
     monkeypatch.setenv("RELAYDESK_HOME", str(home))
     return home
+
+
+@pytest.fixture
+def cli(secret_service: dict[str, str], tmp_path: Path) -> Cli:
+    """Runs the real `relaydesk` entry point in a subprocess with a fresh home and keyring."""
+    home = tmp_path / "home"
+    home.mkdir()
+    return Cli(cli_env(secret_service, home))

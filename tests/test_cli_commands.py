@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import email
 import email.policy
-from pathlib import Path
 
 import keyring
-import pytest
 
-from tests.cli_runner import Cli, cli_env
+from tests.cli_runner import Cli
 from tests.support.smtp_servers import USERS, RecordingHandler
 
 USER = "alice@example.test"
-
-
-@pytest.fixture
-def cli(secret_service: dict[str, str], tmp_path: Path) -> Cli:
-    home = tmp_path / "home"
-    home.mkdir()
-    return Cli(cli_env(secret_service, home))
 
 
 def add_relay(cli: Cli, port: int, name: str = "relay") -> None:

@@ -4,19 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from tests.cli_runner import Cli, cli_env
 from tests.support.smtp_servers import USERS, RunningServer
 
 USER = "alice@example.test"
-
-
-@pytest.fixture
-def cli(secret_service: dict[str, str], tmp_path: Path) -> Cli:
-    home = tmp_path / "home"
-    home.mkdir()
-    return Cli(cli_env(secret_service, home))
 
 
 def add(cli: Cli, server: RunningServer, password: str = USERS[USER], **options: str) -> None:

@@ -9,20 +9,12 @@ import os
 from pathlib import Path
 
 import keyring
-import pytest
 
-from tests.cli_runner import Cli, cli_env
+from tests.cli_runner import Cli
 from tests.support.smtp_servers import USERS, RunningServer
 
 USER = "alice@example.test"
 PASSWORD = USERS[USER]
-
-
-@pytest.fixture
-def cli(secret_service: dict[str, str], tmp_path: Path) -> Cli:
-    home = tmp_path / "home"
-    home.mkdir()
-    return Cli(cli_env(secret_service, home))
 
 
 def add_custom(cli: Cli, server: RunningServer, *extra: str, name: str = "work") -> None:

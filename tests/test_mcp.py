@@ -9,20 +9,12 @@ from typing import Any
 
 import anyio
 import mcp_types as types
-import pytest
 from mcp import ClientSession, StdioServerParameters, stdio_client
 
 from app.agents.mcp_server import caller_from_client
 from tests.agent_helpers import add_account_cli, assert_no_password
-from tests.cli_runner import REPO, Cli, cli_env
+from tests.cli_runner import REPO, Cli
 from tests.support.smtp_servers import RunningServer
-
-
-@pytest.fixture
-def cli(secret_service: dict[str, str], tmp_path: Path) -> Cli:
-    home = tmp_path / "home"
-    home.mkdir()
-    return Cli(cli_env(secret_service, home))
 
 
 def structured(result: types.CallToolResult) -> dict[str, Any]:

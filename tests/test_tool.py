@@ -18,15 +18,8 @@ from app.core import tool
 from app.core.policy import Policy
 from app.core.store import Store
 from tests.agent_helpers import PASSWORD, add_account_cli, add_account_direct, assert_no_password
-from tests.cli_runner import Cli, cli_env
+from tests.cli_runner import Cli
 from tests.support.smtp_servers import RunningServer
-
-
-@pytest.fixture
-def cli(secret_service: dict[str, str], tmp_path: Path) -> Cli:
-    home = tmp_path / "home"
-    home.mkdir()
-    return Cli(cli_env(secret_service, home))
 
 
 @pytest.fixture
