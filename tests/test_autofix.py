@@ -119,3 +119,13 @@ def test_cli_apply_fix_then_the_test_passes(cli: Cli, smtp_server) -> None:
     assert listed["security"] == "starttls" and listed["port"] == server.port
     again = cli("account", "test", "work", "--password-stdin", stdin=USERS[USER])
     assert again.code == 0, again.stderr
+
+
+def test_an_untrusted_starttls_alternative_is_probed_without_leaking(smtp_server) -> None:
+    # The verified attempt fails in the STARTTLS handshake; its TLS socket must be closed
+    # (pytest turns a ResourceWarning from a leaked socket into a failure).
+    untrusted = smtp_server(mode="starttls", cert="untrusted")
+    routes = {("127.0.0.1", 587): ("127.0.0.1", untrusted.port)}
+    fix = find_fix(account_for(("127.0.0.1", 2)), prober_for(routes, str(untrusted.ca_file)))
+    assert fix is not None
+    assert (fix.port, fix.security, fix.verified) == (587, Security.STARTTLS, False)

@@ -69,17 +69,22 @@ def open_smtp(
     """Greet over ``sock`` and secure the connection per ``target.security``."""
     client = SmtpClient(Transcript())
     tls_sock: ssl.SSLSocket | None = None
-    if target.security is Security.TLS:
-        sock = tls_sock = context.wrap_socket(sock, server_hostname=target.host)
-    client.attach(sock, target.host)
-    _want(client.read_reply().code, 220, "no SMTP greeting")
-    _want(client.ehlo()[0], 250, "EHLO refused")
-    if target.security is Security.STARTTLS:
-        if not client.has_extn("starttls"):
-            raise NotSmtp("STARTTLS is not offered")
-        _want(client.command("STARTTLS").code, 220, "STARTTLS refused")
-        tls_sock = client.start_tls(context, threading.Lock())
-        _want(client.ehlo()[0], 250, "EHLO refused after STARTTLS")
+    try:
+        if target.security is Security.TLS:
+            sock = tls_sock = context.wrap_socket(sock, server_hostname=target.host)
+        client.attach(sock, target.host)
+        _want(client.read_reply().code, 220, "no SMTP greeting")
+        _want(client.ehlo()[0], 250, "EHLO refused")
+        if target.security is Security.STARTTLS:
+            if not client.has_extn("starttls"):
+                raise NotSmtp("STARTTLS is not offered")
+            _want(client.command("STARTTLS").code, 220, "STARTTLS refused")
+            tls_sock = client.start_tls(context, threading.Lock())
+            _want(client.ehlo()[0], 250, "EHLO refused after STARTTLS")
+    except BaseException:
+        # The socket in use may be a TLS wrapper the caller never saw (a failed handshake).
+        client.close()
+        raise
     return client, tls_sock
 
 
