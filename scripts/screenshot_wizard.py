@@ -43,6 +43,8 @@ def _shoot(out: Path, temp: Path) -> int:
     keyring.set_keyring(SecretService.Keyring())
     try:
         _walk(app, server, out, "")
+        _edit(app, server, out)
+        _found_via_mx(app, out)
         _gmail(app, out, "")
         keyring.set_keyring(fail.Keyring())
         _gmail(app, out, "-no-keyring")
@@ -60,7 +62,7 @@ def _walk(app: object, server: object, out: Path, suffix: str) -> None:
     from app.ui.wizard import AccountWizard
     from tests.support.smtp_servers import USERS
 
-    wizard = AccountWizard()
+    wizard = AccountWizard(detector=_offline_detector({}))  # type: ignore[arg-type]
     wizard.show()
     page = wizard.address_page
     page.email.setText("alice@example.com")
@@ -69,8 +71,10 @@ def _walk(app: object, server: object, out: Path, suffix: str) -> None:
     _save(app, wizard, out / f"wizard-1-address{suffix}.png")
 
     wizard.next()
+    _wait_for_lookup(app, wizard)
     servers = wizard.server_page
     servers.host.setText(server.host)  # type: ignore[attr-defined]
+    servers.on_host_edited(servers.host.text())  # as if typed
     servers.port.setValue(server.port)  # type: ignore[attr-defined]
     servers.ca_file.setText(str(server.ca_file))  # type: ignore[attr-defined]
     servers.username.setText("alice@example.test")
@@ -91,6 +95,79 @@ def _walk(app: object, server: object, out: Path, suffix: str) -> None:
     _wait_for_test(app, wizard)
     wizard.test_page.show_transcript.setChecked(False)
     _save(app, wizard, out / f"wizard-4-test-passed{suffix}.png")
+    wizard.reject()
+
+
+def _edit(app: object, server: object, out: Path) -> None:
+    """Edit mode: an account stored with a wrong port, fixed and tested again."""
+    from app.core import accounts, secrets
+    from app.core.accounts import Account, PasswordMode, Security
+    from app.core.store import Store
+    from app.ui.wizard import AccountWizard
+    from tests.support.smtp_servers import USERS
+
+    account = Account(
+        "work",
+        "alice@example.com",
+        server.host,  # type: ignore[attr-defined]
+        2525,
+        Security.STARTTLS,
+        username="alice@example.test",
+        from_name="Alice Example",
+        password_mode=PasswordMode.KEYRING,
+        ca_file=str(server.ca_file),  # type: ignore[attr-defined]
+    )
+    with Store.open() as store:
+        accounts.add_account(store, account)
+    secrets.store_password("work", USERS["alice@example.test"])
+    wizard = AccountWizard(account=account)
+    wizard.show()
+    _save(app, wizard, out / "wizard-edit-1-address.png")
+    wizard.next()
+    wizard.server_page.port.setValue(server.port)  # type: ignore[attr-defined]
+    _save(app, wizard, out / "wizard-edit-2-server.png")
+    wizard.next()
+    _save(app, wizard, out / "wizard-edit-3-password.png")
+    wizard.next()
+    _wait_for_test(app, wizard)
+    _save(app, wizard, out / "wizard-edit-4-test-passed.png")
+    wizard.reject()
+    with Store.open() as store:
+        accounts.remove_account(store, "work")
+    secrets.delete_password("work")
+
+
+def _offline_detector(mx: dict[str, list[str]]) -> object:
+    """Autodetection against a DNS answer table: no real domain is looked up."""
+    from functools import partial
+
+    from app.core.detect import detect
+    from app.core.probe import Prober
+
+    class Table:
+        def mx(self, domain: str, timeout: float) -> list[str]:
+            return mx.get(domain, [])
+
+    def refuse(host: str, port: int, timeout: float) -> object:
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    return partial(
+        detect, resolver=Table(), fetcher=lambda url, timeout: None, prober=Prober(connect=refuse)
+    )
+
+
+def _found_via_mx(app: object, out: Path) -> None:
+    """Page 2 filled by autodetection: a DNS answer table, nothing looked up for real."""
+    from app.ui.wizard import AccountWizard
+
+    detector = _offline_detector({"example.org": ["example-org.mail.protection.outlook.com"]})
+    wizard = AccountWizard(detector=detector)  # type: ignore[arg-type]
+    wizard.show()
+    wizard.address_page.email.setText("alice@example.org")
+    wizard.address_page.from_name.setText("Alice Example")
+    wizard.next()
+    _wait_for_lookup(app, wizard)
+    _save(app, wizard, out / "wizard-2-found-via-mx.png")
     wizard.reject()
 
 
@@ -131,6 +208,15 @@ def _dark_palette() -> object:
     palette.setColor(QtGui.QPalette.ColorGroup.Disabled, role.Text, QtGui.QColor("#808080"))
     palette.setColor(QtGui.QPalette.ColorGroup.Disabled, role.WindowText, QtGui.QColor("#808080"))
     return palette
+
+
+def _wait_for_lookup(app: object, wizard: object) -> None:
+    import time
+
+    deadline = time.monotonic() + 10
+    while wizard.detector.running and time.monotonic() < deadline:  # type: ignore[attr-defined]
+        app.processEvents()  # type: ignore[attr-defined]
+        time.sleep(0.02)
 
 
 def _wait_for_test(app: object, wizard: object) -> None:

@@ -228,6 +228,7 @@ def _windows(app, server, out: Path, temp: Path) -> None:
     settings.show()
     _save(app, settings, out / "settings.png")
     settings.reject()
+    _policy_settings(app, controller, window, temp, out)
 
     if controller.tray.available:
         controller.tray.menu.popup(window.mapToGlobal(window.rect().center()))
@@ -240,6 +241,34 @@ def _windows(app, server, out: Path, temp: Path) -> None:
     window.show_page(1)
     _save(app, window, out / "history-dark.png")
     controller.shutdown()
+
+
+def _policy_settings(app, controller, window, temp: Path, out: Path) -> None:
+    from app.core import policy
+    from app.core.policy import Policy
+    from app.ui.settings import SettingsDialog
+
+    reports = temp / "reports"
+    reports.mkdir(exist_ok=True)
+    policy.set_policy(
+        controller.store,
+        Policy(
+            caller="claude",
+            accounts=("work",),
+            recipients=("example.com", "boss@example.org"),
+            per_hour=5,
+            per_day=40,
+            max_attachment_size=2_500_000,
+            attachment_dirs=(str(reports),),
+        ),
+        face="gui",
+    )
+    policy.set_policy(controller.store, Policy(caller="cron-backup"), face="gui")
+    settings = SettingsDialog(controller.store, window)
+    settings.tabs.setCurrentWidget(settings.policies)
+    settings.show()
+    _save(app, settings, out / "settings-tool-callers.png")
+    settings.reject()
 
 
 def _dark_palette():

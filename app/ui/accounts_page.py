@@ -1,9 +1,9 @@
-"""Accounts: list, default, add (the wizard), test, remove (with the keyring entry)."""
+"""Accounts: list, default, add and edit (the wizard), test, remove (with the keyring entry)."""
 
 from __future__ import annotations
 
 from app.core import accounts, secrets
-from app.core.accounts import PasswordMode
+from app.core.accounts import Account, PasswordMode
 from app.core.checks import TestReport
 from app.core.errors import RelayError
 from app.core.store import Store
@@ -54,13 +54,15 @@ class AccountsPage(QtWidgets.QWidget):
         self.status = StatusLine()
         self.status.setAccessibleName("Account test result")
         self.add = QtWidgets.QPushButton("&Add account…")
+        self.edit = QtWidgets.QPushButton("&Edit…")
+        self.edit.setToolTip("Change the server, login or password, and test again.")
         self.default = QtWidgets.QPushButton("Make &default")
         self.test = QtWidgets.QPushButton("&Test")
         self.remove = QtWidgets.QPushButton("Remo&ve…")
         buttons = QtWidgets.QHBoxLayout()
         buttons.addWidget(self.add)
         buttons.addStretch()
-        for button in (self.default, self.test, self.remove):
+        for button in (self.edit, self.default, self.test, self.remove):
             buttons.addWidget(button)
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.empty)
@@ -68,6 +70,8 @@ class AccountsPage(QtWidgets.QWidget):
         layout.addWidget(self.status)
         layout.addLayout(buttons)
         self.add.clicked.connect(self.on_add_clicked)
+        self.edit.clicked.connect(self.on_edit_clicked)
+        self.table.doubleClicked.connect(self.on_edit_clicked)
         self.default.clicked.connect(self.on_default_clicked)
         self.test.clicked.connect(self.on_test_clicked)
         self.remove.clicked.connect(self.on_remove_clicked)
@@ -99,27 +103,49 @@ class AccountsPage(QtWidgets.QWidget):
 
     def _update_buttons(self) -> None:
         chosen = self.selected() is not None
-        for button in (self.default, self.remove):
+        for button in (self.edit, self.default, self.remove):
             button.setEnabled(chosen)
         self.test.setEnabled(chosen and not self.tests.running)
 
-    def open_wizard(self) -> None:
+    def open_wizard(self, account: Account | None = None) -> None:
+        """The account wizard: a new account, or ``account`` to edit."""
         try:
             from app.ui.wizard import AccountWizard
         except ImportError:
             self.status.show_text("The account wizard is not available in this build.", "error")
             return
-        wizard = AccountWizard(self)
+        known = self._passwords.get(account.name) if account is not None else None
+        wizard = AccountWizard(self, account=account, known_password=known)
         wizard.account_saved.connect(self.on_wizard_account_saved)
         self._wizard = wizard
         wizard.open()
+
+    @property
+    def wizard(self) -> QtWidgets.QWizard | None:
+        """The wizard opened last (add or edit), if any."""
+        return self._wizard
 
     @Slot()
     def on_add_clicked(self) -> None:
         self.open_wizard()
 
+    @Slot()
+    def on_edit_clicked(self) -> None:
+        name = self.selected()
+        if name is None:
+            return
+        try:
+            account = accounts.get_account(self._store, name)
+        except RelayError as error:
+            self.status.show_text(f"{error.message} {error.hint}", "error")
+            return
+        self.open_wizard(account)
+
     @Slot(str)
     def on_wizard_account_saved(self, name: str) -> None:
+        wizard = self.sender()
+        if getattr(wizard, "password_changed", False):
+            self._passwords.forget(name)  # an ask-each-time password typed earlier is stale
         self.reload()
         self.status.show_text(f"Account “{name}” saved.", "ok")
         self.changed.emit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from app.ui.qt import QtGui, QtWidgets
+from app.ui.qt import QtCore, QtGui, QtWidgets
 
 _ICON_NAME = "relaydesk.svg"
 
@@ -35,12 +35,45 @@ def app_icon() -> QtGui.QIcon:
     return icon
 
 
+# A mid blue reads on light and dark palettes alike (the style's black arrow vanished on dark).
+_OUTBOX_BLUE = "#3d8bfd"
+
+
+@cache
+def outbox_icon() -> QtGui.QIcon:
+    """An outbox (a tray with an arrow leaving it), drawn at every size the sidebar may ask."""
+    icon = QtGui.QIcon()
+    for size in (16, 22, 24, 32, 44, 48, 64):
+        pixmap = QtGui.QPixmap(size, size)
+        pixmap.fill(QtGui.QColor(0, 0, 0, 0))
+        painter = QtGui.QPainter(pixmap)
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+        painter.scale(size / 24, size / 24)
+        pen = QtGui.QPen(QtGui.QColor(_OUTBOX_BLUE), 2.2)
+        pen.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
+        pen.setJoinStyle(QtCore.Qt.PenJoinStyle.RoundJoin)
+        painter.setPen(pen)
+        tray = QtGui.QPainterPath(QtCore.QPointF(3, 13))
+        for x, y in ((3, 20.5), (21, 20.5), (21, 13), (16, 13), (14.5, 16), (9.5, 16), (8, 13)):
+            tray.lineTo(x, y)
+        tray.closeSubpath()
+        painter.drawPath(tray)
+        painter.drawLine(QtCore.QPointF(12, 11.5), QtCore.QPointF(12, 2.5))
+        painter.drawPolyline(
+            [QtCore.QPointF(8, 6.5), QtCore.QPointF(12, 2.5), QtCore.QPointF(16, 6.5)]
+        )
+        painter.end()
+        icon.addPixmap(pixmap)
+    return icon
+
+
 def standard(name: str) -> QtGui.QIcon:
-    """A theme icon, falling back to the style's built-in one."""
+    """A theme icon, falling back to the style's built-in one (or one drawn here)."""
+    if name == "mail-send":
+        return QtGui.QIcon.fromTheme(name, outbox_icon())
     fallbacks = {
         "mail-message-new": QtWidgets.QStyle.StandardPixmap.SP_FileIcon,
         "document-open-recent": QtWidgets.QStyle.StandardPixmap.SP_FileDialogDetailedView,
-        "mail-send": QtWidgets.QStyle.StandardPixmap.SP_ArrowRight,
         "system-users": QtWidgets.QStyle.StandardPixmap.SP_DirHomeIcon,
         "mail-attachment": QtWidgets.QStyle.StandardPixmap.SP_FileLinkIcon,
     }

@@ -8,6 +8,7 @@ from typing import Any
 from app.core import accounts
 from app.core.errors import RelayError
 from app.core.store import Store
+from app.ui.policy_settings import PolicyPage
 from app.ui.qt import QtWidgets
 
 
@@ -99,7 +100,7 @@ def max_size(store: Store, account: str) -> int | None:
 
 
 class SettingsDialog(QtWidgets.QDialog):
-    """A form generated from OPTIONS."""
+    """General: a form generated from OPTIONS. Tool callers: the send_email policies."""
 
     def __init__(self, store: Store, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -127,8 +128,17 @@ class SettingsDialog(QtWidgets.QDialog):
         )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        general = QtWidgets.QWidget()
+        general_layout = QtWidgets.QVBoxLayout(general)
+        general_layout.addLayout(form)
+        general_layout.addStretch(1)
+        self.policies = PolicyPage(store)
+        self.tabs = QtWidgets.QTabWidget()
+        self.tabs.addTab(general, "&General")
+        self.tabs.addTab(self.policies, "&Tool callers")
+        self.tabs.setTabToolTip(1, "What scripts and AI agents may send through Relaydesk.")
         layout = QtWidgets.QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.addWidget(self.tabs, 1)
         layout.addWidget(self._error)
         layout.addWidget(buttons)
 
@@ -155,8 +165,14 @@ class SettingsDialog(QtWidgets.QDialog):
 
     def accept(self) -> None:
         try:
+            self.policies.check()
+        except RelayError:
+            self.tabs.setCurrentWidget(self.policies)  # the page shows the problem
+            return
+        try:
             for key, editor in self._editors.items():
                 put(self._store, key, _value_of(editor))
+            self.policies.save()
         except RelayError as error:
             self._error.setText(f"{error.message} {error.hint}")
             return

@@ -1,44 +1,91 @@
-"""The account wizard: address → server → password → live test → save."""
+"""The account wizard: address → server → password → live test → save.
+
+The same pages add a new account or edit a stored one (``account=``). When a
+new address's domain has no preset, its settings are looked up on a worker
+(``detector=``, injectable for tests) while the person is on the server page.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from app.core import accounts, secrets
 from app.core.accounts import Account, PasswordMode, Security
 from app.core.checks import TestReport
+from app.core.detect import Detection
 from app.core.errors import AccountExists, NoSuchAccount, RelayError
+from app.core.presets import preset_for_email
 from app.core.smtp.session import Timeouts
 from app.core.store import Store
-from app.ui.qt import QtWidgets, Signal
-from app.ui.wizard_pages import AddressPage, PasswordPage, ServerPage
+from app.ui.qt import QTimer, QtWidgets, Signal, Slot
+from app.ui.wizard_pages import AddressPage, ServerPage
+from app.ui.wizard_password_page import PasswordPage
 from app.ui.wizard_test_page import TestPage
+from app.workers import detect_worker
+from app.workers.detect_worker import Detector, DetectRunner
 
 FACE = "gui"
+DETECT_PATIENCE_MS = 12_000  # after this the lookup is ignored and the person types
 
 
 class AccountWizard(QtWidgets.QWizard):
-    """Adds one account; emits ``account_saved(name)`` once it is stored."""
+    """Adds one account, or edits ``account``; emits ``account_saved(name)`` once stored."""
 
     account_saved = Signal(str)
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(
+        self,
+        parent: QtWidgets.QWidget | None = None,
+        *,
+        account: Account | None = None,
+        known_password: str | None = None,
+        detector: Detector | None = None,
+    ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Add account — Relaydesk")
+        self.original = account
+        self.password_changed = False
+        self.setWindowTitle(
+            f"Edit account “{account.name}” — Relaydesk" if account else "Add account — Relaydesk"
+        )
         self.setWizardStyle(QtWidgets.QWizard.WizardStyle.ModernStyle)
         self.setOption(QtWidgets.QWizard.WizardOption.NoBackButtonOnStartPage, True)
         self.setMinimumSize(620, 560)
         self.test_timeouts: Timeouts | None = None  # None: the core's defaults
         self.pin_sha256: str | None = None  # set only after the user trusts a certificate
+        self._pinned_host = ""  # the pin belongs to this host's certificate
+        self.detector = DetectRunner(detector or detect_worker.default_detector(), self)
+        self._detections: dict[str, Detection | str] = {}  # address → answer or why none
+        self._patience = QTimer(self)
+        self._patience.setSingleShot(True)
+        self._patience.setInterval(DETECT_PATIENCE_MS)
         self.address_page = AddressPage()
         self.server_page = ServerPage()
         self.password_page = PasswordPage()
         self.test_page = TestPage()
         for page in (self.address_page, self.server_page, self.password_page, self.test_page):
             self.addPage(page)
-        self.setButtonText(QtWidgets.QWizard.WizardButton.FinishButton, "&Save account")
+        finish = "&Save changes" if account else "&Save account"
+        self.setButtonText(QtWidgets.QWizard.WizardButton.FinishButton, finish)
         self.setButtonText(QtWidgets.QWizard.WizardButton.NextButton, "&Next >")
         self.setButtonText(QtWidgets.QWizard.WizardButton.BackButton, "< &Back")
+        self.detector.found.connect(self.on_detector_found)
+        self.detector.failed.connect(self.on_detector_failed)
+        self._patience.timeout.connect(self.on_patience_timeout)
+        if account is not None:
+            self._prefill(account, known_password)
+
+    @property
+    def editing(self) -> bool:
+        return self.original is not None
+
+    def _prefill(self, account: Account, known_password: str | None) -> None:
+        self.address_page.prefill(account)
+        self.server_page.prefill(account)
+        self.server_page.fill_key(self.address_page.preset().id, account.email)
+        self.password_page.prefill(account, known_password)
+        self.pin_sha256, self._pinned_host = account.pin_sha256, account.host
 
     # -- what the pages hold ------------------------------------------------------
 
@@ -54,29 +101,36 @@ class AccountWizard(QtWidgets.QWizard):
         else:
             mode = PasswordMode.ASK
         preset = address.preset()
-        return Account(
-            name=address.account_name.text().strip(),
-            email=address.email.text().strip(),
-            host=server.host.text().strip(),
-            port=server.port.value(),
-            security=server.current_security(),
-            username=server.username.text().strip() if login else None,
-            from_name=address.from_name.text().strip(),
-            password_mode=mode,
-            ca_file=str(Path(ca_file).expanduser()) if ca_file else None,
-            allow_plaintext_auth=server.allow_plaintext.isChecked(),
-            preset=None if preset.is_custom else preset.id,
-            pin_sha256=self.pin_sha256,
-        )
+        host = server.host.text().strip()
+        fields: dict[str, Any] = {
+            "name": address.account_name.text().strip(),
+            "email": address.email.text().strip(),
+            "host": host,
+            "port": server.port.value(),
+            "security": server.current_security(),
+            "username": server.username.text().strip() if login else None,
+            "from_name": address.from_name.text().strip(),
+            "password_mode": mode,
+            "ca_file": str(Path(ca_file).expanduser()) if ca_file else None,
+            "allow_plaintext_auth": server.allow_plaintext.isChecked(),
+            "preset": None if preset.is_custom else preset.id,
+            # A pin is one certificate's fingerprint: it means nothing for another host.
+            "pin_sha256": self.pin_sha256 if host == self._pinned_host else None,
+        }
+        if self.original is not None:  # keep what the wizard does not show (the timeout)
+            return replace(self.original, **fields)
+        return Account(**fields)
 
     def password(self) -> str | None:
-        """The typed password (memory only), or None for an account without login."""
+        """The password for the test (memory only), or None for an account without login."""
         if self.build_account().password_mode is PasswordMode.NONE:
             return None
-        return self.password_page.password.text()
+        return self.password_page.secret()
 
     def name_problem(self, name: str) -> tuple[str, str] | None:
         """(message, hint) when ``name`` cannot be used for a new account."""
+        if self.editing:
+            return None  # the edited account keeps its (read-only) name
         try:
             Account(name=name, email="x@example.com", host="h", port=1).validate()
             with Store.open() as store:
@@ -106,7 +160,7 @@ class AccountWizard(QtWidgets.QWizard):
                 QtWidgets.QMessageBox.StandardButton.No,
             )
             if answer == QtWidgets.QMessageBox.StandardButton.Yes:
-                self.pin_sha256 = pin
+                self.pin_sha256, self._pinned_host = pin, server.host.text().strip()
             return
         if "security" in changes:
             index = server.security.findData(Security(str(changes["security"])).value)
@@ -115,6 +169,62 @@ class AccountWizard(QtWidgets.QWizard):
             server.port.setValue(int(str(changes["port"])))
         if "host" in changes:
             server.host.setText(str(changes["host"]))
+
+    # -- autodetection ------------------------------------------------------------
+
+    def address_confirmed(self, email: str) -> None:
+        """Page 1 was left with ``email``: look its settings up when no preset knows them."""
+        wanted = (
+            not self.editing
+            and self.address_page.preset().is_custom
+            and preset_for_email(email) is None
+        )
+        if not wanted:
+            self.detector.abandon()
+        elif email not in self._detections and self.detector.address != email:
+            self.detector.start(email)
+            self._patience.start()
+
+    def show_detection(self, email: str) -> None:
+        """Tell the server page what the lookup for ``email`` has found so far."""
+        page, domain = self.server_page, email.rpartition("@")[2]
+        answer = self._detections.get(email)
+        if self.detector.address == email:
+            page.show_looking(domain)
+        elif isinstance(answer, Detection) and answer.best is not None:
+            page.show_detection(answer)
+            if answer.best.preset and not page.host_typed:
+                self.address_page.choose_preset(answer.best.preset)  # its guidance, its name
+                page.fill_key(answer.best.preset, email)
+        elif answer is not None:
+            page.show_not_found(domain, str(answer))
+
+    def _detected(self, email: str, answer: Detection | str) -> None:
+        self._patience.stop()
+        self._detections[email] = answer
+        if self.currentPage() is self.server_page and self._shown_email() == email:
+            self.show_detection(email)
+
+    def _shown_email(self) -> str:
+        return self.address_page.email.text().strip()
+
+    @Slot(str, object)
+    def on_detector_found(self, email: str, detection: Detection) -> None:
+        if detection.best is None:
+            self._detected(email, "Nothing was found: " + "; ".join(detection.trail) + ".")
+        else:
+            self._detected(email, detection)
+
+    @Slot(str, object)
+    def on_detector_failed(self, email: str, error: RelayError) -> None:
+        self._detected(email, f"{error.message} {error.hint}".strip())
+
+    @Slot()
+    def on_patience_timeout(self) -> None:
+        email = self.detector.address
+        if email:
+            self.detector.abandon()
+            self._detected(email, "The lookup took too long; the network may be slow or offline.")
 
     # -- storing ------------------------------------------------------------------
 
@@ -134,7 +244,10 @@ class AccountWizard(QtWidgets.QWizard):
         account = self.build_account()
         try:
             with Store.open() as store:
-                self._store(store, account)
+                if self.original is None:
+                    self._store(store, account)
+                else:
+                    self._update(store, self.original, account)
         except AccountExists as error:
             self._show_on_address_page(error)
             return False
@@ -166,6 +279,33 @@ class AccountWizard(QtWidgets.QWizard):
             },
         )
 
+    def _update(self, store: Store, original: Account, account: Account) -> None:
+        typed = self.password_page.password.text()
+        accounts.update_account(store, account)
+        try:
+            if account.password_mode is PasswordMode.KEYRING and typed:
+                secrets.store_password(account.name, typed)
+        except BaseException:
+            accounts.update_account(store, original)
+            raise
+        if original.password_mode is PasswordMode.KEYRING is not account.password_mode:
+            secrets.delete_password(account.name)  # the person no longer wants it stored
+        self.password_changed = bool(typed) or account.password_mode is not original.password_mode
+        tested = self.test_page.report
+        store.audit(
+            face=FACE,
+            action="account_edit",
+            outcome="ok",
+            account=account.name,
+            detail={
+                "host": account.host,
+                "port": account.port,
+                "security": account.security.value,
+                "password": "changed" if typed else "kept",
+                "tested": bool(tested and tested.ok),
+            },
+        )
+
     def _show_on_address_page(self, error: RelayError) -> None:
         while self.currentPage() is not self.address_page:
             self.back()
@@ -179,4 +319,6 @@ class AccountWizard(QtWidgets.QWizard):
             self.test_page.stop_test()
         super().done(result)  # QWizard validates (and so saves) the last page in here
         if not self.isVisible():
-            self.password_page.password.clear()
+            self._patience.stop()
+            self.detector.abandon()
+            self.password_page.forget()

@@ -1,25 +1,26 @@
-"""The account wizard's first pages: address, server, password."""
+"""The account wizard's first pages: address and server."""
 
 from __future__ import annotations
 
-from app.core import secrets
-from app.core.accounts import DEFAULT_PORTS, Security
+from app.core.accounts import DEFAULT_PORTS, Account, Security
 from app.core.addresses import validate_address
+from app.core.detect import Detection
 from app.core.errors import InvalidAddress
 from app.core.presets import CUSTOM_ID, Preset, get_preset, load_presets, preset_for_email
-from app.ui.qt import QtCore, QtGui, QtWidgets, Slot
-from app.ui.wizard_widgets import MessageLabel, field_label
+from app.ui.qt import QtWidgets, Slot
+from app.ui.wizard_widgets import MessageLabel, field_label, success_color, warning_color
 
 SECURITY_LABELS = (
     (Security.STARTTLS, "STARTTLS (usually port 587)"),
     (Security.TLS, "TLS from the start (usually port 465)"),
     (Security.NONE, "None — not encrypted"),
 )
-_AUTH_BUTTON_TEXT = {
-    "app_password": "&Create an app password…",
-    "api_key": "&Create an API key…",
-    "oauth2": "Open the provider's &help page…",
-    "password": "Open the provider's &settings page…",
+NOT_FOUND = "No settings found"
+FOUND_LABELS = {
+    "preset": "Known provider",
+    "mx": "Found via MX",
+    "autoconfig": "Found via autoconfig",
+    "probe": "Guessed — please check",
 }
 
 
@@ -74,6 +75,26 @@ class AddressPage(QtWidgets.QWizardPage):
     def preset(self) -> Preset:
         return get_preset(str(self.provider.currentData()))
 
+    def prefill(self, account: Account) -> None:
+        """Edit mode: the stored values; the account's name cannot change."""
+        self._name_edited = self._provider_chosen = True
+        self.email.setText(account.email)
+        self.from_name.setText(account.from_name)
+        self.account_name.setText(account.name)
+        self.account_name.setReadOnly(True)
+        self.account_name.setFrame(False)  # shown as plain text: it cannot be changed
+        self.account_name.setStyleSheet("background: transparent")
+        self.account_name.setToolTip("An account keeps its name; add a new account to rename.")
+        index = self.provider.findData(account.preset or CUSTOM_ID)
+        self.provider.setCurrentIndex(index if index >= 0 else self.provider.findData(CUSTOM_ID))
+        self.setSubTitle("Which address does this account send from?")
+
+    def choose_preset(self, preset_id: str) -> None:
+        """Select a provider found for the address (by autodetection)."""
+        index = self.provider.findData(preset_id)
+        if index >= 0:
+            self.provider.setCurrentIndex(index)
+
     def isComplete(self) -> bool:  # noqa: N802 - Qt override
         return bool(self.email.text().strip() and self.account_name.text().strip())
 
@@ -91,6 +112,7 @@ class AddressPage(QtWidgets.QWizardPage):
             self.show_name_problem(*problem)
             return False
         self.error.clear_problem()
+        wizard.address_confirmed(normalised)  # type: ignore[attr-defined]
         return True
 
     def show_name_problem(self, message: str, hint: str) -> None:
@@ -129,13 +151,16 @@ class AddressPage(QtWidgets.QWizardPage):
 
 
 class ServerPage(QtWidgets.QWizardPage):
-    """Step 2: host, port, security, CA file, username."""
+    """Step 2: host, port, security, CA file, username — from a preset, a lookup or by hand."""
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.setTitle("Outgoing server")
         self.host = QtWidgets.QLineEdit()
         self.host.setAccessibleName("Server host name")
+        self.found = QtWidgets.QLabel()
+        self.found.setAccessibleName("Where these settings came from")
+        self.found.hide()
         self.port = QtWidgets.QSpinBox()
         self.port.setRange(1, 65535)
         self.port.setAccessibleName("Port")
@@ -157,11 +182,14 @@ class ServerPage(QtWidgets.QWizardPage):
             "Anyone on the network path can read the password. Only for a trusted local relay."
         )
 
+        host_row = QtWidgets.QHBoxLayout()
+        host_row.addWidget(self.host, 1)
+        host_row.addWidget(self.found)
         ca_row = QtWidgets.QHBoxLayout()
         ca_row.addWidget(self.ca_file, 1)
         ca_row.addWidget(self.ca_browse)
         form = QtWidgets.QFormLayout(self)
-        form.addRow(field_label("&Server:", self.host), self.host)
+        form.addRow(field_label("&Server:", self.host), host_row)
         form.addRow(field_label("P&ort:", self.port), self.port)
         form.addRow(field_label("Securit&y:", self.security), self.security)
         form.addRow(field_label("&CA file:", self.ca_file), ca_row)
@@ -170,20 +198,42 @@ class ServerPage(QtWidgets.QWizardPage):
         self.setTabOrder(self.ca_file, self.ca_browse)
         self.setTabOrder(self.ca_browse, self.username)
 
-        self._filled_for: tuple[str, str] | None = None
+        self._filled_for: tuple[str, ...] | None = None
+        self._fixed = False  # editing: the stored settings stay unless the provider changes
+        self.host_typed = False  # the person typed a host: a lookup must not overwrite it
         self.host.textChanged.connect(self.completeChanged)
+        self.host.textEdited.connect(self.on_host_edited)
         self.security.currentIndexChanged.connect(self.on_security_changed)
         self.ca_browse.clicked.connect(self.on_ca_browse_clicked)
 
     def current_security(self) -> Security:
         return Security(self.security.currentData())
 
+    def prefill(self, account: Account) -> None:
+        """Edit mode: the stored settings, all editable."""
+        self._fixed = True
+        self._filled_for = (account.preset or CUSTOM_ID,)
+        self.set_server(account.host, account.port, account.security, account.username)
+        self.ca_file.setText(account.ca_file or "")
+        self.allow_plaintext.setChecked(account.allow_plaintext_auth)
+        self.setSubTitle("Change what is needed: the account is tested again before it is saved.")
+
+    def set_server(self, host: str, port: int, security: Security, username: str | None) -> None:
+        self.security.setCurrentIndex(self.security.findData(security.value))
+        self.port.setValue(port)
+        self.host.setText(host)
+        self.username.setText(username or "")
+
     def initializePage(self) -> None:  # noqa: N802 - Qt override
-        page: AddressPage = self.wizard().address_page  # type: ignore[attr-defined]
+        wizard = self.wizard()
+        page: AddressPage = wizard.address_page  # type: ignore[attr-defined]
         preset, email = page.preset(), page.email.text().strip()
-        if self._filled_for == (preset.id, email):
+        key = (preset.id,) if self._fixed else (preset.id, email)
+        if self._filled_for == key:
             return  # came back with Back: keep what the user typed here
-        self._filled_for = (preset.id, email)
+        self._filled_for = key
+        self.host_typed = False
+        self.found.hide()
         if preset.is_custom:
             self.setSubTitle("Enter the SMTP server your provider or company gave you.")
             domain = email.rpartition("@")[2]
@@ -197,9 +247,61 @@ class ServerPage(QtWidgets.QWizardPage):
         self.security.setCurrentIndex(self.security.findData(preset.security.value))
         self.port.setValue(preset.port)
         self.on_security_changed()
+        wizard.show_detection(email)  # type: ignore[attr-defined]
+
+    def fill_key(self, preset_id: str, email: str) -> None:
+        """Record that the page now holds the settings for this provider and address."""
+        self._filled_for = (preset_id,) if self._fixed else (preset_id, email)
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt override
         return bool(self.host.text().strip())
+
+    # -- autodetection ------------------------------------------------------------
+
+    def show_looking(self, domain: str) -> None:
+        self._set_found("Looking up…", "", f"Relaydesk is looking up the settings for {domain}.")
+        self.setSubTitle(f"Looking up the settings for {domain}… You can also type them yourself.")
+
+    def show_not_found(self, domain: str, why: str) -> None:
+        self._set_found(NOT_FOUND, "", why)
+        self.setSubTitle(
+            f"Relaydesk could not find the settings for {domain}. "
+            "Enter the SMTP server your provider or company gave you."
+        )
+
+    def show_detection(self, detection: Detection) -> None:
+        """Fill the fields from the best candidate (unless the person typed a host) and say
+        where it came from."""
+        best = detection.best
+        assert best is not None
+        guessed = best.source == "probe"
+        color = warning_color(self) if guessed else success_color(self)
+        self._set_found(FOUND_LABELS[best.source], color, "\n".join(detection.trail))
+        where = f"{best.host}:{best.port} ({best.security.value.upper()})"
+        if self.host_typed:
+            self.setSubTitle(f"Relaydesk found {where}; you typed your own server, so it is kept.")
+            return
+        self.set_server(best.host, best.port, best.security, best.username or detection.email)
+        self.host.setCursorPosition(0)
+        lead = best.note or f"Relaydesk found {where}."
+        if guessed:
+            lead = f"A server answered at {where}; Relaydesk guessed it is yours."
+        self.setSubTitle(f"{lead} Check these settings, then continue.")
+
+    def _set_found(self, text: str, color: str, tooltip: str) -> None:
+        self.found.setText(text)
+        self.found.setStyleSheet(f"color: {color}; font-weight: bold" if color else "")
+        self.found.setToolTip(tooltip)
+        self.found.setAccessibleDescription(tooltip)
+        self.found.show()
+
+    # -- slots --------------------------------------------------------------------
+
+    @Slot(str)
+    def on_host_edited(self, _text: str) -> None:
+        self.host_typed = True
+        if self.found.text() == NOT_FOUND:
+            self.found.hide()  # next to a typed host it would read as "this host was not found"
 
     @Slot()
     def on_security_changed(self) -> None:
@@ -218,90 +320,3 @@ class ServerPage(QtWidgets.QWizardPage):
         )
         if path:
             self.ca_file.setText(path)
-
-
-class PasswordPage(QtWidgets.QWizardPage):
-    """Step 3: provider guidance, password, where it is kept."""
-
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setTitle("Password")
-        self.guidance = QtWidgets.QLabel()
-        self.guidance.setWordWrap(True)
-        self.guidance.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.guidance.setAccessibleName("Provider guidance")
-        self.open_url = QtWidgets.QPushButton()
-        self.no_login = QtWidgets.QCheckBox("This server needs no &login (a local relay)")
-        self.password = QtWidgets.QLineEdit()
-        self.password.setEchoMode(QtWidgets.QLineEdit.EchoMode.Password)
-        self.password.setAccessibleName("Password")
-        self.store_keyring = QtWidgets.QRadioButton("&Store in the system keyring")
-        self.ask_each_time = QtWidgets.QRadioButton("&Ask each time (kept in memory only)")
-        self.keyring_note = MessageLabel("Keyring status")
-        self._url = ""
-
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.addWidget(self.guidance)
-        layout.addWidget(self.open_url, 0, QtCore.Qt.AlignmentFlag.AlignLeft)
-        layout.addWidget(self.no_login)
-        form = QtWidgets.QFormLayout()
-        form.addRow(field_label("&Password:", self.password), self.password)
-        layout.addLayout(form)
-        layout.addWidget(self.store_keyring)
-        layout.addWidget(self.ask_each_time)
-        layout.addWidget(self.keyring_note)
-        layout.addStretch(1)
-
-        self.password.textChanged.connect(self.completeChanged)
-        self.no_login.toggled.connect(self.on_no_login_toggled)
-        self.open_url.clicked.connect(self.on_open_url_clicked)
-
-    def initializePage(self) -> None:  # noqa: N802 - Qt override
-        wizard = self.wizard()
-        preset: Preset = wizard.address_page.preset()  # type: ignore[attr-defined]
-        server: ServerPage = wizard.server_page  # type: ignore[attr-defined]
-        who = server.username.text().strip() or "your login"
-        self.setSubTitle(f"The password for {who} at {server.host.text().strip()}.")
-        generic = "Enter the password (or app password) you use for this mail account."
-        self.guidance.setText(generic if preset.is_custom else (preset.notes or generic))
-        self._url = preset.app_password_url or preset.help_url or ""
-        self.open_url.setText(_AUTH_BUTTON_TEXT.get(preset.auth, "Open the provider's page…"))
-        self.open_url.setToolTip(self._url)
-        self.open_url.setVisible(bool(self._url))
-        if not server.username.text().strip():
-            self.no_login.setChecked(True)
-        self._apply_keyring_state()
-        self.on_no_login_toggled(self.no_login.isChecked())
-
-    def _apply_keyring_state(self) -> None:
-        usable = secrets.keyring_usable()
-        self.store_keyring.setEnabled(usable)
-        if usable:
-            self.keyring_note.clear_problem()
-            if not self.ask_each_time.isChecked():
-                self.store_keyring.setChecked(True)
-            return
-        self.ask_each_time.setChecked(True)
-        self.keyring_note.show_problem(
-            "No usable system keyring was found, so Relaydesk cannot store the password.",
-            "You will be asked for it each time it is needed. To store it, start your "
-            "desktop's keyring (GNOME Keyring, KWallet) and add the account again.",
-        )
-
-    def isComplete(self) -> bool:  # noqa: N802 - Qt override
-        return self.no_login.isChecked() or bool(self.password.text())
-
-    def keeps_in_keyring(self) -> bool:
-        return not self.no_login.isChecked() and self.store_keyring.isChecked()
-
-    @Slot(bool)
-    def on_no_login_toggled(self, checked: bool) -> None:
-        self.password.setEnabled(not checked)
-        self.ask_each_time.setEnabled(not checked)
-        self.store_keyring.setEnabled(not checked and secrets.keyring_usable())
-        self.completeChanged.emit()
-
-    @Slot()
-    def on_open_url_clicked(self) -> None:
-        if self._url:
-            QtGui.QDesktopServices.openUrl(QtCore.QUrl(self._url))

@@ -46,6 +46,11 @@ def success_color(widget: QtWidgets.QWidget) -> str:
     return "#a5d6a7" if is_dark(widget) else "#1b5e20"
 
 
+def warning_color(widget: QtWidgets.QWidget) -> str:
+    """An amber that reads on the current palette."""
+    return "#ffd54f" if is_dark(widget) else "#8a4b00"
+
+
 class MessageLabel(QtWidgets.QLabel):
     """A word-wrapped, selectable message with a hint; hidden while there is nothing to say."""
 

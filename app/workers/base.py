@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from app.ui.qt import QObject, QtCore, QThread, Signal, Slot
+from app.ui.qt import QObject, QtCore, QThread, QTimer, Signal, Slot
+
+# Threads that outlived their owner (a blocking DNS lookup cannot be interrupted) are
+# kept here until they end, so no running QThread is ever garbage-collected.
+parked: list[tuple[QThread, QObject]] = []
 
 
 class Worker(QObject):
@@ -70,3 +74,27 @@ class WorkerPool(QObject):
             thread.quit()
             thread.wait()
         self._running.clear()
+
+
+def park(thread: QThread, worker: QObject) -> None:
+    """Keep a thread whose owner is going away until it ends (checked every 250 ms)."""
+    parked.append((thread, worker))
+    QTimer.singleShot(250, _reap)
+
+
+def _reap() -> None:
+    for entry in list(parked):
+        if entry[0].isFinished():
+            entry[0].wait()
+            parked.remove(entry)
+    if parked:
+        QTimer.singleShot(250, _reap)
+
+
+def wait_for_parked(timeout_ms: int = 5000) -> bool:
+    """At application exit: wait for threads that outlived their window; True if all ended."""
+    for entry in list(parked):
+        entry[0].quit()
+        if entry[0].wait(timeout_ms):
+            parked.remove(entry)
+    return not parked

@@ -15,11 +15,12 @@ from app.core.checks import TestReport, run_test
 from app.core.errors import RelayError
 from app.core.smtp.session import SmtpSession, Timeouts
 from app.core.smtp.transcript import Transcript
-from app.ui.qt import QObject, QThread, QTimer, Signal, Slot
+from app.ui.qt import QObject, QThread, Signal, Slot
+from app.workers.base import park as _park
+from app.workers.base import parked as _parked
+from app.workers.base import wait_for_parked
 
-# Threads that outlived their owner (a blocking DNS lookup cannot be interrupted) are
-# kept here until they end, so no running QThread is ever garbage-collected.
-_parked: list[tuple[QThread, QObject]] = []
+__all__ = ["TestRunner", "TestWorker", "_parked", "wait_for_parked"]
 
 
 class TestWorker(QObject):
@@ -161,26 +162,3 @@ class TestRunner(QObject):
             thread.quit()
             thread.wait()  # run() has returned: only the event loop is left to stop
         self.finished.emit(report)
-
-
-def _park(thread: QThread, worker: QObject) -> None:
-    _parked.append((thread, worker))
-    QTimer.singleShot(250, _reap)
-
-
-def _reap() -> None:
-    for entry in list(_parked):
-        if entry[0].isFinished():
-            entry[0].wait()
-            _parked.remove(entry)
-    if _parked:
-        QTimer.singleShot(250, _reap)
-
-
-def wait_for_parked(timeout_ms: int = 5000) -> bool:
-    """At application exit: wait for tests that outlived their window; True if all ended."""
-    for thread, _ in list(_parked):
-        thread.quit()
-        if thread.wait(timeout_ms):
-            _parked.remove((thread, _))
-    return not _parked

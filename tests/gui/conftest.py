@@ -9,8 +9,10 @@ import pytest
 
 from app.core import secrets
 from app.core.accounts import Account, PasswordMode, Security, add_account
+from app.core.detect import Detection
 from app.core.store import Store
 from app.ui.controller import Controller
+from app.workers import detect_worker
 from tests.support.smtp_servers import USERS, RunningServer
 
 USER = "alice@example.test"
@@ -49,6 +51,17 @@ def make_relay_account(host: str, port: int, name: str = "relay") -> Account:
     with Store.open() as store:
         add_account(store, account)
     return account
+
+
+def find_nothing(address: str) -> Detection:
+    """A lookup that finds nothing at once (the test machine has no network)."""
+    return Detection(address, address.rpartition("@")[2], ())
+
+
+@pytest.fixture(autouse=True)
+def offline_detection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No GUI test looks a real domain up: the wizard's default lookup finds nothing."""
+    monkeypatch.setattr(detect_worker, "default_detector", lambda: find_nothing)
 
 
 @pytest.fixture

@@ -1,0 +1,171 @@
+"""The account wizard's password step: provider guidance, the password, where it is kept."""
+
+from __future__ import annotations
+
+from app.core import secrets
+from app.core.accounts import Account, PasswordMode
+from app.core.errors import RelayError
+from app.core.presets import Preset
+from app.ui.qt import QtCore, QtGui, QtWidgets, Slot
+from app.ui.wizard_widgets import MessageLabel, field_label
+
+_AUTH_BUTTON_TEXT = {
+    "app_password": "&Create an app password…",
+    "api_key": "&Create an API key…",
+    "oauth2": "Open the provider's &help page…",
+    "password": "Open the provider's &settings page…",
+}
+
+
+class PasswordPage(QtWidgets.QWizardPage):
+    """Step 3: provider guidance, password, where it is kept.
+
+    When an account is edited, the stored password may be kept: the field may
+    stay empty as long as the account keeps the same place for it (keyring, or
+    ask-each-time with a password typed earlier in this session).
+    """
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTitle("Password")
+        self.guidance = QtWidgets.QLabel()
+        self.guidance.setWordWrap(True)
+        self.guidance.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.guidance.setAccessibleName("Provider guidance")
+        self.open_url = QtWidgets.QPushButton()
+        self.no_login = QtWidgets.QCheckBox("This server needs no &login (a local relay)")
+        self.password = QtWidgets.QLineEdit()
+        self.password.setEchoMode(QtWidgets.QLineEdit.EchoMode.Password)
+        self.password.setAccessibleName("Password")
+        self.store_keyring = QtWidgets.QRadioButton("&Store in the system keyring")
+        self.ask_each_time = QtWidgets.QRadioButton("&Ask each time (kept in memory only)")
+        self.keyring_note = MessageLabel("Keyring status")
+        self._url = ""
+        self._original: Account | None = None  # the account being edited
+        self._known_password: str | None = None  # ask-each-time password typed this session
+        self._kept: str | None = None  # the kept password, once looked up for the test
+
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.guidance)
+        layout.addWidget(self.open_url, 0, QtCore.Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.no_login)
+        form = QtWidgets.QFormLayout()
+        form.addRow(field_label("&Password:", self.password), self.password)
+        layout.addLayout(form)
+        layout.addWidget(self.store_keyring)
+        layout.addWidget(self.ask_each_time)
+        layout.addWidget(self.keyring_note)
+        layout.addStretch(1)
+
+        self.password.textChanged.connect(self.completeChanged)
+        self.no_login.toggled.connect(self.on_no_login_toggled)
+        self.store_keyring.toggled.connect(self.on_where_toggled)
+        self.open_url.clicked.connect(self.on_open_url_clicked)
+
+    def prefill(self, account: Account, known_password: str | None) -> None:
+        """Edit mode: start from the account's choice; an empty field keeps its password."""
+        self._original = account
+        self._known_password = known_password
+        self.no_login.setChecked(account.password_mode is PasswordMode.NONE)
+        self.ask_each_time.setChecked(account.password_mode is PasswordMode.ASK)
+        self.store_keyring.setChecked(account.password_mode is PasswordMode.KEYRING)
+
+    def initializePage(self) -> None:  # noqa: N802 - Qt override
+        wizard = self.wizard()
+        preset: Preset = wizard.address_page.preset()  # type: ignore[attr-defined]
+        server = wizard.server_page  # type: ignore[attr-defined]
+        who = server.username.text().strip() or "your login"
+        self.setSubTitle(f"The password for {who} at {server.host.text().strip()}.")
+        generic = "Enter the password (or app password) you use for this mail account."
+        self.guidance.setText(generic if preset.is_custom else (preset.notes or generic))
+        self._url = preset.app_password_url or preset.help_url or ""
+        self.open_url.setText(_AUTH_BUTTON_TEXT.get(preset.auth, "Open the provider's page…"))
+        self.open_url.setToolTip(self._url)
+        self.open_url.setVisible(bool(self._url))
+        if not server.username.text().strip():
+            self.no_login.setChecked(True)
+        self._apply_keyring_state()
+        self.on_no_login_toggled(self.no_login.isChecked())
+
+    def _apply_keyring_state(self) -> None:
+        usable = secrets.keyring_usable()
+        self.store_keyring.setEnabled(usable)
+        if usable:
+            self.keyring_note.clear_problem()
+            if not self.ask_each_time.isChecked():
+                self.store_keyring.setChecked(True)
+            return
+        self.ask_each_time.setChecked(True)
+        self.keyring_note.show_problem(
+            "No usable system keyring was found, so Relaydesk cannot store the password.",
+            "You will be asked for it each time it is needed. To store it, start your "
+            "desktop's keyring (GNOME Keyring, KWallet) and add the account again.",
+        )
+
+    def isComplete(self) -> bool:  # noqa: N802 - Qt override
+        return self.no_login.isChecked() or bool(self.password.text()) or self.can_keep()
+
+    def validatePage(self) -> bool:  # noqa: N802 - Qt override
+        """Edit mode with an empty field: fetch the kept password now, for the test."""
+        self._kept = None
+        if self.no_login.isChecked() or self.password.text() or not self.can_keep():
+            return True
+        if self.ask_each_time.isChecked():
+            self._kept = self._known_password
+            return True
+        assert self._original is not None
+        try:
+            self._kept = secrets.get_password(self._original.name)
+        except RelayError as error:
+            self.keyring_note.show_problem(error.message, error.hint)
+            self.password.setFocus()
+            return False
+        return True
+
+    def keeps_in_keyring(self) -> bool:
+        return not self.no_login.isChecked() and self.store_keyring.isChecked()
+
+    def can_keep(self) -> bool:
+        """True when editing and the stored password can stay as it is."""
+        original = self._original
+        if original is None or self.no_login.isChecked():
+            return False
+        if self.store_keyring.isChecked():
+            return original.password_mode is PasswordMode.KEYRING
+        return original.password_mode is PasswordMode.ASK and bool(self._known_password)
+
+    def secret(self) -> str:
+        """The password for the test: the typed one, else the kept one."""
+        return self.password.text() or self._kept or ""
+
+    def forget(self) -> None:
+        """Drop every password this page holds (the wizard is closing)."""
+        self.password.clear()
+        self._kept = None
+        self._known_password = None
+
+    def _update_placeholder(self) -> None:
+        if self.can_keep():
+            self.password.setPlaceholderText("Leave empty to keep the current password")
+        elif self._original is not None and self.ask_each_time.isChecked():
+            self.password.setPlaceholderText("Needed for the test; it is not stored")
+        else:
+            self.password.setPlaceholderText("")
+
+    @Slot(bool)
+    def on_no_login_toggled(self, checked: bool) -> None:
+        self.password.setEnabled(not checked)
+        self.ask_each_time.setEnabled(not checked)
+        self.store_keyring.setEnabled(not checked and secrets.keyring_usable())
+        self._update_placeholder()
+        self.completeChanged.emit()
+
+    @Slot(bool)
+    def on_where_toggled(self, _checked: bool) -> None:
+        self._update_placeholder()
+        self.completeChanged.emit()
+
+    @Slot()
+    def on_open_url_clicked(self) -> None:
+        if self._url:
+            QtGui.QDesktopServices.openUrl(QtCore.QUrl(self._url))
