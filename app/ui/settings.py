@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.core import accounts
+from app.core import accounts, autostart
 from app.core.errors import RelayError
 from app.core.store import Store
 from app.ui.policy_settings import PolicyPage
@@ -24,6 +24,7 @@ class Option:
 
 
 DEFAULT_ACCOUNT = "default_account"  # lives in the accounts table, not in settings
+START_AT_LOGIN = "start_at_login"  # lives in the XDG autostart folder, not in settings
 
 OPTIONS: tuple[Option, ...] = (
     Option(DEFAULT_ACCOUNT, "&Default account", str, "", "Used when a message names no account."),
@@ -40,6 +41,13 @@ OPTIONS: tuple[Option, ...] = (
         bool,
         True,
         "A desktop notification when a message was sent or failed.",
+    ),
+    Option(
+        START_AT_LOGIN,
+        "Start at &login",
+        bool,
+        False,
+        "Start Relaydesk in the tray when you log in (an entry in the autostart folder).",
     ),
     Option(
         "start_minimised",
@@ -76,6 +84,8 @@ def get(store: Store, key: str) -> Any:
     if key == DEFAULT_ACCOUNT:
         listed = accounts.list_accounts(store)
         return next((account.name for account, is_default in listed if is_default), "")
+    if key == START_AT_LOGIN:
+        return autostart.is_enabled()
     raw = store.get_setting(f"ui:{key}")
     return option.default if raw is None else _parse(option, raw)
 
@@ -86,6 +96,9 @@ def put(store: Store, key: str, value: Any) -> None:
     if key == DEFAULT_ACCOUNT:
         if value:
             accounts.set_default_account(store, str(value))
+        return
+    if key == START_AT_LOGIN:
+        autostart.set_enabled(bool(value))
         return
     if option.kind is bool:
         store.set_setting(f"ui:{key}", "1" if value else "0")
@@ -122,7 +135,7 @@ class SettingsDialog(QtWidgets.QDialog):
                 form.addRow(label, editor)
         self._error = QtWidgets.QLabel()
         self._error.setWordWrap(True)
-        buttons = QtWidgets.QDialogButtonBox(
+        self.buttons = buttons = QtWidgets.QDialogButtonBox(
             QtWidgets.QDialogButtonBox.StandardButton.Ok
             | QtWidgets.QDialogButtonBox.StandardButton.Cancel
         )
