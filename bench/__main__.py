@@ -16,12 +16,15 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from bench import bulk, memory  # noqa: E402
+from bench import bulk, history, memory, startup, ui_stall  # noqa: E402
 
 Bench = Callable[[], list[str]]
 BENCHES: dict[str, Bench] = {
     "bulk": bulk.run,
     "memory": memory.run,
+    "ui_stall": ui_stall.run,
+    "startup": startup.run,
+    "history": history.run,
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")
 

@@ -7,7 +7,6 @@ import sys
 from collections.abc import Sequence
 
 from app import __version__
-from app.cli import account_commands, agent_commands, mail_commands
 from app.cli.output import Output
 from app.core.errors import ExitCode, RelayError
 from app.core.store import Store
@@ -23,6 +22,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The whole command line; the command modules load only for a CLI run (fast GUI start)."""
+    from app.cli import account_commands, agent_commands, mail_commands
+
     parser = _Parser(
         prog="relaydesk",
         description="Send mail through your own SMTP account. Without a command, opens the "
@@ -61,10 +63,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or argv[0].lower().startswith(gui_launch):
         try:
             from app.ui.application import run_gui
-        except ImportError:
+        except ImportError as error:
+            if not (error.name or "").startswith(("PySide6", "shiboken6")):
+                raise  # a bug in our own code, not a missing Qt
             print(
-                "relaydesk: the desktop window is not available in this build; "
-                "see `relaydesk --help` for the command line.",
+                f"relaydesk: the desktop window needs Qt, which did not load ({error}). "
+                "See `relaydesk --help` for the command line.",
                 file=sys.stderr,
             )
             return int(ExitCode.CONFIG)

@@ -89,22 +89,79 @@ def _entry(row: Any) -> HistoryEntry:
     )
 
 
-def _where(query: str) -> tuple[str, tuple[Any, ...]]:
-    words = query.casefold().split()
-    if not words:
-        return "", ()
+# How the trigram index is used. A query with fewer than SPARSE candidates fetches them by
+# id and sorts them. With more, walking history newest first is cheaper as long as the
+# page it wants lies within WALK rows of the newest; a query whose matches are all old
+# mail (an old employer's domain) would make that walk read every row, so it, too, goes
+# through the index.
+SPARSE = 2000
+WALK = 20_000
+_MIN_INDEXED = 3  # the trigram index cannot look up a shorter word
+
+
+def _words(query: str) -> list[str]:
+    return query.casefold().split()
+
+
+def _like(words: list[str]) -> tuple[str, tuple[Any, ...]]:
+    """Every word as a substring of search_text: the exact meaning of a search."""
     escaped = [w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for w in words]
-    clause = " AND ".join("search_text LIKE ? ESCAPE '\\'" for _ in words)
-    return f"WHERE {clause}", tuple(f"%{w}%" for w in escaped)
+    clause = " AND ".join("history.search_text LIKE ? ESCAPE '\\'" for _ in words)
+    return clause, tuple(f"%{w}%" for w in escaped)
+
+
+def _match(words: list[str]) -> str | None:
+    """An FTS5 query whose matches include every row that has all ``words`` (None: no help)."""
+    indexed = [w for w in words if len(w) >= _MIN_INDEXED]
+    if not indexed:
+        return None
+    return " AND ".join('"' + w.replace('"', '""') + '"' for w in indexed)
+
+
+def _use_index(store: Store, match: str | None, want: int | None) -> bool:
+    """Whether fetching candidates through the index beats walking history newest first.
+
+    ``want`` is how many rows the caller reads newest first (None: all of them, to count).
+    """
+    if match is None or not store.has_search_index:
+        return False
+    newest = store.execute(
+        "SELECT rowid FROM history_search WHERE history_search MATCH ? ORDER BY rowid DESC LIMIT ?",
+        (match, SPARSE),
+    ).fetchall()
+    if len(newest) < SPARSE:
+        return True
+    if want is None or want > len(newest):
+        return False
+    top = store.execute("SELECT MAX(id) FROM history").fetchone()[0]
+    return int(top) - int(newest[want - 1][0]) > WALK
+
+
+def _source(store: Store, query: str, want: int | None) -> tuple[str, tuple[Any, ...]]:
+    """FROM … WHERE … for ``query``: through the trigram index when that is cheaper."""
+    words = _words(query)
+    if not words:
+        return "FROM history", ()
+    like, parameters = _like(words)
+    match = _match(words)
+    if _use_index(store, match, want):
+        # The index gives a superset (it folds case once more); LIKE keeps the exact meaning.
+        return (
+            "FROM history_search JOIN history ON history.id = history_search.rowid"
+            f" WHERE history_search MATCH ? AND {like}",
+            (match, *parameters),
+        )
+    return f"FROM history WHERE {like}", parameters
 
 
 def search(
     store: Store, query: str = "", *, limit: int = 50, offset: int = 0
 ) -> list[HistoryEntry]:
     """Newest first; every word of ``query`` must appear in subject or addresses."""
-    where, parameters = _where(query)
+    source, parameters = _source(store, query, offset + limit)
     rows = store.execute(
-        f"SELECT * FROM history {where} ORDER BY sent_at DESC, id DESC LIMIT ? OFFSET ?",
+        f"SELECT history.* {source}"
+        " ORDER BY history.sent_at DESC, history.id DESC LIMIT ? OFFSET ?",
         (*parameters, limit, offset),
     ).fetchall()
     return [_entry(row) for row in rows]
@@ -112,8 +169,8 @@ def search(
 
 def count(store: Store, query: str = "") -> int:
     """How many history rows match ``query``."""
-    where, parameters = _where(query)
-    return int(store.execute(f"SELECT COUNT(*) FROM history {where}", parameters).fetchone()[0])
+    source, parameters = _source(store, query, None)
+    return int(store.execute(f"SELECT COUNT(*) {source}", parameters).fetchone()[0])
 
 
 def get(store: Store, entry_id: int) -> HistoryEntry | None:

@@ -12,7 +12,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +107,26 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE outbox ADD COLUMN spool_path TEXT;
     """,
+    # 3: a trigram index over history.search_text, so substring search need not scan
+    # every row; triggers keep it in step with any write to history.
+    """
+    CREATE VIRTUAL TABLE history_search USING fts5(
+        search_text, content='history', content_rowid='id', tokenize='trigram'
+    );
+    CREATE TRIGGER history_search_insert AFTER INSERT ON history BEGIN
+        INSERT INTO history_search (rowid, search_text) VALUES (new.id, new.search_text);
+    END;
+    CREATE TRIGGER history_search_delete AFTER DELETE ON history BEGIN
+        INSERT INTO history_search (history_search, rowid, search_text)
+            VALUES ('delete', old.id, old.search_text);
+    END;
+    CREATE TRIGGER history_search_update AFTER UPDATE OF search_text ON history BEGIN
+        INSERT INTO history_search (history_search, rowid, search_text)
+            VALUES ('delete', old.id, old.search_text);
+        INSERT INTO history_search (rowid, search_text) VALUES (new.id, new.search_text);
+    END;
+    INSERT INTO history_search (history_search) VALUES ('rebuild');
+    """,
 )
 
 
@@ -174,11 +194,20 @@ class Store:
     def _migrate(self) -> None:
         version = self.connection.execute("PRAGMA user_version").fetchone()[0]
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            needs = OPTIONAL_MIGRATIONS.get(number)
+            wanted = needs is None or needs(self.connection)
             with self.transaction():
-                for statement in script.split(";"):
-                    if statement.strip():
-                        self.connection.execute(statement)
+                for statement in _statements(script) if wanted else ():
+                    self.connection.execute(statement)
                 self.connection.execute(f"PRAGMA user_version = {number}")
+
+    @property
+    def has_search_index(self) -> bool:
+        """Whether history has its trigram index (not on an SQLite without FTS5 trigram)."""
+        row = self.connection.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'history_search'"
+        ).fetchone()
+        return row is not None
 
     @property
     def schema_version(self) -> int:
@@ -270,6 +299,34 @@ class Store:
             " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
+
+
+def _has_fts5_trigram(connection: sqlite3.Connection) -> bool:
+    """FTS5 with the trigram tokenizer needs SQLite 3.34 built with FTS5."""
+    try:
+        connection.execute(
+            "CREATE VIRTUAL TABLE temp.probe_trigram USING fts5(x, tokenize='trigram')"
+        )
+    except sqlite3.OperationalError:
+        return False
+    connection.execute("DROP TABLE temp.probe_trigram")
+    return True
+
+
+# Migrations that only run where SQLite can do them; elsewhere the version still moves on
+# and the code does without (history search scans instead of using the index).
+OPTIONAL_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], bool]] = {3: _has_fts5_trigram}
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The complete statements of ``script`` (a trigger body holds ``;`` of its own)."""
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                yield pending
+            pending = ""
 
 
 def _create_private(path: Path) -> None:
