@@ -59,3 +59,21 @@ def test_qt_is_imported_in_one_place() -> None:
                 continue
             direct = {m for m in imported_modules(path) if m.startswith("PySide6")}
             assert not direct, f"{path} imports {direct}; import Qt from app.ui.qt"
+
+
+def test_window_frame_loads_without_the_send_path() -> None:
+    """Issue 9: what runs before the first paint does not import the slow modules."""
+    script = (
+        "import sys\n"
+        "import app.cli.main, app.ui.application, app.ui.controller\n"
+        "slow = ('keyring', 'email_validator', 'dns', 'app.core.outbox', 'app.core.message',"
+        " 'app.core.addresses', 'app.core.secrets', 'app.core.smtp', 'app.ui.compose',"
+        " 'app.ui.sending', 'app.workers.send_worker', 'app.cli.account_commands')\n"
+        "bad = sorted(m for m in sys.modules if m.startswith(slow))\n"
+        "print(bad)\n"
+        "sys.exit(1 if bad else 0)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=False
+    )
+    assert run.returncode == 0, run.stdout + run.stderr

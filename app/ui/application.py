@@ -39,7 +39,7 @@ def make_application() -> QtWidgets.QApplication:
 
 def run_gui(argv: Sequence[str]) -> int:
     """Run the desktop app until it quits; returns the process exit code."""
-    from app.ui.controller import Controller  # imports every window: only when needed
+    from app.ui.controller import Controller  # imports the window frame: only when needed
 
     message = message_for(argv)
     app = make_application()
@@ -55,7 +55,7 @@ def run_gui(argv: Sequence[str]) -> int:
         )
         return 75
     try:
-        controller = Controller(paths)
+        controller = Controller(paths, paint_first=True)
     except RelayError as error:
         instance.release()
         print(f"relaydesk: {error.message} {error.hint}", file=sys.stderr)

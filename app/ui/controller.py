@@ -1,28 +1,48 @@
-"""Ties the windows, the tray, the send path and the single-instance messages together."""
+"""Ties the windows, the tray, the send path and the single-instance messages together.
+
+Startup comes in two steps (issue 9): the window frame and the tray first, then, once the
+window is on screen, what the first paint does not need — the send service, the pages and
+the outbox runner. Modules of that second step are imported where they are first used.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from app.core import accounts
 from app.core.errors import RelayError
-from app.core.outbox import SendResult
 from app.core.paths import Paths
 from app.core.store import Store
-from app.ui import prefill, settings
-from app.ui.compose_window import ComposeWindow, confirm_discard
+from app.ui import settings
 from app.ui.main_window import MainWindow
-from app.ui.outbox_runner import OutboxRunner
-from app.ui.qt import QObject, QtWidgets, Slot
-from app.ui.quick_send import QuickSendDialog
-from app.ui.sending import SendService
+from app.ui.qt import QObject, QTimer, QtWidgets, Slot
 from app.ui.tray import NO_TRAY_MESSAGE, Tray
 from app.ui.widgets import bring_to_front
-from app.workers import test_worker
+from app.workers.base import wait_for_parked
+
+if TYPE_CHECKING:
+    from app.core.outbox import SendResult
+    from app.ui.compose_window import ComposeWindow
+    from app.ui.outbox_runner import OutboxRunner
+    from app.ui.prefill import Prefill
+    from app.ui.quick_send import QuickSendDialog
+    from app.ui.sending import SendService
+
+# When a shown window is never exposed (some window managers), finish starting anyway.
+FINISH_AT_THE_LATEST_MS = 1000
 
 
 class Controller(QObject):
-    """The running application: one store on the GUI thread, one send service, the windows."""
+    """The running application: one store on the GUI thread, one send service, the windows.
+
+    ``paint_first``: build only the window frame now and the rest once it is on screen
+    (or when something needs it); otherwise everything is ready when this returns.
+    """
+
+    # Set by finish_startup.
+    service: SendService
+    runner: OutboxRunner
 
     def __init__(
         self,
@@ -30,44 +50,61 @@ class Controller(QObject):
         *,
         run_outbox: bool = True,
         on_quit: Callable[[], None] | None = None,
+        paint_first: bool = False,
     ) -> None:
         super().__init__()
         self.paths = paths
         self._on_quit = on_quit or QtWidgets.QApplication.quit
+        self._run_outbox = run_outbox
         self.store = Store.open(paths)
-        self.service = SendService(self.store, paths)
-        self.window = MainWindow(self.store, self.service)
+        self.window = MainWindow()
         self.tray = Tray(self)
         self.quick_send: QuickSendDialog | None = None
         self.compose_windows: list[ComposeWindow] = []
-        self.runner = OutboxRunner(
-            self.store, self.service, settings.get(self.store, "retry_interval")
-        )
+        self.ready = False
         self._closed = False
         self._wire()
         if not self.tray.available:
             self.window.statusBar().showMessage(NO_TRAY_MESSAGE, 20000)
-        if run_outbox:
-            self.runner.start()
+        if paint_first:
+            self.window.first_exposed.connect(self.finish_startup)
+        else:
+            self.finish_startup()
 
     def _wire(self) -> None:
-        w, t, s = self.window, self.tray, self.service
+        w, t = self.window, self.tray
         w.close_requested.connect(self.on_window_close_requested)
         w.quit_requested.connect(self.quit)
         w.new_message_requested.connect(self.on_new_message_requested)
         w.quick_send_requested.connect(self.show_quick_send)
         w.settings_requested.connect(self.on_settings_requested)
+        t.quick_send_requested.connect(self.show_quick_send)
+        t.open_requested.connect(self.show_window)
+        t.pause_toggled.connect(self.on_tray_pause_toggled)
+        t.quit_requested.connect(self.quit)
+
+    @Slot()
+    def finish_startup(self) -> None:
+        """Build the send service, the pages and the outbox runner (once; idempotent)."""
+        if self.ready or self._closed:
+            return
+        from app.ui.outbox_runner import OutboxRunner
+        from app.ui.sending import SendService
+
+        self.ready = True
+        self.service = s = SendService(self.store, self.paths)
+        self.window.add_pages(self.store, s)
+        self.runner = OutboxRunner(self.store, s, settings.get(self.store, "retry_interval"))
+        w = self.window
         w.history.send_again.connect(self.on_history_send_again)
         w.outbox.retry_requested.connect(self.on_outbox_retry_requested)
         w.outbox.edit_requested.connect(self.on_outbox_edit_requested)
-        t.quick_send_requested.connect(self.show_quick_send)
-        t.open_requested.connect(self.show_window)
-        t.pause_toggled.connect(s.set_paused)
-        t.quit_requested.connect(self.quit)
-        s.paused_changed.connect(t.set_paused)
+        s.paused_changed.connect(self.tray.set_paused)
         s.paused_changed.connect(w.refresh_status)
         s.sent.connect(self.on_service_sent)
         s.problem.connect(self.on_service_problem)
+        if self._run_outbox:
+            self.runner.start()
 
     # -- what the outside asks for ----------------------------------------------------
     def start(self, message: str = "activate") -> None:
@@ -75,10 +112,15 @@ class Controller(QObject):
         minimised = message == "minimised" or settings.get(self.store, "start_minimised")
         if message in ("activate", "minimised"):
             if minimised and self.tray.available:
+                self.finish_startup()  # nothing to paint: the outbox runner starts now
                 return
             self.window.showMinimized() if minimised else self.window.show()
         elif not self.tray.available:
             self.window.show()
+        if not self.window.isVisible() or self.window.isMinimized():
+            self.finish_startup()  # nothing is painted now, so nothing to wait for
+        elif not self.ready:
+            QTimer.singleShot(FINISH_AT_THE_LATEST_MS, self.finish_startup)
         self.handle_message(message)
 
     @Slot(str)
@@ -93,6 +135,8 @@ class Controller(QObject):
 
     def open_mailto(self, url: str) -> None:
         """Compose prefilled from a mailto: link; a malformed link is explained, not opened."""
+        from app.ui import prefill
+
         try:
             draft = prefill.from_mailto(url)
         except RelayError as error:
@@ -109,14 +153,20 @@ class Controller(QObject):
 
     @Slot()
     def show_quick_send(self) -> None:
+        from app.ui.quick_send import QuickSendDialog
+
+        self.finish_startup()
         if self.quick_send is None:
             self.quick_send = QuickSendDialog(self.store, self.service)
         self.quick_send.reload_accounts()
         bring_to_front(self.quick_send)
 
     def open_compose(
-        self, values: prefill.Prefill | None = None, replaces: int | None = None
+        self, values: Prefill | None = None, replaces: int | None = None
     ) -> ComposeWindow:
+        from app.ui.compose_window import ComposeWindow
+
+        self.finish_startup()
         self.compose_windows = [c for c in self.compose_windows if c.isVisible()]
         window = ComposeWindow(self.store, self.service, values, replaces=replaces)
         self.compose_windows.append(window)
@@ -128,8 +178,15 @@ class Controller(QObject):
     def on_new_message_requested(self) -> None:
         self.open_compose()
 
+    @Slot(bool)
+    def on_tray_pause_toggled(self, paused: bool) -> None:
+        self.finish_startup()
+        self.service.set_paused(paused)
+
     @Slot(int)
     def on_history_send_again(self, entry_id: int) -> None:
+        from app.ui import prefill
+
         values = prefill.from_history(self.store, entry_id)
         if values is not None:
             self.open_compose(values)
@@ -143,6 +200,8 @@ class Controller(QObject):
 
     @Slot(int)
     def on_outbox_edit_requested(self, item_id: int) -> None:
+        from app.ui import prefill
+
         try:
             values = prefill.from_outbox(self.store, item_id)
         except RelayError as error:
@@ -152,6 +211,7 @@ class Controller(QObject):
 
     @Slot()
     def on_settings_requested(self) -> None:
+        self.finish_startup()
         dialog = settings.SettingsDialog(self.store, self.window)
         if dialog.exec():
             self.window.accounts.reload()
@@ -182,6 +242,10 @@ class Controller(QObject):
     # -- leaving ---------------------------------------------------------------------
     def confirm_quit(self) -> bool:
         """Ask about unsent drafts; True when nothing stops the quit."""
+        if not self.ready:
+            return True  # no page, no compose window: nothing can have been typed
+        from app.ui.compose_window import confirm_discard
+
         forms = [self.window.compose] + [c.form for c in self.compose_windows if c.isVisible()]
         return all(confirm_discard(self.window, form) for form in forms if form.has_content())
 
@@ -197,11 +261,12 @@ class Controller(QObject):
         if self._closed:
             return
         self._closed = True
-        self.runner.stop()
         self.window.stop_timers()
-        self.service.shutdown()
-        self.window.accounts.shutdown()
-        test_worker.wait_for_parked()
+        if self.ready:
+            self.runner.stop()
+            self.service.shutdown()
+            self.window.accounts.shutdown()
+        wait_for_parked()
         self.tray.hide()
         for window in [*self.compose_windows, self.quick_send, self.window]:
             if window is not None:

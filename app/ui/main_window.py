@@ -1,18 +1,24 @@
-"""The main window: a sidebar (Compose, History, Outbox, Accounts) and an outbox status bar."""
+"""The main window: a sidebar (Compose, History, Outbox, Accounts) and an outbox status bar.
+
+The frame (sidebar, menus, status bar) is cheap and is shown first; the pages pull in the
+send path and address checks, so they are added once the window is on screen (issue 9).
+"""
 
 from __future__ import annotations
 
-from app.core import outbox
-from app.core.outbox import State
-from app.core.store import Store
-from app.ui.accounts_page import AccountsPage
-from app.ui.compose import ComposeForm
-from app.ui.history_view import HistoryView
+from typing import TYPE_CHECKING
+
 from app.ui.icons import app_icon, standard
-from app.ui.outbox_view import OutboxView
-from app.ui.qt import QtGui, QTimer, QtWidgets, Signal, Slot
-from app.ui.sending import SendService
+from app.ui.qt import QtCore, QtGui, QTimer, QtWidgets, Signal, Slot
 from app.ui.widgets import bring_to_front
+
+if TYPE_CHECKING:
+    from app.core.store import Store
+    from app.ui.accounts_page import AccountsPage
+    from app.ui.compose import ComposeForm
+    from app.ui.history_view import HistoryView
+    from app.ui.outbox_view import OutboxView
+    from app.ui.sending import SendService
 
 PAGES = (
     ("Compose", "mail-message-new"),
@@ -20,13 +26,6 @@ PAGES = (
     ("Outbox", "mail-send"),
     ("Accounts", "system-users"),
 )
-_ORDER = (State.QUEUED, State.SENDING, State.RETRYING, State.FAILED, State.POSSIBLY_SENT)
-
-
-def outbox_summary(counts: dict[State, int]) -> str:
-    """ "2 queued, 1 retrying" — or "Outbox empty"."""
-    parts = [f"{counts[s]} {s.value.replace('_', ' ')}" for s in _ORDER if counts.get(s)]
-    return ", ".join(parts) if parts else "Outbox empty"
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -37,28 +36,28 @@ class MainWindow(QtWidgets.QMainWindow):
     new_message_requested = Signal()
     quick_send_requested = Signal()
     settings_requested = Signal()
+    first_exposed = Signal()  # on screen for the first time: the rest may load now
 
-    def __init__(self, store: Store, service: SendService) -> None:
+    # Set by add_pages.
+    compose: ComposeForm
+    history: HistoryView
+    outbox: OutboxView
+    accounts: AccountsPage
+
+    def __init__(self) -> None:
         super().__init__()
-        self._store, self._service = store, service
+        self._service: SendService | None = None
         self.setWindowTitle("Relaydesk")
         self.setWindowIcon(app_icon())
         self.setMinimumSize(760, 520)
         self.resize(980, 680)
-        self.compose = ComposeForm(store, service)
-        self.history = HistoryView(store)
-        self.outbox = OutboxView(store)
-        self.accounts = AccountsPage(store, service.passwords)
         self.sidebar = QtWidgets.QListWidget()
         self.sidebar.setAccessibleName("Sections")
-        self.sidebar.setIconSize(QtGui.QPixmap(22, 22).size())
+        self.sidebar.setIconSize(QtCore.QSize(22, 22))
         self.sidebar.setFixedWidth(150)
+        for title, _ in PAGES:
+            self.sidebar.addItem(title)  # icons come with the pages: the style's are slow
         self.stack = QtWidgets.QStackedWidget()
-        for (title, icon), page in zip(
-            PAGES, (self.compose, self.history, self.outbox, self.accounts), strict=True
-        ):
-            self.sidebar.addItem(QtWidgets.QListWidgetItem(standard(icon), title))
-            self.stack.addWidget(page)
         central = QtWidgets.QWidget()
         layout = QtWidgets.QHBoxLayout(central)
         layout.addWidget(self.sidebar)
@@ -73,15 +72,36 @@ class MainWindow(QtWidgets.QMainWindow):
         self._timer = QTimer(self)
         self._timer.setInterval(2000)
         self._timer.timeout.connect(self.refresh_status)
-        self._timer.start()
+        self._exposed = False
+
+    def add_pages(self, store: Store, service: SendService) -> None:
+        """Build the four pages (once) and start keeping the status bar up to date."""
+        from app.ui.accounts_page import AccountsPage
+        from app.ui.compose import ComposeForm
+        from app.ui.history_view import HistoryView
+        from app.ui.outbox_view import OutboxView
+
+        self._service = service
+        for row, (_, icon) in enumerate(PAGES):
+            self.sidebar.item(row).setIcon(standard(icon))
+        self.compose = ComposeForm(store, service)
+        self.history = HistoryView(store)
+        self.outbox = OutboxView(store)
+        self.accounts = AccountsPage(store, service.passwords)
+        for page in (self.compose, self.history, self.outbox, self.accounts):
+            self.stack.addWidget(page)
+        self.stack.setCurrentIndex(self.sidebar.currentRow())  # a click may have come first
         service.outbox_changed.connect(self.on_service_outbox_changed)
         self.outbox.changed.connect(self.on_service_outbox_changed)
         self.accounts.changed.connect(self.on_accounts_changed)
         self.compose.account_missing.connect(self.on_compose_account_missing)
         service.sent.connect(self.on_service_sent)
+        self._timer.start()
         self.refresh_status()
 
     def _menus(self) -> None:
+        # setShortcuts, not setShortcut: resolving setShortcut's overloads builds every enum
+        # of the Qt namespace (about 15 ms) before the first paint.
         file = self.menuBar().addMenu("&File")
         for text, keys, signal in (
             ("&New message", "Ctrl+N", self.new_message_requested),
@@ -89,16 +109,16 @@ class MainWindow(QtWidgets.QMainWindow):
             ("&Settings…", "Ctrl+,", self.settings_requested),
         ):
             action = file.addAction(text)
-            action.setShortcut(QtGui.QKeySequence(keys))
+            action.setShortcuts([QtGui.QKeySequence(keys)])
             action.triggered.connect(signal)
         file.addSeparator()
         quit_action = file.addAction("&Quit")
-        quit_action.setShortcut(QtGui.QKeySequence("Ctrl+Q"))
+        quit_action.setShortcuts([QtGui.QKeySequence("Ctrl+Q")])
         quit_action.triggered.connect(self.quit_requested)
         view = self.menuBar().addMenu("&View")
         for row, (title, _) in enumerate(PAGES):
             action = view.addAction(title)
-            action.setShortcut(QtGui.QKeySequence(f"Ctrl+{row + 1}"))
+            action.setShortcuts([QtGui.QKeySequence(f"Ctrl+{row + 1}")])
             action.setData(row)
             action.triggered.connect(self.on_view_action_triggered)
         help_menu = self.menuBar().addMenu("&Help")
@@ -106,7 +126,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def show_page(self, row: int) -> None:
         self.sidebar.setCurrentRow(row)
-        self.stack.currentWidget().setFocus()
+        page = self.stack.currentWidget()
+        if page is not None:  # None only before the pages are added
+            page.setFocus()
 
     @Slot()
     def on_view_action_triggered(self) -> None:
@@ -126,7 +148,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
     @Slot()
     def refresh_status(self) -> None:
-        text = outbox_summary(outbox.count_by_state(self._store))
+        if self._service is None:
+            return  # filled in by add_pages
+        text = self.outbox.summary()
         if self._service.paused:
             text += " — sending paused"
         self.outbox_status.setText(text)
@@ -154,6 +178,27 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def bring_to_front(self) -> None:
         bring_to_front(self)
+
+    def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802
+        super().showEvent(event)
+        handle = self.windowHandle()
+        if not self._exposed and handle is not None:
+            handle.installEventFilter(self)  # the platform window says when it is on screen
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:  # noqa: N802
+        handle = self.windowHandle()
+        if (
+            watched is handle
+            and event.type() == QtCore.QEvent.Type.Expose
+            and handle is not None
+            and handle.isExposed()
+            and not self._exposed
+        ):
+            self._exposed = True
+            handle.removeEventFilter(self)
+            # Queued: the window paints in response to this very event, before the slot runs.
+            QTimer.singleShot(0, self.first_exposed.emit)
+        return super().eventFilter(watched, event)
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802
         # The controller hides the window (close to tray) or quits; Qt must not close it alone.

@@ -21,6 +21,13 @@ SHOWN = (
     State.CANCELLED,
 )
 _LABELS = {State.POSSIBLY_SENT: "possibly sent"}
+_SUMMARY_ORDER = (State.QUEUED, State.SENDING, State.RETRYING, State.FAILED, State.POSSIBLY_SENT)
+
+
+def outbox_summary(counts: dict[State, int]) -> str:
+    """ "2 queued, 1 retrying" — or "Outbox empty"."""
+    parts = [f"{counts[s]} {s.value.replace('_', ' ')}" for s in _SUMMARY_ORDER if counts.get(s)]
+    return ", ".join(parts) if parts else "Outbox empty"
 
 
 def _next_attempt(item: OutboxItem) -> str:
@@ -83,6 +90,10 @@ class OutboxView(QtWidgets.QWidget):
     def selected(self) -> OutboxItem | None:
         rows = {index.row() for index in self.table.selectedIndexes()}
         return self._items[rows.pop()] if len(rows) == 1 else None
+
+    def summary(self) -> str:
+        """What the outbox holds, in a few words (for the status bar)."""
+        return outbox_summary(outbox.count_by_state(self._store))
 
     def reload(self) -> None:
         chosen = self.selected()

@@ -8,7 +8,6 @@ from typing import Any
 from app.core import accounts, autostart
 from app.core.errors import RelayError
 from app.core.store import Store
-from app.ui.policy_settings import PolicyPage
 from app.ui.qt import QtWidgets
 
 
@@ -116,6 +115,10 @@ class SettingsDialog(QtWidgets.QDialog):
     """General: a form generated from OPTIONS. Tool callers: the send_email policies."""
 
     def __init__(self, store: Store, parent: QtWidgets.QWidget | None = None) -> None:
+        # The policy editor loads address checks; the options table above must stay cheap
+        # because the controller reads it before the first paint.
+        from app.ui.policy_settings import PolicyPage
+
         super().__init__(parent)
         self.setWindowTitle("Relaydesk settings")
         self.setMinimumWidth(440)

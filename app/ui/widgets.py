@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from app.core.addresses import parse_address_list
 from app.core.errors import InvalidAddress
 from app.ui.qt import QtCore, QtGui, QtWidgets, Signal
 
@@ -108,6 +107,10 @@ class AddressField(QtWidgets.QWidget):
         self.edit.setText(text)
 
     def on_edit_text_changed(self, text: str) -> None:
+        # Imported here: the address checker (email_validator) is slow to load, and the main
+        # window imports this module before its first paint for bring_to_front.
+        from app.core.addresses import parse_address_list
+
         try:
             self.addresses, self.error = parse_address_list(text), None
         except InvalidAddress as error:
