@@ -9,12 +9,13 @@ import sys
 from dataclasses import replace
 from typing import Any
 
-from app.cli.output import Output, human_size
+from app.cli.output import Output
 from app.cli.passwords import password_source
 from app.core import policy as policies
 from app.core import sendmail
 from app.core.delivery import SendOptions, send_item
 from app.core.errors import ExitCode, UsageError
+from app.core.sizes import human_size
 from app.core.store import Store
 from app.core.tool_schema import TOOLS, function_definition
 

@@ -8,13 +8,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.cli.output import Output, human_size
+from app.cli.output import Output
 from app.cli.passwords import password_source
 from app.core import accounts, history, outbox
 from app.core.delivery import SendOptions, queue_draft, run_due, send_item
 from app.core.errors import UnreadableFile, UsageError
 from app.core.message import Attachment, Draft
 from app.core.outbox import SendResult, State
+from app.core.sizes import human_size
 from app.core.store import Store
 
 FACE = "cli"

@@ -43,12 +43,3 @@ class Output:
             if error.hint:
                 print(f"  hint: {error.hint}", file=self.err)
         return int(error.exit_code)
-
-
-def human_size(size: int) -> str:
-    """1.2 MB, 340 KB, 12 bytes."""
-    if size >= 1_000_000:
-        return f"{size / 1_000_000:.1f} MB"
-    if size >= 1_000:
-        return f"{size / 1_000:.0f} KB"
-    return f"{size} bytes"

@@ -37,6 +37,7 @@ from app.core.addresses import (
     validate_address,
 )
 from app.core.errors import InvalidInput, MessageTooLarge, UnreadableFile
+from app.core.sizes import megabytes
 
 FALLBACK_TYPE = "application/octet-stream"
 # mimetypes reports compression apart from the type ("x.tar.gz" → x-tar +
@@ -50,7 +51,6 @@ _TOKEN = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*"
 _MIME_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}")
 _MSG_ID = re.compile(r"<[^<>\s]+>")
 _LINE_ENDING = re.compile(rb"\r\n|\r|\n")
-_MB = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -238,14 +238,10 @@ def _validated_list(addresses: Iterable[str]) -> tuple[str, ...]:
     return dedupe_addresses(validate_address(address) for address in addresses)
 
 
-def _megabytes(size: int) -> str:
-    return f"{size / _MB:.1f} MB"
-
-
 def _check_size(size: int, max_size: int | None) -> None:
     if max_size is None or size <= max_size:
         return
-    shown, limit = _megabytes(size), _megabytes(max_size)
+    shown, limit = megabytes(size), megabytes(max_size)
     if shown == limit:
         shown, limit = f"{size:,} bytes", f"{max_size:,} bytes"
     raise MessageTooLarge(

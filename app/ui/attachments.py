@@ -6,8 +6,9 @@ import os
 from pathlib import Path
 
 from app.core.message import Attachment
+from app.core.sizes import human_size
 from app.ui.qt import Qt, QtCore, QtWidgets, Signal
-from app.ui.widgets import StatusLine, human_size
+from app.ui.widgets import StatusLine
 
 # Base64 turns 57 bytes into 76 characters plus CRLF: about 1.37 times the file size.
 _WIRE_FACTOR = 78 / 57

@@ -7,9 +7,9 @@ from typing import Any
 
 from app.core import history
 from app.core.history import HistoryEntry
+from app.core.sizes import human_size
 from app.core.store import Store
 from app.ui.qt import Qt, QtCore
-from app.ui.widgets import human_size
 
 PAGE = 200
 COLUMNS = ("Sent", "To", "Subject", "Account", "Size")

@@ -7,10 +7,10 @@ import time
 
 from app.core import history, outbox
 from app.core.errors import UsageError
+from app.core.sizes import human_size
 from app.core.store import Store
 from app.ui.history_model import HistoryModel
 from app.ui.qt import Qt, QTimer, QtWidgets, Signal, Slot
-from app.ui.widgets import human_size
 
 SEARCH_DELAY_MS = 250
 

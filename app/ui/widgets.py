@@ -8,15 +8,6 @@ from app.ui.qt import QtCore, QtGui, QtWidgets, Signal
 _PALETTE_EVENTS = (QtCore.QEvent.Type.PaletteChange, QtCore.QEvent.Type.ApplicationPaletteChange)
 
 
-def human_size(size: int) -> str:
-    """1.2 MB, 340 KB, 12 bytes."""
-    if size >= 1_000_000:
-        return f"{size / 1_000_000:.1f} MB"
-    if size >= 1_000:
-        return f"{size / 1_000:.0f} KB"
-    return f"{size} bytes"
-
-
 def bring_to_front(window: QtWidgets.QWidget) -> None:
     """Show, un-minimise and raise a window (where the platform can raise at all)."""
     window.showNormal() if window.isMinimized() else window.show()

@@ -14,6 +14,7 @@ from app.core.errors import (
     SmtpUtf8Unsupported,
     StartTlsMissing,
 )
+from app.core.sizes import megabytes
 from app.core.smtp.steps import Step
 
 
@@ -79,7 +80,7 @@ def smtputf8_unsupported(account: Account) -> SmtpUtf8Unsupported:
 
 def message_too_large(account: Account, size: int, limit: int) -> MessageTooLarge:
     return MessageTooLarge(
-        f"The message is {_mb(size)} but {account.host} takes at most {_mb(limit)}.",
+        f"The message is {megabytes(size)} but {account.host} takes at most {megabytes(limit)}.",
         hint="Send smaller attachments, or share large files as a link.",
         details={"step": Step.MAIL.value, "size": size, "limit": limit},
     )
@@ -121,7 +122,3 @@ def cancelled(step: Step) -> Cancelled:
 def normalized_pin(pin: str) -> str:
     """A pin as lower-case hex without colons or spaces."""
     return pin.replace(":", "").replace(" ", "").lower()
-
-
-def _mb(size: int) -> str:
-    return f"{size / 1_000_000:.1f} MB"
