@@ -84,7 +84,7 @@ class _Connection:
         self, store: Store, account: Account, password: PasswordSource, options: SendOptions
     ) -> None:
         self._store = store
-        self._account = account
+        self.account = account
         self._password = password
         self._options = options
         self._session: SmtpSession | None = None
@@ -107,7 +107,7 @@ class _Connection:
                     pass  # the server went away between messages: open a new connection
             self.close()
         session = SmtpSession(
-            self._account,
+            self.account,
             transcript=self._options.transcript,
             timeouts=self._options.timeouts,
             on_step=self._on_step,
@@ -116,7 +116,7 @@ class _Connection:
         )
         if self._options.on_session:
             self._options.on_session(session)
-        session.open(self._password(self._account) if self._account.uses_auth else None)
+        session.open(self._password(self.account) if self.account.uses_auth else None)
         self._session = session
         return session
 
@@ -149,11 +149,8 @@ def run_due(
 ) -> list[SendResult]:
     """Send everything that is due, one connection per account."""
     options = options or SendOptions()
-    by_account: dict[str, list[int]] = {}
-    for item_id in outbox.due_items(store):
-        by_account.setdefault(outbox.get_item(store, item_id).account, []).append(item_id)
     results: list[SendResult] = []
-    for name, item_ids in by_account.items():
+    for name, item_ids in outbox.due_by_account(store).items():
         try:
             account = get_account(store, name)
         except RelayError as error:
@@ -180,13 +177,12 @@ def _attempt(
     options: SendOptions,
     allowed: tuple[State, ...],
 ) -> SendResult:
-    item = outbox.get_item(store, item_id)
-    account = get_account(store, item.account)
+    # The connection was made for this item's account (send_item, run_due's grouping).
     if options.check_quota:
         try:
-            ratelimit.check(store, account)
+            ratelimit.check(store, connection.account)
         except QuotaExceeded as error:
-            return _wait_for_quota(store, item, error, options)
+            return _wait_for_quota(store, outbox.get_item(store, item_id), error, options)
     if not outbox.claim(store, item_id, allowed=allowed):
         raise outbox_busy(outbox.get_item(store, item_id))
     item = outbox.get_item(store, item_id)

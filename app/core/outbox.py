@@ -283,15 +283,26 @@ def count_by_state(store: Store) -> dict[State, int]:
     return {State(row["state"]): int(row["n"]) for row in rows}
 
 
-def due_items(store: Store, now: float | None = None) -> list[int]:
-    """Ids of items whose next attempt is due, oldest first."""
+def _due_rows(store: Store, now: float | None) -> list[Any]:
     now = time.time() if now is None else now
-    rows = store.execute(
-        "SELECT id FROM outbox WHERE state IN (?, ?) AND coalesce(next_attempt_at, 0) <= ?"
-        " ORDER BY next_attempt_at, id",
+    return store.execute(
+        "SELECT id, account FROM outbox WHERE state IN (?, ?)"
+        " AND coalesce(next_attempt_at, 0) <= ? ORDER BY next_attempt_at, id",
         (State.QUEUED.value, State.RETRYING.value, now),
     ).fetchall()
-    return [int(row["id"]) for row in rows]
+
+
+def due_items(store: Store, now: float | None = None) -> list[int]:
+    """Ids of items whose next attempt is due, oldest first."""
+    return [int(row["id"]) for row in _due_rows(store, now)]
+
+
+def due_by_account(store: Store, now: float | None = None) -> dict[str, list[int]]:
+    """Due item ids grouped by account, oldest first within each account."""
+    grouped: dict[str, list[int]] = {}
+    for row in _due_rows(store, now):
+        grouped.setdefault(row["account"], []).append(int(row["id"]))
+    return grouped
 
 
 def message_data(store: Store, item_id: int) -> bytes:
