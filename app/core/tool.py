@@ -223,10 +223,7 @@ def message_status(store: Store, message_id: str, *, caller: str) -> dict[str, A
         "subject": item.subject,
         "attempts": item.attempts,
         "next_attempt_at": item.next_attempt_at,
-        "recipients": [
-            {"address": r.address, "kind": r.kind, "status": r.status.value, "reply": r.reply}
-            for r in item.recipients
-        ],
+        "recipients": item.to_dict()["recipients"],
         "error": item.last_error,
     }
 
