@@ -14,8 +14,8 @@ from app.core import autostart
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_ID = "io.github.relaydesk.Relaydesk"
-DESKTOP = ROOT / "resources" / f"{APP_ID}.desktop"
-METAINFO = ROOT / "resources" / f"{APP_ID}.metainfo.xml"
+DESKTOP = ROOT / "app" / "resources" / f"{APP_ID}.desktop"
+METAINFO = ROOT / "app" / "resources" / f"{APP_ID}.metainfo.xml"
 
 
 def _desktop_entry(path: Path) -> configparser.ConfigParser:
@@ -69,7 +69,7 @@ def test_metainfo_newest_release_is_the_app_version() -> None:
 
 
 def test_app_icon_is_an_svg() -> None:
-    icon = ROOT / "resources" / "icons" / "relaydesk.svg"
+    icon = ROOT / "app" / "resources" / "icons" / "relaydesk.svg"
     root = ElementTree.parse(icon).getroot()
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
     assert root.get("viewBox")

@@ -16,8 +16,8 @@ from app.core.presets import (
     load_presets,
     preset_for_email,
     preset_for_mx,
-    resources_dir,
 )
+from app.core.resources import resource
 
 SUBMISSION_PORTS = {25, 465, 587, 1025, 2465, 2525, 2587}
 
@@ -49,7 +49,7 @@ def _entry(**changes: Any) -> dict[str, Any]:
 
 
 def test_shipped_file_is_in_resources() -> None:
-    assert (resources_dir() / "providers.json").is_file()
+    assert resource("providers.json").is_file()
 
 
 def test_offers_many_providers_and_a_custom_entry() -> None:

@@ -1,6 +1,6 @@
 """Provider presets: known SMTP settings for common mail providers.
 
-The data lives in ``resources/providers.json``; this module loads it once,
+The data lives in ``app/resources/providers.json``; this module loads it once,
 checks every entry, and answers "which provider serves this address?" by the
 address's domain or by the domain's MX host.
 """
@@ -10,13 +10,14 @@ from __future__ import annotations
 import functools
 import json
 import re
-import sys
 from dataclasses import dataclass
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 from app.core.accounts import Security
 from app.core.errors import ConfigError
+from app.core.resources import resource
 
 CUSTOM_ID = "custom"
 AUTH_KINDS = frozenset({"password", "app_password", "oauth2", "api_key"})
@@ -90,18 +91,10 @@ class Preset:
         )
 
 
-def resources_dir() -> Path:
-    """The ``resources/`` directory, in a source tree or a PyInstaller bundle."""
-    bundle = getattr(sys, "_MEIPASS", None)
-    if getattr(sys, "frozen", False) and isinstance(bundle, str):
-        return Path(bundle) / "resources"
-    return Path(__file__).resolve().parents[2] / "resources"
-
-
 @functools.cache
-def load_presets(path: Path | None = None) -> tuple[Preset, ...]:
+def load_presets(path: Path | Traversable | None = None) -> tuple[Preset, ...]:
     """All presets from ``providers.json`` (or ``path``), checked; ValueError names a bad entry."""
-    source = path if path is not None else resources_dir() / "providers.json"
+    source = path if path is not None else resource("providers.json")
     try:
         data = json.loads(source.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
@@ -283,7 +276,7 @@ def _alternatives(values: object) -> tuple[PortOption, ...]:
     return tuple(options)
 
 
-def _check_unique(source: Path, presets: list[Preset]) -> None:
+def _check_unique(source: Path | Traversable, presets: list[Preset]) -> None:
     seen_ids: set[str] = set()
     domain_owner: dict[str, str] = {}
     for preset in presets:

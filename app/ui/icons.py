@@ -5,22 +5,16 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+from app.core.resources import resource
 from app.ui.qt import QtCore, QtGui, QtWidgets
 
 _ICON_NAME = "relaydesk.svg"
 
 
-def _candidates() -> list[Path]:
-    here = Path(__file__).resolve()
-    return [
-        here.parents[2] / "resources" / "icons" / _ICON_NAME,  # source checkout
-        here.parents[1] / "resources" / "icons" / _ICON_NAME,  # installed package data
-    ]
-
-
 def icon_path() -> Path | None:
     """Where the SVG app icon is, if it shipped."""
-    return next((path for path in _candidates() if path.is_file()), None)
+    path = Path(str(resource("icons", _ICON_NAME)))
+    return path if path.is_file() else None
 
 
 @cache
