@@ -40,9 +40,14 @@ _FIELDS = frozenset(
         "daily_limit",
         "notes",
         "alternatives",
+        "oauth2",
     }
 )
-_OPTIONAL_FIELDS = frozenset({"alternatives"})
+_OPTIONAL_FIELDS = frozenset({"alternatives", "oauth2"})
+_OAUTH2_FIELDS = frozenset(
+    {"issuer", "auth_url", "token_url", "device_url", "scopes", "mechanisms", "tenant"}
+)
+SASL_MECHANISMS = ("XOAUTH2", "OAUTHBEARER")
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,19 @@ class PortOption:
 
     port: int
     security: Security
+
+
+@dataclass(frozen=True)
+class OAuth2Provider:
+    """A provider's published OAuth2 endpoints for SMTP sign-in (no client ID: see oauth2)."""
+
+    auth_url: str
+    token_url: str
+    scopes: tuple[str, ...]
+    mechanisms: tuple[str, ...] = SASL_MECHANISMS  # SASL mechanisms, preferred first
+    device_url: str | None = None  # RFC 8628 device authorization endpoint, if offered
+    issuer: str | None = None  # RFC 8414 issuer, where the provider publishes metadata
+    tenant: str | None = None  # Microsoft: "common", "consumers" or "organizations"
 
 
 @dataclass(frozen=True)
@@ -71,6 +89,7 @@ class Preset:
     daily_limit: int | None
     notes: str
     alternatives: tuple[PortOption, ...] = ()
+    oauth2: OAuth2Provider | None = None
 
     @property
     def is_custom(self) -> bool:
@@ -206,6 +225,7 @@ def _parse_entry(entry: object) -> Preset:
         daily_limit=_daily_limit(entry.get("daily_limit")),
         notes=_text(entry, "notes"),
         alternatives=_alternatives(entry.get("alternatives", [])),
+        oauth2=_oauth2(entry.get("oauth2")),
     )
 
 
@@ -274,6 +294,40 @@ def _alternatives(values: object) -> tuple[PortOption, ...]:
             )
         )
     return tuple(options)
+
+
+def _oauth2(value: object) -> OAuth2Provider | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError("oauth2 must be an object")
+    unknown = sorted(value.keys() - _OAUTH2_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown oauth2 field(s): {', '.join(unknown)}")
+    for key in ("auth_url", "token_url", "device_url", "issuer"):
+        url = value.get(key)
+        if url is not None and not (isinstance(url, str) and url.startswith("https://")):
+            raise ValueError(f"oauth2.{key} must be an https:// URL")
+    if not isinstance(value.get("auth_url"), str) or not isinstance(value.get("token_url"), str):
+        raise ValueError("oauth2 needs auth_url and token_url")
+    scopes = value.get("scopes")
+    if not isinstance(scopes, list) or not scopes or not all(isinstance(s, str) for s in scopes):
+        raise ValueError("oauth2.scopes must be a non-empty list of strings")
+    mechanisms = value.get("mechanisms", list(SASL_MECHANISMS))
+    if not isinstance(mechanisms, list) or not mechanisms or set(mechanisms) - set(SASL_MECHANISMS):
+        raise ValueError(f"oauth2.mechanisms must list some of {', '.join(SASL_MECHANISMS)}")
+    tenant = value.get("tenant")
+    if tenant is not None and not isinstance(tenant, str):
+        raise ValueError("oauth2.tenant must be a string")
+    return OAuth2Provider(
+        auth_url=value["auth_url"],
+        token_url=value["token_url"],
+        scopes=tuple(scopes),
+        mechanisms=tuple(mechanisms),
+        device_url=value.get("device_url"),
+        issuer=value.get("issuer"),
+        tenant=tenant,
+    )
 
 
 def _check_unique(source: Path | Traversable, presets: list[Preset]) -> None:
