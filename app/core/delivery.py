@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.core import history, outbox, ratelimit, spool
+from app.core import history, outbox, ratelimit, settings, spool
 from app.core.accounts import Account, get_account
 from app.core.errors import QuotaExceeded, RelayError, UsageError
 from app.core.message import Draft, build
@@ -49,7 +49,7 @@ def fast_path_enabled(store: Store, setting: str, option: bool | None) -> bool:
     """The caller's choice, else the stored setting ("off" turns it off), else on."""
     if option is not None:
         return option
-    return (store.get_setting(setting) or "on").lower() not in ("off", "0", "false", "no")
+    return bool(settings.get(store, setting))
 
 
 def queue_draft(store: Store, account: Account, draft: Draft, *, face: str) -> int:

@@ -21,7 +21,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from app.core import spool
+from app.core import settings, spool
 from app.core.accounts import Account
 from app.core.errors import (
     Cancelled,
@@ -85,10 +85,8 @@ RETRY_MAX_AGE_SETTING = "retry_max_age_hours"
 
 def retry_policy(store: Store) -> RetryPolicy:
     """The retry policy, with the give-up age the user chose (default two days)."""
-    hours = store.get_setting(RETRY_MAX_AGE_SETTING)
-    if hours is None:
-        return RetryPolicy()
-    return RetryPolicy(max_age=float(hours) * 3600.0)
+    hours = float(settings.get(store, RETRY_MAX_AGE_SETTING))
+    return RetryPolicy(max_age=hours * 3600.0)
 
 
 @dataclass(frozen=True)

@@ -300,6 +300,9 @@ class Store:
             (key, value),
         )
 
+    def delete_setting(self, key: str) -> None:
+        self.execute("DELETE FROM settings WHERE key = ?", (key,))
+
 
 def _has_fts5_trigram(connection: sqlite3.Connection) -> bool:
     """FTS5 with the trigram tokenizer needs SQLite 3.34 built with FTS5."""

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import time
 
-from app.core import accounts, outbox
+from app.core import accounts, outbox, settings
 from app.core.errors import RelayError, UsageError
 from app.core.message import Draft
 from app.core.outbox import SendResult, State
 from app.core.store import Store
-from app.ui import settings
 from app.ui.attachments import AttachmentList, accept_file_drags, local_paths, oversize_box
 from app.ui.prefill import Prefill
 from app.ui.qt import QtGui, QtWidgets, Signal, Slot
@@ -207,7 +206,7 @@ class ComposeForm(QtWidgets.QWidget):
     @Slot()
     def on_account_current_index_changed(self) -> None:
         name = self.account.currentData()
-        self.attachments.set_limit(settings.max_size(self._store, name) if name else None)
+        self.attachments.set_limit(settings.learned_max_size(self._store, name) if name else None)
 
     @Slot()
     def on_send_button_clicked(self) -> None:

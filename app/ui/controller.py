@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from app.core import accounts
+from app.core import accounts, settings
 from app.core.errors import RelayError
 from app.core.paths import Paths
 from app.core.store import Store
-from app.ui import settings
 from app.ui.main_window import MainWindow
 from app.ui.qt import QObject, QTimer, QtWidgets, Slot
 from app.ui.tray import NO_TRAY_MESSAGE, Tray

@@ -1,4 +1,4 @@
-"""Every option, declared once: the dialog and the code both read this table."""
+"""The Settings dialog: a General page generated from app.core.settings, and tool callers."""
 
 from __future__ import annotations
 
@@ -6,92 +6,57 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.core import accounts, autostart
+from app.core import settings as core_settings
 from app.core.errors import RelayError
 from app.core.store import Store
 from app.ui.qt import QtWidgets
 
+DEFAULT_ACCOUNT = "default_account"  # lives in the accounts table, not in settings
+START_AT_LOGIN = "start_at_login"  # lives in the XDG autostart folder, not in settings
+
 
 @dataclass(frozen=True)
 class Option:
-    """One setting: its key in the store, its type, default and the words shown for it."""
+    """One row of the General page: a core setting or one of the two kept elsewhere."""
 
     key: str
     label: str  # with a mnemonic
     kind: type
-    default: Any
-    help: str = ""
+    help: str
 
 
-DEFAULT_ACCOUNT = "default_account"  # lives in the accounts table, not in settings
-START_AT_LOGIN = "start_at_login"  # lives in the XDG autostart folder, not in settings
+def _core(key: str) -> Option:
+    declared = core_settings.setting(key)
+    return Option(declared.key, declared.label, declared.kind, declared.description)
+
 
 OPTIONS: tuple[Option, ...] = (
-    Option(DEFAULT_ACCOUNT, "&Default account", str, "", "Used when a message names no account."),
-    Option(
-        "close_to_tray",
-        "&Close to the tray",
-        bool,
-        False,
-        "Closing the window keeps Relaydesk running in the system tray.",
-    ),
-    Option(
-        "notifications",
-        "Show &notifications",
-        bool,
-        True,
-        "A desktop notification when a message was sent or failed.",
-    ),
+    Option(DEFAULT_ACCOUNT, "&Default account", str, "Used when a message names no account."),
+    _core("close_to_tray"),
+    _core("notifications"),
     Option(
         START_AT_LOGIN,
         "Start at &login",
         bool,
-        False,
         "Start Relaydesk in the tray when you log in (an entry in the autostart folder).",
     ),
-    Option(
-        "start_minimised",
-        "Start &minimised",
-        bool,
-        False,
-        "Start in the tray (or minimised) instead of showing the window.",
-    ),
-    Option(
-        "retry_interval",
-        "Check the outbox every (&seconds)",
-        int,
-        30,
-        "How often queued and retrying messages are looked at.",
-    ),
+    _core("start_minimised"),
+    _core("retry_interval"),
 )
-_BY_KEY = {option.key: option for option in OPTIONS}
-
-
-def _parse(option: Option, raw: str) -> Any:
-    if option.kind is bool:
-        return raw == "1"
-    if option.kind is int:
-        try:
-            return int(raw)
-        except ValueError:
-            return option.default
-    return raw
 
 
 def get(store: Store, key: str) -> Any:
-    """The typed value of one option (its default when never set)."""
-    option = _BY_KEY[key]
+    """The typed value of one row (the default when never set)."""
     if key == DEFAULT_ACCOUNT:
         listed = accounts.list_accounts(store)
         return next((account.name for account, is_default in listed if is_default), "")
     if key == START_AT_LOGIN:
         return autostart.is_enabled()
-    raw = store.get_setting(f"ui:{key}")
-    return option.default if raw is None else _parse(option, raw)
+    return core_settings.get(store, key)
 
 
 def put(store: Store, key: str, value: Any) -> None:
-    """Persist one option."""
-    option = _BY_KEY[key]
+    """Persist one row."""
     if key == DEFAULT_ACCOUNT:
         if value:
             accounts.set_default_account(store, str(value))
@@ -99,16 +64,7 @@ def put(store: Store, key: str, value: Any) -> None:
     if key == START_AT_LOGIN:
         autostart.set_enabled(bool(value))
         return
-    if option.kind is bool:
-        store.set_setting(f"ui:{key}", "1" if value else "0")
-    else:
-        store.set_setting(f"ui:{key}", str(option.kind(value)))
-
-
-def max_size(store: Store, account: str) -> int | None:
-    """The server's SIZE limit learned by the last test or send, if any."""
-    raw = store.get_setting(f"max_size:{account}")
-    return int(raw) if raw and raw.isdigit() and int(raw) > 0 else None
+    core_settings.put(store, key, value)
 
 
 class SettingsDialog(QtWidgets.QDialog):
@@ -173,7 +129,8 @@ class SettingsDialog(QtWidgets.QDialog):
             return box
         if option.kind is int:
             spin = QtWidgets.QSpinBox()
-            spin.setRange(5, 3600)
+            declared = core_settings.setting(option.key)
+            spin.setRange(int(declared.minimum or 0), int(declared.maximum or 1_000_000))
             spin.setValue(int(value))
             return spin
         line = QtWidgets.QLineEdit(str(value))

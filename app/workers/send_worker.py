@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from app.core import outbox, secrets
+from app.core import outbox, secrets, settings
 from app.core.accounts import Account, PasswordMode, get_account
 from app.core.delivery import SendOptions, queue_draft, send_item
 from app.core.errors import RelayError
@@ -107,8 +107,7 @@ class SendWorker(Worker):
             requeue, session = self._requeue, self._session
         if requeue and result.state is State.CANCELLED:
             outbox.retry(store, self.item_id, face="gui")
-        if session is not None and session.max_size is not None:
-            store.set_setting(
-                f"max_size:{outbox.get_item(store, self.item_id).account}", str(session.max_size)
-            )
+        if session is not None:
+            account = outbox.get_item(store, self.item_id).account
+            settings.learn_max_size(store, account, session.max_size)
         self.finished.emit(result)

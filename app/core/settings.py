@@ -1,0 +1,214 @@
+"""Every user setting, declared once: core, the CLI and the Settings dialog read this table.
+
+A setting has a key, a type, a default and the words shown for it. Values are
+kept as text in the store's ``settings`` table under their key; ``get`` turns
+them back into the declared type and ``put`` refuses a value of the wrong kind
+with an ``InvalidInput`` that says what would be accepted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.core.errors import InvalidInput
+from app.core.store import Store
+
+Value = bool | int | float | str
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One option: its key in the store, type, default, label (with a mnemonic) and help."""
+
+    key: str
+    kind: type
+    default: Value
+    label: str
+    description: str
+    minimum: float | None = None
+    maximum: float | None = None
+    in_dialog: bool = True  # shown on the Settings dialog's General page
+
+    def parse(self, raw: str) -> Value:
+        """The typed value of ``raw`` text (CLI input or the stored form); InvalidInput if not."""
+        text = raw.strip()
+        try:
+            if self.kind is bool:
+                value: Value = _parse_bool(text)
+            elif self.kind is int:
+                value = int(text)
+            elif self.kind is float:
+                value = float(text)
+            else:
+                value = raw
+        except ValueError:
+            raise InvalidInput(
+                f"“{raw}” is not a valid value for {self.key}.",
+                hint=f"{self.key} takes {_kind_words(self.kind)}.",
+            ) from None
+        self._check_range(value)
+        return value
+
+    def _check_range(self, value: Value) -> None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return
+        low, high = self.minimum, self.maximum
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise InvalidInput(
+                f"{value} is out of range for {self.key}.",
+                hint=f"Use a number from {_number(low)} to {_number(high)}.",
+            )
+
+    def stored_form(self, value: Value) -> str:
+        """The text kept in the store for ``value``."""
+        if self.kind is bool:
+            return "1" if value else "0"
+        return str(value)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "close_to_tray",
+        bool,
+        False,
+        "&Close to the tray",
+        "Closing the window keeps Relaydesk running in the system tray.",
+    ),
+    Setting(
+        "notifications",
+        bool,
+        True,
+        "Show &notifications",
+        "A desktop notification when a message was sent or failed.",
+    ),
+    Setting(
+        "start_minimised",
+        bool,
+        False,
+        "Start &minimised",
+        "Start in the tray (or minimised) instead of showing the window.",
+    ),
+    Setting(
+        "retry_interval",
+        int,
+        30,
+        "Check the outbox every (&seconds)",
+        "How often queued and retrying messages are looked at.",
+        minimum=5,
+        maximum=3600,
+    ),
+    Setting(
+        "retry_max_age_hours",
+        float,
+        48.0,
+        "Give up retrying after (&hours)",
+        "A message that could not be delivered for this long is marked failed.",
+        minimum=0.01,
+        maximum=24 * 30,
+        in_dialog=False,
+    ),
+    Setting(
+        "smtp_pipelining",
+        bool,
+        True,
+        "Use SMTP &pipelining",
+        "Send several commands at once where the server offers PIPELINING.",
+        in_dialog=False,
+    ),
+    Setting(
+        "smtp_chunking",
+        bool,
+        True,
+        "Use SMTP c&hunking",
+        "Send message data with BDAT where the server offers CHUNKING.",
+        in_dialog=False,
+    ),
+)
+_BY_KEY = {setting.key: setting for setting in SETTINGS}
+
+# Historical spellings: the GUI's options were stored with a "ui:" prefix.
+_LEGACY_PREFIX = {"close_to_tray", "notifications", "start_minimised", "retry_interval"}
+
+
+def setting(key: str) -> Setting:
+    """The declared setting ``key``; InvalidInput naming the known keys if there is none."""
+    try:
+        return _BY_KEY[key]
+    except KeyError:
+        raise InvalidInput(
+            f"There is no setting called “{key}”.",
+            hint="See them all with: relaydesk settings list",
+        ) from None
+
+
+def _stored_key(key: str) -> str:
+    return f"ui:{key}" if key in _LEGACY_PREFIX else key
+
+
+def get(store: Store, key: str) -> Value:
+    """The typed value of one setting (its default when never set or unreadable)."""
+    declared = setting(key)
+    raw = store.get_setting(_stored_key(key))
+    if raw is None:
+        return declared.default
+    try:
+        return declared.parse(raw)
+    except InvalidInput:
+        return declared.default
+
+
+def put(store: Store, key: str, value: Value | str) -> Value:
+    """Check and store one setting; returns the typed value kept."""
+    declared = setting(key)
+    typed = declared.parse(value) if isinstance(value, str) else value
+    if isinstance(typed, str) and declared.kind is not str:
+        raise InvalidInput(f"{key} takes {_kind_words(declared.kind)}.", hint="")
+    if not isinstance(typed, str):
+        declared._check_range(typed)
+    store.set_setting(_stored_key(key), declared.stored_form(typed))
+    return typed
+
+
+def reset(store: Store, key: str) -> Value:
+    """Forget the stored value of ``key``; returns its default."""
+    declared = setting(key)
+    store.delete_setting(_stored_key(key))
+    return declared.default
+
+
+# --- facts learned from servers (not user settings, but kept in the same table) ---
+
+
+def _max_size_key(account: str) -> str:
+    return f"max_size:{account}"
+
+
+def learned_max_size(store: Store, account: str) -> int | None:
+    """The server's SIZE limit learned by the last test or send, if any."""
+    raw = store.get_setting(_max_size_key(account))
+    return int(raw) if raw and raw.isdigit() and int(raw) > 0 else None
+
+
+def learn_max_size(store: Store, account: str, limit: int | None) -> None:
+    """Remember the SIZE limit a server announced (nothing when it announced none)."""
+    if limit:
+        store.set_setting(_max_size_key(account), str(limit))
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(text)
+
+
+def _kind_words(kind: type) -> str:
+    return {bool: "on or off", int: "a whole number", float: "a number"}.get(kind, "text")
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "any"
+    return str(int(value)) if float(value).is_integer() else str(value)
