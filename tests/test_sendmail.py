@@ -133,9 +133,10 @@ def test_bare_cr_and_lf_become_crlf(cli: Cli, server: RunningServer) -> None:
 BAD_INPUT = [
     (("-t",), "Subject: nobody\n\nhi\n", 65, "No recipients"),
     (("bob@example.com",), "this is not a header\n\nhi\n", 65, "not a header field"),
-    (("not-an-address",), "Subject: s\n\nx\n", 65, "not a valid email address"),
+    (("bob@@example.com",), "Subject: s\n\nx\n", 65, "not a valid email address"),
+    (("ops@relay.invalid",), "Subject: s\n\nx\n", 65, "can never be delivered"),
     (("--account", "ghost", "bob@example.com"), "Subject: s\n\nx\n", 78, "no account"),
-    (("-bp",), "", 64, "not supported"),
+    (("-bs",), "", 64, "not supported"),
 ]
 
 

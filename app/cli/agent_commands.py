@@ -1,4 +1,4 @@
-"""`relaydesk sendmail`, `tool`, `policy` and `mcp`: the faces scripts and agents use."""
+"""`relaydesk tool`, `policy` and `mcp`: the faces agents use (sendmail: sendmail_commands)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,8 @@ from dataclasses import replace
 from typing import Any
 
 from app.cli.output import Output
-from app.cli.passwords import password_source
 from app.core import policy as policies
-from app.core import sendmail
-from app.core.delivery import SendOptions, send_item
-from app.core.errors import ExitCode, UsageError
+from app.core.errors import ConfigError
 from app.core.sizes import human_size
 from app.core.store import Store
 from app.core.tool_schema import TOOLS, function_definition
@@ -26,8 +23,7 @@ _UNITS.update({"g": 1e9, "gb": 1e9})
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `sendmail`, `tool`, `policy` and `mcp`."""
-    _register_sendmail(commands)
+    """Add `tool`, `policy` and `mcp`."""
     _register_tool(commands)
     _register_policy(commands)
     mcp = commands.add_parser(
@@ -39,74 +35,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     mcp.add_argument("--caller", metavar="ID", help="caller id whose policy applies")
     mcp.set_defaults(handler=cmd_mcp)
-
-
-# --- sendmail --------------------------------------------------------------------------
-
-
-def _register_sendmail(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    sm = commands.add_parser(
-        "sendmail",
-        help="send a message read from standard input, like sendmail",
-        description="Read an RFC 5322 message on standard input and send it through the "
-        "outbox, like msmtp or sendmail. Exit codes follow sysexits (75: kept in the outbox "
-        "for a later retry).",
-    )
-    sm.add_argument("-t", dest="extract", action="store_true", help="recipients from To/Cc/Bcc")
-    sm.add_argument(
-        "-i", dest="ignore_dots", action="store_true", help="a line with a single dot is not EOF"
-    )
-    sm.add_argument("-f", "-r", dest="envelope_from", metavar="FROM", help="envelope sender")
-    sm.add_argument("-F", dest="full_name", metavar="NAME", help="full name for an added From")
-    sm.add_argument("--account", help="account name (default: by From address, else default)")
-    sm.add_argument(
-        "-o",
-        dest="legacy",
-        action="append",
-        default=[],
-        metavar="OPTION",
-        help="sendmail -o options: -oi means -i; others (-oem, -odb, …) are ignored",
-    )
-    sm.add_argument("-b", dest="mode", default="m", help=argparse.SUPPRESS)
-    for flag in ("-B", "-N", "-R", "-V", "-X"):  # accepted for compatibility, no effect
-        sm.add_argument(flag, dest=f"ignored_{flag[1]}", help=argparse.SUPPRESS)
-    for flag in ("-v", "-U", "-m"):
-        sm.add_argument(
-            flag, dest=f"ignored_{flag[1]}", action="store_true", help=argparse.SUPPRESS
-        )
-    sm.add_argument("recipients", nargs="*", metavar="RCPT")
-    sm.set_defaults(handler=cmd_sendmail)
-
-
-def cmd_sendmail(args: argparse.Namespace, store: Store, out: Output) -> int:
-    if args.mode != "m":
-        raise UsageError(
-            f"sendmail mode -b{args.mode} is not supported.",
-            hint="Relaydesk only delivers messages (-bm, the default).",
-        )
-    envelope_from = (args.envelope_from or "").strip().strip("<>") or None
-    options = sendmail.SendmailOptions(
-        recipients=tuple(args.recipients),
-        extract_recipients=args.extract,
-        envelope_from=envelope_from,
-        full_name=args.full_name,
-        account=args.account,
-    )
-    ignore_dots = args.ignore_dots or "i" in args.legacy
-    data = sendmail.read_message(sys.stdin.buffer, ignore_dots=ignore_dots)
-    item_id = sendmail.queue_message(store, data, options)
-    result = send_item(
-        store, item_id, password_source(from_stdin=False), SendOptions(face=sendmail.FACE)
-    )
-    if result.error is not None:
-        code = out.error(result.error)
-        out.note(f"  The message is kept in the outbox as item {item_id} ({result.state.value}).")
-        return code
-    for address, reply in result.refused.items():
-        out.note(f"relaydesk: refused by the server: {address} — {reply}")
-    for address, reply in result.deferred.items():
-        out.note(f"relaydesk: deferred, kept in the outbox for retry: {address} — {reply}")
-    return int(ExitCode.NOUSER) if result.refused else result.exit_code
 
 
 # --- tool ------------------------------------------------------------------------------
@@ -317,7 +245,16 @@ def cmd_policy_list(args: argparse.Namespace, store: Store, out: Output) -> int:
 
 
 def cmd_mcp(args: argparse.Namespace, store: Store, out: Output) -> int:
-    from app.agents.mcp_server import serve
+    try:
+        from app.agents.mcp_server import serve
+    except ImportError as error:
+        if not (error.name or "").startswith(("mcp", "pydantic", "anyio")):
+            raise  # a bug in our own code, not a missing extra
+        raise ConfigError(
+            "relaydesk mcp needs the agents extra, which is not installed.",
+            hint="Install it: pipx install 'relaydesk[agents]' "
+            "(or pip install 'relaydesk[agents]' in Relaydesk's environment).",
+        ) from None
 
     if args.caller is not None:
         policies.check_caller(args.caller)

@@ -6,6 +6,14 @@ value is checked here rather than trusted to the ``email`` package.
 
 Addresses are bare (``name@example.com``): display names travel separately and
 are joined by :func:`format_mailbox`.
+
+Deliverable somewhere is enough: email-validator assumes globally routable
+addresses and refuses special-use names (``.test``, ``.local``, ``localhost``,
+``home.arpa``) that company relays, home servers and local test servers use every
+day. :func:`_validate` keeps email-validator for syntax and IDN and lets those
+names through with a documented substitution (see ``_PRIVATE_SUFFIXES``); only
+``.invalid`` (RFC 6761: never resolves) and the other special-use names stay
+refused.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import re
 from collections.abc import Iterable
 from email.headerregistry import Address
 
+import email_validator
 from email_validator import EmailNotValidError, validate_email
 
 from app.core.errors import HeaderInjection, InvalidAddress
@@ -23,7 +32,30 @@ ADDRESS_HINT = "Check the spelling; an address looks like name@example.com."
 # Everything str.splitlines() breaks on (the email package refuses header values
 # that split), plus the other C0 controls and DEL. TAB is ordinary whitespace.
 _CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
-_LIST_SEPARATORS = re.compile(r"[,;\s]+")
+_BARE_SEPARATORS = re.compile(r"[\s]+")
+
+# Special-use suffixes (RFC 6761, 6762, 8375) that are delivered inside a private network:
+# accepted. email-validator refuses every name on its SPECIAL_USE_DOMAIN_NAMES list; for
+# these, the last label(s) are swapped for a placeholder of the same length before the
+# syntax check (labels are checked one by one, so the rest is checked exactly as written)
+# and the real suffix is put back afterwards. Its module list is read, never changed.
+_PRIVATE_SUFFIXES = ("test", "local", "localhost", "home.arpa")
+# Names that cannot have a mailbox at all, with the reason shown to the person.
+_UNDELIVERABLE = {
+    "invalid": "“.invalid” names are reserved (RFC 6761) and can never be delivered.",
+    "onion": "“.onion” names are reachable only through Tor, not through an SMTP server.",
+}
+# Suffixes worth a quiet note in the GUI: reachable only inside some private network.
+_PRIVATE_NOTE_SUFFIXES = (
+    *_PRIVATE_SUFFIXES,
+    "example",
+    "lan",
+    "internal",
+    "corp",
+    "home",
+    "intranet",
+    "private",
+)
 
 
 def _show(text: str, limit: int = 60) -> str:
@@ -49,7 +81,7 @@ def _validate(text: str) -> tuple[str, str]:
     candidate = text.strip(" \t")
     if not candidate:
         raise InvalidAddress("An email address is empty.", hint=ADDRESS_HINT)
-    if "," in candidate or ";" in candidate:
+    if ("," in candidate or ";" in candidate) and '"' not in candidate:
         raise _invalid(
             text,
             "it holds more than one address.",
@@ -61,10 +93,18 @@ def _validate(text: str) -> tuple[str, str]:
             "only the bare address is accepted here, without a name or angle brackets.",
             hint="Enter just name@example.com; the display name has its own field.",
         )
+    local_text, at, domain_text = candidate.rpartition("@")
+    suffix = _special_suffix(domain_text) if at else None
+    if suffix in _UNDELIVERABLE:
+        raise _invalid(text, _UNDELIVERABLE[suffix], hint="Use an address that can receive mail.")
+    checked = candidate
+    if suffix is not None:  # a private-use name: check the rest, keep the suffix (see above)
+        checked = f"{local_text}@{domain_text[: -len(suffix)]}{'a' * len(suffix)}"
     try:
         result = validate_email(
-            candidate,
+            checked,
             check_deliverability=False,
+            globally_deliverable=False,  # intranet names: single labels, no public TLD
             allow_smtputf8=True,
             allow_display_name=False,
             allow_quoted_local=False,
@@ -73,7 +113,44 @@ def _validate(text: str) -> tuple[str, str]:
     except EmailNotValidError as error:
         raise _invalid(text, str(error)) from None
     local: str = result.local_part
-    return f"{local}@{result.domain}", f"{local}@{result.ascii_domain}"
+    domain, ascii_domain = result.domain, result.ascii_domain
+    if suffix is not None:
+        domain = domain[: -len(suffix)] + suffix
+        ascii_domain = ascii_domain[: -len(suffix)] + suffix
+    return f"{local}@{domain}", f"{local}@{ascii_domain}"
+
+
+def _special_suffix(domain: str) -> str | None:
+    """The special-use name ``domain`` ends with (lower case, as email-validator lists it).
+
+    Private-use suffixes come back as the literal tail of ``domain`` (in its own case
+    folded to lower) so the substitution in :func:`_validate` keeps lengths; other
+    special-use names come back so that they are refused by email-validator or by us.
+    """
+    lowered = domain.strip().rstrip(".").lower()
+    for name in (*_PRIVATE_SUFFIXES, *_UNDELIVERABLE):
+        if lowered == name or lowered.endswith("." + name):
+            if name in _PRIVATE_SUFFIXES and not domain.lower().endswith(name):
+                return None  # a trailing dot or space: let the validator explain
+            return name
+    for name in email_validator.SPECIAL_USE_DOMAIN_NAMES:
+        if lowered == name or lowered.endswith("." + name):
+            return None  # other special-use names (e.g. in-addr.arpa): refused by the check
+    return None
+
+
+def is_private_address(address: str) -> bool:
+    """True when the address's domain is only reachable inside a private network.
+
+    Single-label names (``corp``) and private-use suffixes (``.local``, ``.lan``,
+    ``.internal``, ``.test``…): accepted everywhere, but worth a quiet note.
+    """
+    domain = address.rpartition("@")[2].strip().lower()
+    if not domain:
+        return False
+    if "." not in domain:
+        return True
+    return any(domain.endswith("." + suffix) for suffix in _PRIVATE_NOTE_SUFFIXES)
 
 
 def validate_address(text: str) -> str:
@@ -107,11 +184,13 @@ def dedupe_addresses(addresses: Iterable[str]) -> tuple[str, ...]:
     return tuple(unique)
 
 
-def parse_address_list(values: str | Iterable[str]) -> tuple[str, ...]:
-    """Split, validate and deduplicate addresses.
+def split_address_list(values: str | Iterable[str]) -> list[str]:
+    """Split address lists without validating them; empty entries are dropped.
 
-    Accepts ``"a@x.com, b@y.com; c@z.com"`` or an iterable whose items may
-    themselves hold commas, semicolons or whitespace. Empty items are dropped.
+    Commas separate addresses as in an RFC 5322 address list (the way the ``email``
+    package reads a To header): a comma inside a quoted string, angle brackets or a
+    comment does not split. Semicolons and line breaks separate too (people paste
+    lists from other programs), and so does whitespace between bare addresses.
     """
     items = [values] if isinstance(values, str) else list(values)
     found: list[str] = []
@@ -119,8 +198,48 @@ def parse_address_list(values: str | Iterable[str]) -> tuple[str, ...]:
         if _CONTROL.search(item.replace("\n", " ").replace("\r", " ").replace("\t", " ")):
             # A line break between addresses is a separator; other controls are not.
             raise _invalid(item, "it contains a control character.")
-        found.extend(validate_address(part) for part in _LIST_SEPARATORS.split(item) if part)
-    return dedupe_addresses(found)
+        for part in _split_top_level(item):
+            if any(mark in part for mark in '"<(') or "@" not in part:
+                found.append(part.strip())  # one entry; a display name is refused later
+            else:
+                found.extend(_BARE_SEPARATORS.split(part.strip()))
+    return [entry for entry in found if entry]
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split at , ; CR LF outside quotes, angle brackets and comments."""
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = escaped = False
+    depth = {"<": 0, "(": 0}
+    closing = {">": "<", ")": "("}
+    for char in text:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif not quoted and char in depth:
+            depth[char] += 1
+        elif not quoted and char in closing and depth[closing[char]]:
+            depth[closing[char]] -= 1
+        elif not quoted and not any(depth.values()) and char in ",;\r\n":
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    parts.append("".join(current))
+    return parts
+
+
+def parse_address_list(values: str | Iterable[str]) -> tuple[str, ...]:
+    """Split (see :func:`split_address_list`), validate and deduplicate addresses.
+
+    Accepts ``"a@x.com, b@y.com; c@z.com"`` or an iterable whose items may
+    themselves hold such lists. Empty items are dropped.
+    """
+    return dedupe_addresses(validate_address(part) for part in split_address_list(values))
 
 
 def check_header_value(name: str, value: str) -> None:

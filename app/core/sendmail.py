@@ -1,7 +1,9 @@
 """The sendmail interface: an RFC 5322 message on standard input, into the outbox.
 
 Behaves like msmtp or Postfix's ``sendmail`` for the options scripts use: ``-t``
-takes recipients from To/Cc/Bcc (added to any given as arguments), ``-i`` reads
+takes recipients from To/Cc/Bcc, or Resent-To/Cc/Bcc in a resent message
+(added to any given as arguments); names without a domain (``root``) go through
+:mod:`app.core.aliases`; ``-i`` reads
 to the end of input instead of stopping at a line holding a single dot, ``-f``
 sets the envelope sender and ``-F`` the full name of a From header Relaydesk
 adds when the message has none. The message is passed on as written apart from
@@ -12,6 +14,7 @@ Message-ID header added when missing.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy as email_policy
@@ -20,7 +23,7 @@ from email.parser import BytesHeaderParser
 from email.utils import format_datetime, make_msgid
 from typing import BinaryIO
 
-from app.core import accounts, outbox
+from app.core import accounts, aliases, outbox
 from app.core.accounts import Account
 from app.core.addresses import (
     ascii_address,
@@ -28,6 +31,7 @@ from app.core.addresses import (
     format_mailbox,
     needs_smtputf8,
     parse_address_list,
+    split_address_list,
     validate_address,
 )
 from app.core.errors import InvalidInput
@@ -39,6 +43,7 @@ MAX_INPUT = 100_000_000  # refuse to spool more than this from a pipe
 _LINE = re.compile(rb"\r\n|\r|\n")
 _FIELD_NAME = re.compile(rb"^[\x21-\x39\x3b-\x7e]+$")
 _STRIPPED = (b"bcc", b"resent-bcc")
+LocalResolver = Callable[[list[str]], list[str]]  # recipients → addresses (aliases for root…)
 
 
 @dataclass(frozen=True)
@@ -66,16 +71,24 @@ class ParsedMessage:
         parsed = BytesHeaderParser(policy=email_policy.default).parsebytes(raw + b"\r\n")
         return [str(value) for value in parsed.get_all(name, [])]
 
-    def addresses(self, *names: str) -> tuple[str, ...]:
-        """Validated bare addresses from the named address fields (groups included)."""
+    def address_specs(self, *names: str) -> list[str]:
+        """The addr-specs of the named address fields (groups included), not yet validated.
+
+        A field is matched by its name whatever the spacing before the colon
+        (``Cc :``, ``BCC :``), so no recipient a sender meant is dropped.
+        """
         wanted = {n.lower().encode() for n in names}
-        raw = b"".join(f for n, f in self.fields if n in wanted)
+        raw = b"".join(n + b":" + f.partition(b":")[2] for n, f in self.fields if n in wanted)
         parsed = BytesHeaderParser(policy=email_policy.default).parsebytes(raw + b"\r\n")
         found: list[str] = []
         for name in names:
             for header in parsed.get_all(name, []):
                 found.extend(a.addr_spec for a in getattr(header, "addresses", ()) if a.addr_spec)
-        return dedupe_addresses(validate_address(a) for a in found)
+        return found
+
+    def addresses(self, *names: str) -> tuple[str, ...]:
+        """Validated bare addresses from the named address fields (groups included)."""
+        return dedupe_addresses(validate_address(a) for a in self.address_specs(*names))
 
     def has(self, name: str) -> bool:
         return any(n == name.lower().encode() for n, _ in self.fields)
@@ -156,14 +169,31 @@ def choose_account(store: Store, parsed: ParsedMessage, options: SendmailOptions
     return accounts.get_account(store, None)
 
 
-def _recipients(parsed: ParsedMessage, options: SendmailOptions) -> dict[str, str]:
-    kinds: dict[str, str] = {}
-    for address in parse_address_list(options.recipients):
-        kinds.setdefault(address, "to")
+def _header_recipients(parsed: ParsedMessage) -> list[tuple[str, str]]:
+    """-t: (kind, addr-spec) from Resent-To/Cc/Bcc when the message was resent, else To/Cc/Bcc."""
+    resent = any(parsed.has(f"resent-{kind}") for kind in ("to", "cc", "bcc"))
+    prefix = "Resent-" if resent else ""
+    return [
+        (kind, spec)
+        for kind in ("to", "cc", "bcc")
+        for spec in parsed.address_specs(prefix + kind.capitalize())
+    ]
+
+
+def _recipients(
+    parsed: ParsedMessage, options: SendmailOptions, local: LocalResolver
+) -> dict[str, str]:
+    """Validated recipients and their kind; local names (root) resolved by ``local``."""
+    given = [("to", entry) for entry in split_address_list(options.recipients)]
     if options.extract_recipients:
-        for kind in ("to", "cc", "bcc"):
-            for address in parsed.addresses(kind.capitalize()):
-                kinds.setdefault(address, kind)
+        given += _header_recipients(parsed)
+    kinds: dict[str, str] = {}
+    seen: set[str] = set()
+    for kind, entry in given:
+        for address in parse_address_list(local([entry])):
+            if address.casefold() not in seen:  # first mention wins: To before Bcc
+                seen.add(address.casefold())
+                kinds[address] = kind
     if not kinds:
         raise InvalidInput(
             "No recipients: none were given as arguments"
@@ -172,6 +202,10 @@ def _recipients(parsed: ParsedMessage, options: SendmailOptions) -> dict[str, st
             "to read them from the message's To, Cc and Bcc headers.",
         )
     return kinds
+
+
+def _no_local_names(entries: list[str]) -> list[str]:
+    return entries
 
 
 def _added_fields(
@@ -205,9 +239,10 @@ def build_message(
     options: SendmailOptions,
     *,
     now: datetime | None = None,
+    local: LocalResolver = _no_local_names,
 ) -> tuple[BuiltMessage, dict[str, str]]:
     """The bytes to transmit (Bcc removed, Date/Message-ID added) and recipient kinds."""
-    kinds = _recipients(parsed, options)
+    kinds = _recipients(parsed, options, local)
     sender = validate_address(options.envelope_from or account.email)
     added, message_id = _added_fields(parsed, account, options, now or datetime.now())
     kept = [raw for name, raw in parsed.fields if name not in _STRIPPED]
@@ -230,5 +265,10 @@ def queue_message(store: Store, data: bytes, options: SendmailOptions) -> int:
     """Validate and commit the message to the outbox; returns the outbox item id."""
     parsed = parse(data)
     account = choose_account(store, parsed, options)
-    built, kinds = build_message(parsed, account, options)
+    built, kinds = build_message(
+        parsed,
+        account,
+        options,
+        local=lambda entries: aliases.resolve(store, account.email, entries),
+    )
     return outbox.enqueue(store, account, built, face=FACE, kinds=kinds)

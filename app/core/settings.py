@@ -8,10 +8,14 @@ with an ``InvalidInput`` that says what would be accepted.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from app.core.errors import InvalidInput
-from app.core.store import Store
+
+if TYPE_CHECKING:  # the store (sqlite3) loads only where a setting is read or written
+    from app.core.store import Store
 
 Value = bool | int | float | str
 
@@ -28,6 +32,7 @@ class Setting:
     minimum: float | None = None
     maximum: float | None = None
     in_dialog: bool = True  # shown on the Settings dialog's General page
+    check: Callable[[str], str] | None = None  # text settings: normalise or raise InvalidInput
 
     def parse(self, raw: str) -> Value:
         """The typed value of ``raw`` text (CLI input or the stored form); InvalidInput if not."""
@@ -40,7 +45,7 @@ class Setting:
             elif self.kind is float:
                 value = float(text)
             else:
-                value = raw
+                value = self.check(raw) if self.check is not None else raw
         except ValueError:
             raise InvalidInput(
                 f"“{raw}” is not a valid value for {self.key}.",
@@ -64,6 +69,18 @@ class Setting:
         if self.kind is bool:
             return "1" if value else "0"
         return str(value)
+
+
+def _check_aliases_file(raw: str) -> str:
+    from app.core import aliases  # reads and parses the file: only when it is being set
+
+    return aliases.check_aliases_file(raw)
+
+
+def _check_local_recipient(raw: str) -> str:
+    from app.core import aliases
+
+    return aliases.check_default_recipient(raw)
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -123,6 +140,24 @@ SETTINGS: tuple[Setting, ...] = (
         "Send message data with BDAT where the server offers CHUNKING.",
         in_dialog=False,
     ),
+    Setting(
+        "aliases_file",
+        str,
+        "",
+        "&Aliases file",
+        "Recipients without a domain (root, backup) are looked up in this file, in the "
+        "/etc/aliases format (name: address, address). Empty: no aliases file.",
+        check=_check_aliases_file,
+    ),
+    Setting(
+        "local_recipient",
+        str,
+        "",
+        "Mail for &local users goes to",
+        "Where a recipient without a domain goes when no alias names it (cron mails root). "
+        "Empty: the sending account's own address.",
+        check=_check_local_recipient,
+    ),
 )
 _BY_KEY = {setting.key: setting for setting in SETTINGS}
 
@@ -151,29 +186,49 @@ def get(store: Store, key: str) -> Value:
     raw = store.get_setting(_stored_key(key))
     if raw is None:
         return declared.default
+    if declared.kind is str:  # checked when set; a file that went away since is not "unset"
+        return raw
     try:
         return declared.parse(raw)
     except InvalidInput:
         return declared.default
 
 
-def put(store: Store, key: str, value: Value | str) -> Value:
-    """Check and store one setting; returns the typed value kept."""
+def put(store: Store, key: str, value: Value | str, *, face: str | None = None) -> Value:
+    """Check and store one setting; returns the typed value kept.
+
+    With ``face`` (gui, cli…) a change of value is written to the audit log.
+    """
     declared = setting(key)
     typed = declared.parse(value) if isinstance(value, str) else value
     if isinstance(typed, str) and declared.kind is not str:
         raise InvalidInput(f"{key} takes {_kind_words(declared.kind)}.", hint="")
     if not isinstance(typed, str):
         declared._check_range(typed)
+    before = get(store, key)
     store.set_setting(_stored_key(key), declared.stored_form(typed))
+    if face is not None and before != typed:
+        _audit(store, face, key, before, typed)
     return typed
 
 
-def reset(store: Store, key: str) -> Value:
+def reset(store: Store, key: str, *, face: str | None = None) -> Value:
     """Forget the stored value of ``key``; returns its default."""
     declared = setting(key)
+    before = get(store, key)
     store.delete_setting(_stored_key(key))
+    if face is not None and before != declared.default:
+        _audit(store, face, key, before, declared.default)
     return declared.default
+
+
+def _audit(store: Store, face: str, key: str, before: Value, after: Value) -> None:
+    store.audit(
+        face=face,
+        action="setting_change",
+        outcome="ok",
+        detail={"key": key, "from": before, "to": after},
+    )
 
 
 # --- facts learned from servers (not user settings, but kept in the same table) ---
