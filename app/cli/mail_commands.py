@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -139,9 +140,20 @@ def _draft_from_args(args: argparse.Namespace) -> Draft:
     )
 
 
+def _with_local_names_resolved(store: Store, account_email: str, draft: Draft) -> Draft:
+    """`--to root`: names without a domain go through the aliases (see app.core.aliases)."""
+    from app.core.addresses import split_address_list
+    from app.core.aliases import resolve
+
+    def resolved(entries: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(resolve(store, account_email, split_address_list(entries)))
+
+    return replace(draft, to=resolved(draft.to), cc=resolved(draft.cc), bcc=resolved(draft.bcc))
+
+
 def cmd_send(args: argparse.Namespace, store: Store, out: Output) -> int:
     account = accounts.get_account(store, args.account)
-    draft = _draft_from_args(args)
+    draft = _with_local_names_resolved(store, account.email, _draft_from_args(args))
     item_id = queue_draft(store, account, draft, face=FACE)
     if args.queue:
         item = outbox.get_item(store, item_id)

@@ -34,6 +34,7 @@ from app.core.addresses import (
     check_header_value,
     dedupe_addresses,
     needs_smtputf8,
+    parse_address_list,
     validate_address,
 )
 from app.core.errors import InvalidInput, MessageTooLarge, UnreadableFile
@@ -235,7 +236,7 @@ def _msg_id(name: str, value: str) -> str:
 
 
 def _validated_list(addresses: Iterable[str]) -> tuple[str, ...]:
-    return dedupe_addresses(validate_address(address) for address in addresses)
+    return parse_address_list(addresses)  # an entry may hold a comma-separated list
 
 
 def _check_size(size: int, max_size: int | None) -> None:

@@ -13,8 +13,11 @@ import keyring
 import keyring.errors
 
 from app.core.errors import KeyringUnavailable, PasswordMissing
+from app.core.session_bus import find_session_bus
 
 SERVICE = "relaydesk"
+
+find_session_bus()  # before keyring picks a backend: MCP clients and cron give a bare env
 
 # Module prefixes of backends that must never hold a password.
 _REFUSED_MODULES = (

@@ -86,26 +86,33 @@ def _wait_for_name(env: dict[str, str], process: subprocess.Popen[bytes]) -> Non
     raise TimeoutError(f"{SECRETS_NAME} did not appear within {START_TIMEOUT} s")
 
 
-def start_secret_service() -> SecretService:
+def start_secret_service(
+    bus_socket: Path | None = None, *, bus_in_runtime_dir: bool = False
+) -> SecretService:
     """Start dbus-daemon and an unlocked gnome-keyring (secrets component) in a fresh home.
 
     The root is a short directory under /tmp because D-Bus and gnome-keyring sockets live
-    there and Unix socket paths are limited to 108 bytes. Logs go to root/*.log.
+    there and Unix socket paths are limited to 108 bytes. Logs go to root/*.log. The bus
+    listens on ``bus_socket`` when given (e.g. /run/user/<uid>/bus, where a desktop
+    login has it), in its own $XDG_RUNTIME_DIR/bus with ``bus_in_runtime_dir``, else on
+    root/bus.
     """
     root = Path(tempfile.mkdtemp(prefix="rd-ss-"))
     service = SecretService(root=root, env=make_user_dirs(root))
     try:
-        _start_processes(service)
+        if bus_in_runtime_dir:
+            bus_socket = Path(service.env["XDG_RUNTIME_DIR"]) / "bus"
+        _start_processes(service, bus_socket or root / "bus")
     except BaseException:
         service.stop()
         raise
     return service
 
 
-def _start_processes(service: SecretService) -> None:
+def _start_processes(service: SecretService, bus_socket: Path) -> None:
     root = service.root
     config = root / "bus.conf"
-    config.write_text(_BUS_CONFIG.format(socket=root / "bus"))
+    config.write_text(_BUS_CONFIG.format(socket=bus_socket))
     base_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
     env = base_env | service.env
 
