@@ -77,3 +77,32 @@ def test_window_frame_loads_without_the_send_path() -> None:
         [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=False
     )
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+HEAVY_FOR_THE_PARSER = (
+    "dns", "email_validator", "smtplib", "ssl", "keyring", "sqlite3", "jsonschema", "mcp",
+    "mcp_types", "pydantic", "anyio", "PySide6", "app.core.store", "app.core.message",
+    "app.core.outbox", "app.core.delivery", "app.core.secrets", "app.core.tool",
+)  # fmt: skip
+
+
+def test_the_parser_path_stays_light() -> None:
+    """Issue 13: --version, --help and the sendmail/settings parsers import no heavy module.
+
+    Scripts, cron and git start the CLI often; each of these cost 5-50 ms to import.
+    """
+    script = (
+        "import contextlib, io, sys\n"
+        "from app.cli import main\n"
+        "for argv in (['--version'], ['--help'], ['sendmail', '--help'], ['settings', '--help']):\n"
+        "    with contextlib.redirect_stdout(io.StringIO()):\n"
+        "        assert main.run(argv) == 0, argv\n"
+        f"heavy = {HEAVY_FOR_THE_PARSER!r}\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in heavy or m.startswith(heavy))\n"
+        "print(bad)\n"
+        "sys.exit(1 if bad else 0)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=False
+    )
+    assert run.returncode == 0, run.stdout + run.stderr

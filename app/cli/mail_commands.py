@@ -146,7 +146,9 @@ def _with_local_names_resolved(store: Store, account_email: str, draft: Draft) -
     from app.core.aliases import resolve
 
     def resolved(entries: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(resolve(store, account_email, split_address_list(entries)))
+        return tuple(
+            resolve(store, account_email, split_address_list(entries, line_breaks_separate=False))
+        )
 
     return replace(draft, to=resolved(draft.to), cc=resolved(draft.cc), bcc=resolved(draft.bcc))
 

@@ -145,7 +145,11 @@ def run(argv: Sequence[str]) -> int:
     with the status a shell shows for a tool stopped by SIGPIPE.
     """
     try:
-        args = build_parser(argv).parse_args(argv)
+        try:
+            args = build_parser(argv).parse_args(argv)
+        except SystemExit as done:  # --help, --version, bad usage: flush while we can catch
+            sys.stdout.flush()
+            return done.code if isinstance(done.code, int) else int(ExitCode.USAGE)
         code = _dispatch(args)
         sys.stdout.flush()
         return code

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from app.cli.output import Output
 from app.core.errors import ExitCode, UsageError
-from app.core.store import Store
+
+if TYPE_CHECKING:  # the store (sqlite3) loads when a command runs, not for --help
+    from app.core.store import Store
 
 _IGNORED_WITH_VALUE = ("-B", "-N", "-L", "-O", "-R", "-V", "-X", "-C", "-e", "-A")
 _IGNORED_FLAGS = ("-v", "-U", "-m", "-G")

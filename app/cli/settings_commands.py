@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.cli.output import Output
 from app.core import settings
-from app.core.store import Store
+
+if TYPE_CHECKING:  # the store (sqlite3) loads when a command runs, not for --help
+    from app.core.store import Store
 
 FACE = "cli"
 

@@ -184,20 +184,26 @@ def dedupe_addresses(addresses: Iterable[str]) -> tuple[str, ...]:
     return tuple(unique)
 
 
-def split_address_list(values: str | Iterable[str]) -> list[str]:
+def split_address_list(
+    values: str | Iterable[str], *, line_breaks_separate: bool = True
+) -> list[str]:
     """Split address lists without validating them; empty entries are dropped.
 
     Commas separate addresses as in an RFC 5322 address list (the way the ``email``
     package reads a To header): a comma inside a quoted string, angle brackets or a
     comment does not split. Semicolons and line breaks separate too (people paste
     lists from other programs), and so does whitespace between bare addresses.
+    Without ``line_breaks_separate`` (one-line fields: command line, tool, headers) a
+    line break is refused, naming the whole entry: it is how SMTP commands get smuggled.
     """
     items = [values] if isinstance(values, str) else list(values)
     found: list[str] = []
     for item in items:
-        if _CONTROL.search(item.replace("\n", " ").replace("\r", " ").replace("\t", " ")):
-            # A line break between addresses is a separator; other controls are not.
-            raise _invalid(item, "it contains a control character.")
+        unfolded = item.replace("\t", " ")
+        if line_breaks_separate:  # a line break between addresses separates them
+            unfolded = unfolded.replace("\n", " ").replace("\r", " ")
+        if _CONTROL.search(unfolded):
+            raise _invalid(item, "it contains a line break or control character.")
         for part in _split_top_level(item):
             if any(mark in part for mark in '"<(') or "@" not in part:
                 found.append(part.strip())  # one entry; a display name is refused later
@@ -233,13 +239,16 @@ def _split_top_level(text: str) -> list[str]:
     return parts
 
 
-def parse_address_list(values: str | Iterable[str]) -> tuple[str, ...]:
+def parse_address_list(
+    values: str | Iterable[str], *, line_breaks_separate: bool = True
+) -> tuple[str, ...]:
     """Split (see :func:`split_address_list`), validate and deduplicate addresses.
 
     Accepts ``"a@x.com, b@y.com; c@z.com"`` or an iterable whose items may
     themselves hold such lists. Empty items are dropped.
     """
-    return dedupe_addresses(validate_address(part) for part in split_address_list(values))
+    parts = split_address_list(values, line_breaks_separate=line_breaks_separate)
+    return dedupe_addresses(validate_address(part) for part in parts)
 
 
 def check_header_value(name: str, value: str) -> None:

@@ -236,7 +236,8 @@ def _msg_id(name: str, value: str) -> str:
 
 
 def _validated_list(addresses: Iterable[str]) -> tuple[str, ...]:
-    return parse_address_list(addresses)  # an entry may hold a comma-separated list
+    # An entry may hold a comma-separated list; a line break in one is refused.
+    return parse_address_list(addresses, line_breaks_separate=False)
 
 
 def _check_size(size: int, max_size: int | None) -> None:
