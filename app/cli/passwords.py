@@ -6,7 +6,6 @@ import getpass
 import sys
 from collections.abc import Callable
 
-from app.core import secrets
 from app.core.accounts import Account, PasswordMode
 from app.core.errors import PasswordMissing, UsageError
 
@@ -49,6 +48,9 @@ def password_source(*, from_stdin: bool) -> Callable[[Account], str | None]:
             if from_stdin:
                 cache[account.name] = read_password_stdin()
             elif account.password_mode is PasswordMode.KEYRING:
+                # keyring costs ~30 ms to import: only accounts that need a password pay it
+                from app.core import secrets
+
                 cache[account.name] = secrets.get_password(account.name)
             else:
                 cache[account.name] = prompt_password(account)

@@ -73,8 +73,8 @@ def read_aliases(path: str) -> Aliases:
     except OSError as error:
         raise InvalidInput(
             f"The aliases file {path} cannot be read ({error.strerror or error}).",
-            hint="Fix the path with: relaydesk settings set aliases_file PATH "
-            "(or reset it: relaydesk settings reset aliases_file).",
+            hint="Name a readable file in the /etc/aliases format, or leave the setting "
+            "empty (relaydesk settings reset aliases_file).",
         ) from None
     return parse_aliases(text, source=f"aliases file {path}")
 

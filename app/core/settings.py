@@ -153,7 +153,7 @@ SETTINGS: tuple[Setting, ...] = (
         "local_recipient",
         str,
         "",
-        "Mail for &local users goes to",
+        "Mail for local &users goes to",
         "Where a recipient without a domain goes when no alias names it (cron mails root). "
         "Empty: the sending account's own address.",
         check=_check_local_recipient,

@@ -42,6 +42,8 @@ OPTIONS: tuple[Option, ...] = (
     ),
     _core("start_minimised"),
     _core("retry_interval"),
+    _core("aliases_file"),
+    _core("local_recipient"),
 )
 
 
@@ -64,7 +66,7 @@ def put(store: Store, key: str, value: Any) -> None:
     if key == START_AT_LOGIN:
         autostart.set_enabled(bool(value))
         return
-    core_settings.put(store, key, value)
+    core_settings.put(store, key, value, face="gui")  # a change is audited
 
 
 class SettingsDialog(QtWidgets.QDialog):
@@ -148,6 +150,7 @@ class SettingsDialog(QtWidgets.QDialog):
             self.policies.save()
         except RelayError as error:
             self._error.setText(f"{error.message} {error.hint}")
+            self.adjustSize()  # room for the message: it may take several lines
             return
         super().accept()
 
