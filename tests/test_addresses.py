@@ -12,8 +12,10 @@ from app.core.addresses import (
     ascii_address,
     check_header_value,
     format_mailbox,
+    is_private_address,
     needs_smtputf8,
     parse_address_list,
+    split_address_list,
     validate_address,
 )
 from app.core.errors import ExitCode, HeaderInjection, InvalidAddress
@@ -140,3 +142,65 @@ def test_format_mailbox_non_ascii_name_round_trips_through_a_header() -> None:
 def test_format_mailbox_refuses_injection_in_the_name() -> None:
     with pytest.raises(HeaderInjection):
         format_mailbox("Ann\r\nBcc: evil@x.example", "ann@example.com")
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "alice@corp.local", "me@example.test", "root@localhost", "x@box.lan",
+        "x@svc.internal", "x@nas.home.arpa", "x@home.arpa", "x@corp", "x@intranet",
+        "x@mail.example", "x@dev.localhost", "x@Mail.Corp.LOCAL",
+    ],
+)  # fmt: skip
+def test_private_network_domains_are_accepted(address: str) -> None:
+    """Issue 13: company relays, home servers and local test servers use these every day."""
+    normalised = validate_address(address)
+    assert normalised.lower() == address.lower()
+    assert ascii_address(address) == normalised
+    assert is_private_address(normalised)
+
+
+def test_idn_under_a_private_suffix_keeps_both_forms() -> None:
+    assert validate_address("x@bücher.test") == "x@bücher.test"
+    assert ascii_address("x@bücher.test") == "x@xn--bcher-kva.test"
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("ops@relay.invalid", "can never be delivered"),
+        ("x@invalid", "can never be delivered"),
+        ("x@abc.onion", "Tor"),
+        ("x@1.168.192.in-addr.arpa", "special-use"),
+        ("x@-bad.local", "hyphen"),
+        ("x@corp..local", "period"),
+    ],
+)
+def test_undeliverable_special_names_are_refused_with_the_reason(address: str, reason: str) -> None:
+    with pytest.raises(InvalidAddress, match=reason):
+        validate_address(address)
+
+
+def test_public_addresses_get_no_private_note() -> None:
+    assert not is_private_address("a@example.com")
+    assert not is_private_address("a@mail.lan.example.com")
+
+
+def test_lists_split_like_an_address_header() -> None:
+    assert split_address_list('"Doe, J" <j@x.com>, k@y.com') == ['"Doe, J" <j@x.com>', "k@y.com"]
+    assert split_address_list("root, bob@example.com") == ["root", "bob@example.com"]
+    with pytest.raises(InvalidAddress, match="only the bare address"):
+        parse_address_list('"Doe, J" <j@x.com>, k@y.com')
+    with pytest.raises(InvalidAddress, match="line break"):
+        parse_address_list(["a@b.com\nRCPT TO:<x@evil.example>"], line_breaks_separate=False)
+
+
+def test_validation_leaves_email_validator_untouched() -> None:
+    """The special-use list is read, never changed: other users of the library keep theirs."""
+    import email_validator
+
+    before = list(email_validator.SPECIAL_USE_DOMAIN_NAMES)
+    validate_address("alice@corp.local")
+    assert email_validator.SPECIAL_USE_DOMAIN_NAMES == before
+    with pytest.raises(email_validator.EmailNotValidError):
+        email_validator.validate_email("alice@corp.local", check_deliverability=False)

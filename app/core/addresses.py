@@ -150,7 +150,9 @@ def is_private_address(address: str) -> bool:
         return False
     if "." not in domain:
         return True
-    return any(domain.endswith("." + suffix) for suffix in _PRIVATE_NOTE_SUFFIXES)
+    return any(
+        domain == suffix or domain.endswith("." + suffix) for suffix in _PRIVATE_NOTE_SUFFIXES
+    )
 
 
 def validate_address(text: str) -> str:

@@ -89,6 +89,7 @@ class AddressField(QtWidgets.QWidget):
         layout.addWidget(self.reason)
         self.error: InvalidAddress | None = None
         self.addresses: tuple[str, ...] = ()
+        self._private: list[str] = []
         self.edit.textChanged.connect(self.on_edit_text_changed)
 
     def text(self) -> str:
@@ -100,12 +101,13 @@ class AddressField(QtWidgets.QWidget):
     def on_edit_text_changed(self, text: str) -> None:
         # Imported here: the address checker (email_validator) is slow to load, and the main
         # window imports this module before its first paint for bring_to_front.
-        from app.core.addresses import parse_address_list
+        from app.core.addresses import is_private_address, parse_address_list
 
         try:
             self.addresses, self.error = parse_address_list(text), None
         except InvalidAddress as error:
             self.addresses, self.error = (), error
+        self._private = [a for a in self.addresses if is_private_address(a)]
         self._show()
         self.validity_changed.emit()
 
@@ -122,7 +124,14 @@ class AddressField(QtWidgets.QWidget):
         if self.error is None:
             self._style("")
             self.edit.setToolTip("")
-            self.reason.clear_text()
+            private = self._private
+            if private:  # a quiet note, never a block: company and home servers use these
+                domains = sorted({a.rpartition("@")[2] for a in private})
+                self.reason.show_text(
+                    f"{', '.join(domains)}: only reachable inside a private network.", ""
+                )
+            else:
+                self.reason.clear_text()
             return
         colour = tone(self, "error")
         self._style(
