@@ -2,13 +2,16 @@
 
 Peers: `python -c pass` (the same interpreter: the floor any Python CLI pays) for
 --version and --help; msmtp (Debian package msmtp) handing the same message to the
-same loopback server for sendmail. Each figure is the median wall time of a fresh
-process, runs alternating between the contenders after one warm-up each.
+same loopback server for sendmail. Each figure is the median of fresh processes, runs
+alternating between the contenders after one warm-up each. Wall time on a shared
+machine depends on its load, so the CPU time the process used (user + system, from
+getrusage) is printed beside it.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import socket
 import statistics
@@ -37,14 +40,22 @@ class _Sink:
         return "250 OK"
 
 
-def _timed(argv: list[str], env: dict[str, str], stdin: bytes = b"") -> float:
+def _timed(argv: list[str], env: dict[str, str], stdin: bytes = b"") -> tuple[float, float]:
+    """Wall time and CPU time (user + system) of one fresh process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(argv, input=stdin, env=env, capture_output=True, check=True, timeout=60)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
-def _race(contenders: dict[str, tuple[list[str], bytes]], env: dict[str, str]) -> dict:
-    times: dict[str, list[float]] = {label: [] for label in contenders}
+Times = dict[str, list[tuple[float, float]]]
+
+
+def _race(contenders: dict[str, tuple[list[str], bytes]], env: dict[str, str]) -> Times:
+    times: Times = {label: [] for label in contenders}
     for argv, stdin in contenders.values():
         _timed(argv, env, stdin)  # warm-up: page cache, .pyc files
     for _ in range(RUNS):
@@ -53,19 +64,30 @@ def _race(contenders: dict[str, tuple[list[str], bytes]], env: dict[str, str]) -
     return times
 
 
-def _lines(times: dict[str, list[float]], peer: str) -> list[str]:
-    base = statistics.median(times[peer])
-    lines = []
+def _lines(times: Times, peer: str) -> list[str]:
+    """Median wall and CPU time per contender, and the difference to the peer."""
+    base_wall = statistics.median(wall for wall, _ in times[peer])
+    base_cpu = statistics.median(cpu for _, cpu in times[peer])
+    lines = [f"{'':40} {'wall':>9} {'vs peer':>9} {'cpu':>9} {'vs peer':>9}"]
     for label, values in times.items():
-        median = statistics.median(values)
-        spread = f"{min(values) * 1000:.0f}-{max(values) * 1000:.0f}"
-        extra = "" if label == peer else f"  {(median - base) * 1000:+6.1f} ms vs peer"
-        lines.append(f"{label:42} {median * 1000:6.1f} ms  (range {spread} ms){extra}")
+        wall = statistics.median(w for w, _ in values)
+        cpu = statistics.median(c for _, c in values)
+        if label == peer:
+            lines.append(f"{label:40} {wall * 1000:6.1f} ms {'':9} {cpu * 1000:6.1f} ms")
+            continue
+        lines.append(
+            f"{label:40} {wall * 1000:6.1f} ms {(wall - base_wall) * 1000:+6.1f} ms "
+            f"{cpu * 1000:6.1f} ms {(cpu - base_cpu) * 1000:+6.1f} ms"
+        )
     return lines
 
 
 def run() -> list[str]:
-    lines = [f"fresh process, wall time; median of {RUNS} runs (one warm-up each, alternating)"]
+    lines = [
+        f"fresh process; median of {RUNS} runs (one warm-up each, alternating); wall time, and"
+        " CPU time (user+system), which a busy machine disturbs less",
+        f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
+    ]
     with tempfile.TemporaryDirectory(prefix="relaydesk-bench-") as tmp:
         env = {**os.environ, "RELAYDESK_HOME": str(Path(tmp) / "home")}
         env.pop("DBUS_SESSION_BUS_ADDRESS", None)

@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass
 
 from app.core.accounts import Account
 from app.core.errors import InvalidInput, QuotaExceeded
-from app.core.presets import get_preset
 from app.core.store import Store
 
 WINDOWS = (("minute", 60.0), ("hour", 3600.0), ("day", 86400.0))
@@ -44,6 +43,8 @@ def _key(account: str) -> str:
 def default_quota(account: Account) -> Quota:
     """The provider's documented daily limit, when the account came from a preset."""
     if account.preset:
+        from app.core.presets import get_preset  # the provider data: only for preset accounts
+
         try:
             preset = get_preset(account.preset)
         except Exception:  # noqa: BLE001 - a preset removed in a later version: no default

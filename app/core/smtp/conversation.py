@@ -11,10 +11,9 @@ from types import TracebackType
 from typing import Self
 
 from app.core.accounts import Account
-from app.core.errors import ConnectionLost
+from app.core.errors import ConnectionLost, RelayError
 from app.core.smtp import policy
 from app.core.smtp.client import SmtpClient
-from app.core.smtp.diagnose import classify
 from app.core.smtp.reply import Reply
 from app.core.smtp.steps import Step
 from app.core.smtp.transcript import Transcript
@@ -158,3 +157,10 @@ class Conversation:
         """Drop the connection without QUIT (after a failure or cancel)."""
         if self._client is not None:
             self._client.close()
+
+
+def classify(step: Step, problem: BaseException | Reply, account: Account) -> RelayError:
+    """The diagnosis catalogue, loaded on the first failure only (its rules take ~10 ms)."""
+    from app.core.smtp import diagnose
+
+    return diagnose.classify(step, problem, account)

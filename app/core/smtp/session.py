@@ -64,7 +64,8 @@ class SmtpSession(Sender):
             raise RuntimeError("the session is already open")
         if self.account.uses_auth and password is None:
             raise policy.password_missing(self.account)
-        context = tls_context(self.account)
+        # Loading the system CA store takes ~10 ms: not for a plain connection (a local relay).
+        context = tls_context(self.account) if self.account.security is not Security.NONE else None
         self._client = client = SmtpClient(self.transcript)
         try:
             self._connect(client, context)
@@ -72,6 +73,7 @@ class SmtpSession(Sender):
             if self.account.security is Security.STARTTLS:
                 if not client.has_extn("starttls"):
                     raise policy.starttls_missing(self.account)
+                assert context is not None
                 self._start_tls(client, context)
                 self._ehlo(client)
             self._learn(client)
@@ -81,7 +83,7 @@ class SmtpSession(Sender):
             self._abort()
             raise
 
-    def _connect(self, client: SmtpClient, context: ssl.SSLContext) -> None:
+    def _connect(self, client: SmtpClient, context: ssl.SSLContext | None) -> None:
         host, port = self.account.host, self.account.port
         self._announce(Step.CONNECT)
         self.transcript.note(f"connecting to {host} port {port} ({self.account.security})")
@@ -90,6 +92,7 @@ class SmtpSession(Sender):
         with self._lock:
             client.attach(sock, host)
         if self.account.security is Security.TLS:
+            assert context is not None
             self._announce(Step.TLS)
             with self._network(Step.TLS):
                 sock.settimeout(self.timeouts.greeting)
