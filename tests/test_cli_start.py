@@ -77,3 +77,26 @@ def test_head_reads_the_start_of_a_long_listing(tmp_path: Path) -> None:
     assert len(run.stdout.splitlines()) == 3
     assert run.stderr == ""
     assert run.returncode in (0, 141)
+
+
+def test_mcp_without_the_agents_extra_says_what_to_install(tmp_path: Path) -> None:
+    """As after `pip install relaydesk` (no extra): the mcp packages cannot be imported."""
+    script = (
+        "import sys\n"
+        "sys.modules['mcp'] = None  # what a missing package looks like to `import mcp`\n"
+        "sys.modules['mcp_types'] = None\n"
+        "from app.cli.main import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    env = cli_env(None, tmp_path / "home")
+    (tmp_path / "home").mkdir()
+    for args in (["mcp"], ["mcp", "--caller", "x"]):
+        run = subprocess.run(
+            [sys.executable, "-c", script, *args],
+            capture_output=True, text=True, env=env, cwd=REPO, check=False, timeout=60,
+        )  # fmt: skip
+        assert run.returncode == 78, run.stderr
+        assert run.stderr.splitlines()[0] == (
+            "relaydesk: relaydesk mcp needs the agents extra, which is not installed."
+        )
+        assert "relaydesk[agents]" in run.stderr and "Traceback" not in run.stderr
