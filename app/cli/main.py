@@ -106,7 +106,7 @@ def _stdout_closed() -> bool:
     try:
         poller = select.poll()
         poller.register(sys.stdout.fileno(), select.POLLOUT)
-        return any(event & select.POLLERR for _, event in poller.poll(0))
+        return any(event & (select.POLLERR | select.POLLHUP) for _, event in poller.poll(0))
     except (OSError, ValueError):
         return True
 
@@ -171,10 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `relaydesk` script (also under the names sendmail, mailq)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     as_sendmail = _as_sendmail(argv)
-    if as_sendmail is not None:
-        return run(as_sendmail)
     gui_launch = ("--quick-send", "--minimised", "mailto:")
-    if not argv or argv[0].lower().startswith(gui_launch):
+    if as_sendmail is None and (not argv or argv[0].lower().startswith(gui_launch)):
         try:
             from app.ui.application import run_gui
         except ImportError as error:
@@ -187,4 +185,4 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return int(ExitCode.CONFIG)
         return run_gui(argv)
-    return run(argv)
+    return run(argv if as_sendmail is None else as_sendmail)
