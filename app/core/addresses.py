@@ -147,11 +147,11 @@ def _validate(text: str) -> tuple[str, str]:
 
 
 def _special_suffix(domain: str) -> str | None:
-    """The special-use name ``domain`` ends with (lower case, as email-validator lists it).
+    """The special-use suffix of ``domain`` that is handled here, else None.
 
-    Private-use suffixes come back as the literal tail of ``domain`` (in its own case
-    folded to lower) so the substitution in :func:`_validate` keeps lengths; other
-    special-use names come back so that they are refused by email-validator or by us.
+    A private-use suffix (``local``, ``home.arpa``…) is substituted before the syntax
+    check; an undeliverable one (``invalid``) is refused with its reason. Any other
+    special-use name (``in-addr.arpa``) is left to email-validator, which refuses it.
     """
     lowered = domain.strip().rstrip(".").lower()
     for name in (*_PRIVATE_SUFFIXES, *_UNDELIVERABLE):
@@ -159,11 +159,6 @@ def _special_suffix(domain: str) -> str | None:
             if name in _PRIVATE_SUFFIXES and not domain.lower().endswith(name):
                 return None  # a trailing dot or space: let the validator explain
             return name
-    import email_validator
-
-    for name in email_validator.SPECIAL_USE_DOMAIN_NAMES:
-        if lowered == name or lowered.endswith("." + name):
-            return None  # other special-use names (e.g. in-addr.arpa): refused by the check
     return None
 
 
