@@ -89,13 +89,12 @@ def test_gmail_address_gets_gmail_settings() -> None:
     preset = preset_for_email("ada.lovelace@gmail.com")
     assert preset is not None
     assert preset.id == "gmail"
-    assert (preset.host, preset.port, preset.security) == ("smtp.gmail.com", 587, Security.STARTTLS)
+    # Implicit TLS first (RFC 8314), STARTTLS still offered.
+    assert (preset.host, preset.port, preset.security) == ("smtp.gmail.com", 465, Security.TLS)
     assert preset.username_for("ada.lovelace@gmail.com") == "ada.lovelace@gmail.com"
     assert preset.app_password_url
     assert preset.daily_limit == 500
-    assert any(
-        option.port == 465 and option.security is Security.TLS for option in preset.alternatives
-    )
+    assert [(o.port, o.security) for o in preset.alternatives] == [(587, Security.STARTTLS)]
 
 
 def test_domain_match_ignores_case_and_spaces() -> None:

@@ -59,6 +59,15 @@ class PortOption:
 
 
 @dataclass(frozen=True)
+class Link:
+    """A provider page to show a person: where to make an app password, switch access on, read."""
+
+    url: str
+    text: str
+    kind: str  # "app_password" | "enable" | "docs"
+
+
+@dataclass(frozen=True)
 class OAuth2Provider:
     """A provider's published OAuth2 endpoints for SMTP sign-in (no client ID: see oauth2)."""
 
@@ -90,6 +99,25 @@ class Preset:
     notes: str
     alternatives: tuple[PortOption, ...] = ()
     oauth2: OAuth2Provider | None = None
+    links: tuple[Link, ...] = ()  # from the provider database; see guidance()
+
+    @property
+    def options(self) -> tuple[PortOption, ...]:
+        """Every port and mode, the preferred first."""
+        return (PortOption(self.port, self.security), *self.alternatives)
+
+    def guidance(self) -> tuple[Link, ...]:
+        """Pages worth showing, most useful first: app password, switching access on, docs."""
+        links = list(self.links)
+        if self.help_url:
+            links.insert(0, Link(self.help_url, f"{self.name}: settings for mail programs", "docs"))
+        if self.app_password_url:
+            links.insert(0, Link(self.app_password_url, "Create an app password", "app_password"))
+        order = {"app_password": 0, "enable": 1, "docs": 2}
+        first_mention: dict[str, Link] = {}
+        for link in links:
+            first_mention.setdefault(link.url, link)
+        return tuple(sorted(first_mention.values(), key=lambda link: order.get(link.kind, 3)))
 
     @property
     def is_custom(self) -> bool:
@@ -210,23 +238,40 @@ def _parse_entry(entry: object) -> Preset:
     if auth not in AUTH_KINDS:
         raise ValueError(f"auth {auth!r} must be one of {', '.join(sorted(AUTH_KINDS))}")
 
+    first, *others = secure_first(
+        (
+            PortOption(
+                _port(entry.get("port"), "port"), _security(entry.get("security"), "security")
+            ),
+            *_alternatives(entry.get("alternatives", [])),
+        )
+    )
     return Preset(
         id=preset_id,
         name=_text(entry, "name"),
         domains=_names(entry, "domains"),
         mx_suffixes=_names(entry, "mx_suffixes"),
         host=host,
-        port=_port(entry.get("port"), "port"),
-        security=_security(entry.get("security"), "security"),
+        port=first.port,
+        security=first.security,
         username=_optional_text(entry, "username"),
         auth=auth,
         app_password_url=_url(entry, "app_password_url"),
         help_url=_url(entry, "help_url"),
         daily_limit=_daily_limit(entry.get("daily_limit")),
         notes=_text(entry, "notes"),
-        alternatives=_alternatives(entry.get("alternatives", [])),
+        alternatives=tuple(others),
         oauth2=_oauth2(entry.get("oauth2")),
     )
+
+
+_SECURITY_RANK = {Security.TLS: 0, Security.STARTTLS: 1, Security.NONE: 2}
+
+
+def secure_first(options: tuple[PortOption, ...]) -> tuple[PortOption, ...]:
+    """Implicit TLS first (RFC 8314 §3.3), then STARTTLS, unencrypted last; duplicates dropped."""
+    unique = tuple(dict.fromkeys(options))
+    return tuple(sorted(unique, key=lambda option: _SECURITY_RANK[option.security]))
 
 
 def _text(entry: dict[str, Any], key: str) -> str:
