@@ -114,10 +114,12 @@ class Preset:
         if self.app_password_url:
             links.insert(0, Link(self.app_password_url, "Create an app password", "app_password"))
         order = {"app_password": 0, "enable": 1, "docs": 2}
-        first_mention: dict[str, Link] = {}
+        docs = next((link for link in links if link.kind == "docs"), None)
+        kept: dict[str, Link] = {}  # one of each URL; of the docs pages only the first
         for link in links:
-            first_mention.setdefault(link.url, link)
-        return tuple(sorted(first_mention.values(), key=lambda link: order.get(link.kind, 3)))
+            if link.kind != "docs" or link is docs:
+                kept.setdefault(link.url, link)
+        return tuple(sorted(kept.values(), key=lambda link: order.get(link.kind, 3)))
 
     @property
     def is_custom(self) -> bool:
@@ -238,14 +240,12 @@ def _parse_entry(entry: object) -> Preset:
     if auth not in AUTH_KINDS:
         raise ValueError(f"auth {auth!r} must be one of {', '.join(sorted(AUTH_KINDS))}")
 
-    first, *others = secure_first(
-        (
-            PortOption(
-                _port(entry.get("port"), "port"), _security(entry.get("security"), "security")
-            ),
-            *_alternatives(entry.get("alternatives", [])),
-        )
+    stated = (
+        PortOption(_port(entry.get("port"), "port"), _security(entry.get("security"), "security")),
+        *_alternatives(entry.get("alternatives", [])),
     )
+    # A provider's implicit-TLS port goes first; "custom" keeps its default for company relays.
+    first, *others = secure_first(stated) if host is not None else stated
     return Preset(
         id=preset_id,
         name=_text(entry, "name"),

@@ -19,6 +19,7 @@ from app.core.presets import (
     OAuth2Provider,
     PortOption,
     Preset,
+    get_preset,
     load_presets,
     secure_first,
 )
@@ -100,6 +101,20 @@ def catalogue() -> Catalogue:
     return Catalogue(load_presets(), ispdb.load())
 
 
+def preset_for_address(email: str) -> Preset | None:
+    """The provider for the address's domain, curated or from the database."""
+    found = catalogue().for_domain(email.strip().rpartition("@")[2])
+    return found.preset if found is not None else None
+
+
+def find_preset(preset_id: str) -> Preset:
+    """A curated preset or a database provider ("web.de") by id; ConfigError otherwise."""
+    found = catalogue().get(preset_id.strip().lower())
+    if found is None:
+        return get_preset(preset_id)  # its error lists the curated ids
+    return found.preset
+
+
 # -- merging -------------------------------------------------------------------------
 
 
@@ -150,7 +165,9 @@ def _merge(preset: Preset, providers: list[ispdb.Provider]) -> Found:
 
 def preset_from_ispdb(provider: ispdb.Provider) -> Preset:
     """A preset from one database provider: its first host, encrypted modes first."""
-    primary = next((s for s in provider.servers if s.security is not Security.NONE), None)
+    secure = [s for s in provider.servers if s.security is not Security.NONE]
+    # The file's first implicit-TLS server, else its first STARTTLS one (RFC 8314 §3.3).
+    primary = min(secure, key=lambda s: s.security is not Security.TLS) if secure else None
     plain_only = primary is None
     primary = primary or provider.servers[0]
     same_host = [s for s in provider.servers if s.host == primary.host]
@@ -159,8 +176,6 @@ def preset_from_ispdb(provider: ispdb.Provider) -> Preset:
         options.insert(0, PortOption(primary.port, Security.STARTTLS))
     first, *others = secure_first(tuple(options))
     links = tuple(link for link in provider.links if link.url.startswith("https://"))
-    enable = next((link.text for link in links if link.kind == "enable" and link.text), "")
-    notes = PLAIN_ONLY_NOTE if plain_only else ISPDB_NOTE
     return Preset(
         id=provider.id,
         name=provider.name,
@@ -174,7 +189,7 @@ def preset_from_ispdb(provider: ispdb.Provider) -> Preset:
         app_password_url=None,
         help_url=_first_docs(links),
         daily_limit=None,
-        notes=f"{notes} {enable}".strip(),
+        notes=PLAIN_ONLY_NOTE if plain_only else ISPDB_NOTE,
         alternatives=tuple(others),
         oauth2=_oauth2_for(provider, same_host),
         links=links,
