@@ -9,9 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-import dns.exception
-import dns.resolver
-
 
 @dataclass(frozen=True)
 class SrvRecord:
@@ -43,6 +40,9 @@ class DnsResolver:
     """The system's DNS, through dnspython."""
 
     def mx(self, domain: str, timeout: float) -> list[str]:
+        import dns.exception  # ~50 ms to import: only when DNS is really asked
+        import dns.resolver
+
         try:
             answer = dns.resolver.resolve(domain, "MX", lifetime=timeout, search=False)
         except dns.exception.DNSException:
@@ -52,6 +52,9 @@ class DnsResolver:
         return [host for host in hosts if host not in ("", ".")]  # "." is a null MX
 
     def srv(self, name: str, timeout: float) -> list[SrvRecord]:
+        import dns.exception
+        import dns.resolver
+
         try:
             answer = dns.resolver.resolve(name, "SRV", lifetime=timeout, search=False)
         except dns.exception.DNSException:

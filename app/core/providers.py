@@ -122,13 +122,14 @@ def _lend(
     curated: tuple[Preset, ...], database: tuple[ispdb.Provider, ...]
 ) -> dict[str, list[ispdb.Provider]]:
     """Which database providers stand behind which curated preset (a shared domain first)."""
+    by_domain = {d: p.id for p in reversed(curated) for d in p.domains}
+    by_mx = {s: p.id for p in reversed(curated) for s in p.mx_suffixes}
     lent: dict[str, list[ispdb.Provider]] = {}
     for provider in database:
-        names = set(provider.domains)
-        owner = next((p for p in curated if names & set(p.domains)), None)
-        owner = owner or next((p for p in curated if names & set(p.mx_suffixes)), None)
-        if owner is not None and owner.id != CUSTOM_ID:
-            lent.setdefault(owner.id, []).append(provider)
+        owner = next((by_domain[d] for d in provider.domains if d in by_domain), None)
+        owner = owner or next((by_mx[d] for d in provider.domains if d in by_mx), None)
+        if owner is not None and owner != CUSTOM_ID:
+            lent.setdefault(owner, []).append(provider)
     return lent
 
 

@@ -21,11 +21,11 @@ SECURITY_LABELS = (
 NOT_FOUND = "No settings found"
 FOUND_LABELS = {
     "preset": "Known provider",
-    "ispdb": "Found in Thunderbird's provider database",
+    "ispdb": "From Thunderbird's database",
     "mx": "Found via MX",
     "autoconfig": "Found via autoconfig",
     "srv": "Found via DNS SRV",
-    "online": "Found in Thunderbird's online database",
+    "online": "From Thunderbird's online database",
     "probe": "Guessed — please check",
 }
 LINK_WORDS = {

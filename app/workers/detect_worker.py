@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
+from app.core import settings
 from app.core.detect import Detection, detect
 from app.core.errors import RelayError
+from app.core.store import Store
 from app.ui.qt import QObject, QThread, Signal, Slot
 from app.workers.base import park
 
@@ -21,8 +23,14 @@ STEP_TIMEOUT = 3.0  # seconds for each of MX, autoconfig and probing
 
 
 def default_detector() -> Detector:
-    """The real lookup: system DNS, HTTPS autoconfig, probes on the network."""
-    return partial(detect, timeout=STEP_TIMEOUT)
+    """The real lookup: system DNS, HTTPS autoconfig, probes on the network; Thunderbird's
+    online database only if the person allowed it (setting ``detect_online_lookup``)."""
+    try:
+        with Store.open() as store:
+            online = bool(settings.get(store, "detect_online_lookup"))
+    except RelayError:
+        online = False  # an unreadable data file must not widen what is sent out
+    return partial(detect, timeout=STEP_TIMEOUT, online=online)
 
 
 class DetectWorker(QObject):
