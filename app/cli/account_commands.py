@@ -154,8 +154,8 @@ def _account_from_args(args: argparse.Namespace) -> Account:
         if preset is None:
             raise UsageError(
                 f"Relaydesk has no preset for the domain of {email}.",
-                hint="Give the server: --host smtp.example.com --port 587 --security starttls "
-                "(see `relaydesk account presets` for known providers).",
+                hint=f"Look it up with `relaydesk account detect {email}`, or give the server: "
+                "--host smtp.example.com --port 587 --security starttls.",
             )
     security = (
         Security(args.security)

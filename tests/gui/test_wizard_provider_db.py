@@ -7,12 +7,10 @@ import pytest
 
 from app.core.accounts import Security
 from app.ui.qt import Qt
-from tests.gui.test_wizard_detect import (  # noqa: F401 - open_wizard is a fixture
-    Button,
-    detect_on_page_two,
-    offline_detector,
-    open_wizard,
-)
+from tests.gui import test_wizard_detect as base
+from tests.gui.test_wizard_detect import Button, offline_detector
+
+open_wizard = base.open_wizard  # the fixture, shared
 
 pytestmark = pytest.mark.gui
 
