@@ -127,7 +127,7 @@ SETTINGS: tuple[Setting, ...] = (
         "detect_online_lookup",
         bool,
         False,
-        "Ask Thunderbird's &online provider database",
+        "&Ask Thunderbird's online provider database",
         "When setting up an address nothing else recognises, send its domain (never the "
         "whole address) to autoconfig.thunderbird.net. Off by default: the same database "
         "ships with Relaydesk, so asking online only finds providers added since.",

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from app.core import settings
 from app.core.accounts import Security
-from app.ui.qt import Qt
+from app.core.store import Store
+from app.ui.qt import Qt, QtWidgets
+from app.ui.settings import SettingsDialog
+from app.workers import detect_worker
 from tests.gui import test_wizard_detect as base
 from tests.gui.test_wizard_detect import Button, offline_detector
 
@@ -48,3 +52,24 @@ def test_consumer_outlook_domain_is_outlook_com(qtbot, open_wizard) -> None:
     page = wizard.server_page
     assert page.host.text() == "smtp-mail.outlook.com" and calls == []
     assert page.guide.isVisible() and "support.microsoft.com" in page.guide.text()
+
+
+REAL_DEFAULT_DETECTOR = detect_worker.default_detector  # before the autouse offline patch
+
+
+def test_settings_dialog_turns_the_online_database_on_for_the_wizard(qtbot, relaydesk_home) -> None:
+    assert REAL_DEFAULT_DETECTOR().keywords["online"] is False  # off until asked for
+    with Store.open() as store:
+        dialog = SettingsDialog(store)
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        box = dialog._editors["detect_online_lookup"]
+        assert isinstance(box, QtWidgets.QCheckBox) and not box.isChecked()
+        assert "autoconfig.thunderbird.net" in box.toolTip()
+        box.setFocus()
+        qtbot.keyClick(box, Qt.Key.Key_Space)
+        ok = dialog.buttons.button(QtWidgets.QDialogButtonBox.StandardButton.Ok)
+        qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+        assert settings.get(store, "detect_online_lookup") is True
+    assert REAL_DEFAULT_DETECTOR().keywords["online"] is True
