@@ -8,6 +8,8 @@ user has moved on from is abandoned (parked until it ends), never waited for.
 
 from __future__ import annotations
 
+import inspect
+import threading
 from collections.abc import Callable
 from functools import partial
 
@@ -33,6 +35,15 @@ def default_detector() -> Detector:
     return partial(detect, timeout=STEP_TIMEOUT, online=online)
 
 
+def _takes_cancel(detector: Detector) -> bool:
+    """True for a detector that can be told to stop (``app.core.detect.detect`` can)."""
+    try:
+        parameters = inspect.signature(detector).parameters
+    except (TypeError, ValueError):
+        return False
+    return "cancel" in parameters
+
+
 class DetectWorker(QObject):
     """Runs ``detector(address)`` once; ends with ``found`` or ``failed``."""
 
@@ -43,11 +54,15 @@ class DetectWorker(QObject):
         super().__init__()
         self._detector = detector
         self._address = address
+        self.cancel = threading.Event()  # set when the person moves on
 
     @Slot()
     def run(self) -> None:
         try:
-            detection = self._detector(self._address)
+            if _takes_cancel(self._detector):
+                detection = self._detector(self._address, cancel=self.cancel)  # type: ignore[call-arg]
+            else:
+                detection = self._detector(self._address)
         except RelayError as error:
             self.failed.emit(error)
             return
@@ -107,6 +122,7 @@ class DetectRunner(QObject):
             return
         worker.found.disconnect(self._on_worker_found)
         worker.failed.disconnect(self._on_worker_failed)
+        worker.cancel.set()  # the lookup stops at its next check instead of running out its time
         thread.quit()
         if not thread.wait(20):  # an idle thread ends at once; a blocked lookup is parked
             park(thread, worker)

@@ -3,10 +3,14 @@ its source named and the provider's page linked; a consumer Outlook domain is Ou
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from app.core import settings
 from app.core.accounts import Security
+from app.core.detect import Detection, detect
 from app.core.store import Store
 from app.ui.qt import Qt, QtWidgets
 from app.ui.settings import SettingsDialog
@@ -73,3 +77,39 @@ def test_settings_dialog_turns_the_online_database_on_for_the_wizard(qtbot, rela
         qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
         assert settings.get(store, "detect_online_lookup") is True
     assert REAL_DEFAULT_DETECTOR().keywords["online"] is True
+
+
+class SlowDns:
+    """A DNS server that takes 3 s to answer anything."""
+
+    def mx(self, domain: str, timeout: float) -> list[str]:
+        time.sleep(3)
+        return []
+
+    def srv(self, name: str, timeout: float) -> list:
+        time.sleep(3)
+        return []
+
+
+def test_moving_on_cancels_the_running_lookup(qtbot, open_wizard) -> None:
+    ended: list[float] = []
+
+    def detector(address: str, *, cancel: threading.Event) -> Detection:
+        try:
+            return detect(address, resolver=SlowDns(), fetcher=lambda u, t: None, cancel=cancel)
+        finally:
+            ended.append(time.monotonic())
+
+    wizard = open_wizard(detector)
+    qtbot.keyClicks(wizard.address_page.email, "alice@slow.example")
+    qtbot.mouseClick(wizard.button(Button.NextButton), Qt.MouseButton.LeftButton)
+    assert wizard.detector.running and wizard.server_page.found.text() == "Looking up…"
+    qtbot.mouseClick(wizard.button(Button.BackButton), Qt.MouseButton.LeftButton)
+    wizard.address_page.email.clear()
+    qtbot.keyClicks(wizard.address_page.email, "alice@gmail.com")  # a known provider
+    moved_on = time.monotonic()
+    qtbot.mouseClick(wizard.button(Button.NextButton), Qt.MouseButton.LeftButton)
+    assert not wizard.detector.running
+    qtbot.waitUntil(lambda: bool(ended), timeout=1000)  # not the 3 s DNS wait
+    assert ended[0] - moved_on < 0.5
+    assert wizard.server_page.host.text() == "smtp.gmail.com"
