@@ -94,6 +94,14 @@ def test_srv_records_give_the_submission_server_implicit_tls_first() -> None:
         ("mail.example.test", 587, Security.STARTTLS),
     ]
     assert found.best is not None and found.best.username == "ann@example.test"
+    assert "outside" not in found.best.note
+
+
+def test_srv_server_outside_the_domain_is_pointed_out() -> None:
+    dns = Dns(srv={"_submissions._tcp.example.test": [SrvRecord(0, 0, 465, "smtp.hoster.example")]})
+    found = find("ann@example.test", dns)
+    assert found.best is not None and found.best.host == "smtp.hoster.example"
+    assert "outside example.test" in found.best.note
 
 
 def test_srv_dot_target_means_no_service_and_the_next_source_answers() -> None:

@@ -228,7 +228,7 @@ def _from_network(
     # All three are read (each leaves a line in the trail); the first that knows wins.
     found = [
         _autoconfig_candidates(url, entries, trail),
-        _srv_candidates(email, {name: _answer(f, []) for name, f in srv.items()}, trail),
+        _srv_candidates(email, domain, {n: _answer(f, []) for n, f in srv.items()}, trail),
         _mx_candidates(email, mx_hosts, trail),
     ]
     return next((candidates for candidates in found if candidates), []), mx_hosts
@@ -279,7 +279,7 @@ def _autoconfig_candidates(
 
 
 def _srv_candidates(
-    email: str, answers: dict[str, list[SrvRecord]], trail: list[str]
+    email: str, domain: str, answers: dict[str, list[SrvRecord]], trail: list[str]
 ) -> list[Candidate]:
     candidates = []
     for service, security in SRV_SERVICES:
@@ -288,6 +288,9 @@ def _srv_candidates(
             trail.append(f"srv: {service} says the domain offers no such service")
         for record in ordered(records):
             note = f"Published by the domain in DNS ({service} → {record.target})."
+            if not (record.target == domain or record.target.endswith(f".{domain}")):
+                # Plain DNS answers can be forged: a server elsewhere deserves a look.
+                note += f" It is outside {domain}: make sure it is your provider's server."
             candidates.append(
                 Candidate(record.target, record.port, security, email, "srv", note=note)
             )
