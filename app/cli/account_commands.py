@@ -162,7 +162,7 @@ def _account_from_args(args: argparse.Namespace) -> Account:
         if args.security
         else (preset.security if preset and preset.host else Security.STARTTLS)
     )
-    host = args.host or (preset.host if preset else None) or ""
+    host = args.host or (preset.host_for(email) if preset else None) or ""
     if args.port:
         port = args.port
     elif preset and preset.host and not args.security:

@@ -16,7 +16,7 @@ from app.core import autoconfig, ispdb
 from app.core.accounts import Security
 from app.core.detection import Candidate, check_cancel, preset_candidates
 from app.core.dns_lookup import Resolver, SrvRecord, ordered
-from app.core.providers import Found, catalogue, preset_from_ispdb
+from app.core.providers import ISPDB_NOTE, Found, catalogue, preset_from_ispdb
 
 SRV_SERVICES = (("_submissions._tcp", Security.TLS), ("_submission._tcp", Security.STARTTLS))
 
@@ -129,7 +129,7 @@ def _mx_candidates(email: str, hosts: list[str], trail: list[str]) -> list[Candi
 
 
 def _notes(found: Found) -> str:
-    return "" if found.preset.notes.startswith("Settings from") else found.preset.notes
+    return "" if found.preset.notes == ISPDB_NOTE else found.preset.notes
 
 
 @functools.cache

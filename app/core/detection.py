@@ -121,11 +121,12 @@ def check_cancel(stop: threading.Event) -> None:
 
 def preset_candidates(preset: Preset, email: str, source: str, note: str) -> list[Candidate]:
     """One candidate per port and mode the provider offers, preferred first."""
-    assert preset.host is not None
+    host = preset.host_for(email)
+    assert host is not None
     username = preset.username_for(email)
     return [
         Candidate(
-            preset.host,
+            host,
             option.port,
             option.security,
             username,

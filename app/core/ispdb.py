@@ -24,6 +24,7 @@ from app.core.presets import Link
 from app.core.resources import resource
 
 ONLINE_URL = "https://autoconfig.thunderbird.net/v1.1/{domain}"
+PLACEHOLDERS = ("%EMAILADDRESS%", "%EMAILLOCALPART%", "%EMAILDOMAIN%")
 SOCKET_TYPES = {"SSL": "tls", "STARTTLS": "starttls", "plain": "none"}
 # Scopes a sending app has no use for: asking for them would only widen what a token can do.
 _UNNEEDED_SCOPE_WORDS = ("contacts", "calendar", "carddav", "caldav")
@@ -87,12 +88,20 @@ def parse_provider(document: bytes) -> dict[str, Any]:
 
 
 def _server(element: Element) -> list[Any] | None:
-    host, port = _text(element, "hostname").lower(), _text(element, "port")
+    host, port = _host(_text(element, "hostname")), _text(element, "port")
     security = SOCKET_TYPES.get(_text(element, "socketType"))
     if not host or not port.isdigit() or not 0 < int(port) < 65536 or security is None:
         return None
     auth = [_clean(a.text) for a in element.findall("authentication") if _clean(a.text)]
     return [host, int(port), security, _text(element, "username") or None, auth]
+
+
+def _host(name: str) -> str:
+    """Lower case, placeholders kept as written: ``mail.%EMAILDOMAIN%``."""
+    lowered = name.lower()
+    for placeholder in PLACEHOLDERS:
+        lowered = lowered.replace(placeholder.lower(), placeholder)
+    return lowered
 
 
 def _links(provider: Element) -> list[list[str]]:

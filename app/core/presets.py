@@ -128,16 +128,22 @@ class Preset:
 
     def username_for(self, email: str) -> str | None:
         """The login name for ``email``; None when the user has to type it in."""
-        if self.username is None:
-            return None
-        local, _, domain = email.strip().rpartition("@")
-        if not local:  # no "@": treat the whole thing as the local part
-            local, domain = domain, ""
-        return (
-            self.username.replace("%EMAILADDRESS%", email.strip())
-            .replace("%EMAILLOCALPART%", local)
-            .replace("%EMAILDOMAIN%", domain)
-        )
+        return None if self.username is None else _expand(self.username, email)
+
+    def host_for(self, email: str) -> str | None:
+        """The server for ``email`` (a few database entries name it ``mail.%EMAILDOMAIN%``)."""
+        return None if self.host is None else _expand(self.host, email)
+
+
+def _expand(template: str, email: str) -> str:
+    local, _, domain = email.strip().rpartition("@")
+    if not local:  # no "@": treat the whole thing as the local part
+        local, domain = domain, ""
+    return (
+        template.replace("%EMAILADDRESS%", email.strip())
+        .replace("%EMAILLOCALPART%", local)
+        .replace("%EMAILDOMAIN%", domain.lower())
+    )
 
 
 @functools.cache
