@@ -65,11 +65,6 @@ class Catalogue:
         for domain in found.preset.domains:
             self._by_domain.setdefault(domain, found)  # curated presets were added first
 
-    @property
-    def domain_count(self) -> int:
-        """How many mail domains are known without asking the network."""
-        return len(self._by_domain)
-
     def for_domain(self, domain: str) -> Found | None:
         """The provider that hosts mail for exactly this domain."""
         return self._by_domain.get(domain.strip().rstrip(".").lower())
@@ -87,7 +82,7 @@ class Catalogue:
             if found is not None and found.preset.host is not None:
                 return found
             if name == registrable or start == len(labels) - 2:
-                break  # never a public suffix such as "co.uk" on its own
+                break  # no further than the registrable domain (never "co.uk" or "de")
         return None
 
     def get(self, preset_id: str) -> Found | None:
