@@ -159,6 +159,7 @@ def test_custom_preset_leaves_username_to_the_user() -> None:
         ("ASPMX.L.GOOGLE.COM.", "google-workspace"),
         ("alt1.aspmx.l.google.com", "google-workspace"),
         ("contoso-com.mail.protection.outlook.com", "microsoft365"),
+        ("eur.olc.protection.outlook.com", "outlook"),  # consumer Outlook, not Microsoft 365
         ("in1-smtp.messagingengine.com", "fastmail"),
         ("mail.protonmail.ch", "proton-bridge"),
     ],
