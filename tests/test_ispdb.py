@@ -197,3 +197,9 @@ def test_oauth2_details_come_from_the_database_only_where_smtp_accepts_them() ->
     assert umich.preset.oauth2.scopes == ("https://mail.google.com/",)  # no contacts, calendar
     yandex = catalogue().for_domain("yandex.ru")  # its SMTP server lists only passwords
     assert yandex is not None and yandex.preset.oauth2 is None
+
+
+def test_a_server_name_no_program_could_reach_is_skipped() -> None:
+    document = PROVIDER_XML.replace(b"plain.example.net", b"plain example.net/../x")
+    hosts = [server[0] for server in ispdb.parse_provider(document)["smtp"]]
+    assert hosts == ["smtp.example.net", "smtp.example.net"]

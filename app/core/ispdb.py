@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -25,6 +26,7 @@ from app.core.resources import resource
 
 ONLINE_URL = "https://autoconfig.thunderbird.net/v1.1/{domain}"
 PLACEHOLDERS = ("%EMAILADDRESS%", "%EMAILLOCALPART%", "%EMAILDOMAIN%")
+_HOST = re.compile(r"(?:[a-z0-9-]+|%EMAILDOMAIN%)(?:\.(?:[a-z0-9-]+|%EMAILDOMAIN%))*")
 SOCKET_TYPES = {"SSL": "tls", "STARTTLS": "starttls", "plain": "none"}
 # Scopes a sending app has no use for: asking for them would only widen what a token can do.
 _UNNEEDED_SCOPE_WORDS = ("contacts", "calendar", "carddav", "caldav")
@@ -90,7 +92,9 @@ def parse_provider(document: bytes) -> dict[str, Any]:
 def _server(element: Element) -> list[Any] | None:
     host, port = _host(_text(element, "hostname")), _text(element, "port")
     security = SOCKET_TYPES.get(_text(element, "socketType"))
-    if not host or not port.isdigit() or not 0 < int(port) < 65536 or security is None:
+    if not _HOST.fullmatch(host) or not port.isdigit() or not 0 < int(port) < 65536:
+        return None  # not a server a mail program could reach: skipped, like Thunderbird does
+    if security is None:
         return None
     auth = [_clean(a.text) for a in element.findall("authentication") if _clean(a.text)]
     return [host, int(port), security, _text(element, "username") or None, auth]
