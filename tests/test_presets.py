@@ -119,6 +119,13 @@ def test_common_domains_are_recognised(email: str, preset_id: str) -> None:
     assert preset is not None and preset.id == preset_id
 
 
+def test_curated_presets_also_answer_for_the_domains_the_database_lends_them() -> None:
+    for email in ("a@hotmail.co.uk", "a@outlook.de", "a@live.fr"):
+        preset = preset_for_email(email)
+        assert preset is not None and preset.id == "outlook", email
+    assert preset_for_email("a@web.de") is None  # known only to the database: not curated
+
+
 @pytest.mark.parametrize("email", ["someone@example.com", "no-at-sign", "", "trailing@"])
 def test_unknown_or_odd_addresses_match_nothing(email: str) -> None:
     assert preset_for_email(email) is None

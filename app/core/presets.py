@@ -186,15 +186,16 @@ def get_preset(preset_id: str) -> Preset:
 
 
 def preset_for_email(email: str) -> Preset | None:
-    """The preset whose domains include the address's domain, ignoring case."""
+    """The curated preset for the address's domain, ignoring case: its own domains and those
+    the bundled provider database lends it (``hotmail.co.uk`` → Outlook.com). Providers known
+    only to the database: ``providers.preset_for_address``."""
+    from app.core.providers import catalogue  # that module builds on this one
+
     _, at, domain = email.strip().rpartition("@")
-    domain = _normalise_host(domain if at else "")
-    if not domain:
+    found = catalogue().for_domain(domain) if at and domain.strip() else None
+    if found is None or found.origin == "ispdb":
         return None
-    for preset in load_presets():
-        if domain in preset.domains:
-            return preset
-    return None
+    return found.preset
 
 
 def preset_for_mx(mx_host: str) -> Preset | None:
