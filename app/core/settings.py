@@ -141,10 +141,19 @@ SETTINGS: tuple[Setting, ...] = (
         in_dialog=False,
     ),
     Setting(
+        "detect_online_lookup",
+        bool,
+        False,
+        "&Ask Thunderbird's online provider database",
+        "When setting up an address nothing else recognises, send its domain (never the "
+        "whole address) to autoconfig.thunderbird.net. Off by default: the same database "
+        "ships with Relaydesk, so asking online only finds providers added since.",
+    ),
+    Setting(
         "aliases_file",
         str,
         "",
-        "&Aliases file",
+        "Aliases f&ile",
         "Recipients without a domain (root, backup) are looked up in this file, in the "
         "/etc/aliases format (name: address, address). Empty: no aliases file.",
         check=_check_aliases_file,
