@@ -14,7 +14,7 @@ from app.cli.passwords import password_source
 from app.core import policy as policies
 from app.core import sendmail
 from app.core.delivery import SendOptions, send_item
-from app.core.errors import ExitCode, RelayError, UsageError
+from app.core.errors import ExitCode, MessageTooLarge, RelayError, UsageError
 from app.core.limits import MAX_TOOL_CALL_BYTES, decode_text, read_limited
 from app.core.sizes import human_size
 from app.core.store import Store
@@ -144,9 +144,10 @@ def cmd_tool_call(args: argparse.Namespace, store: Store, out: Output) -> int:
     from app.core import tool  # jsonschema is slow to import; only this command needs it
 
     try:
-        text = decode_text(
-            read_limited(sys.stdin.buffer, MAX_TOOL_CALL_BYTES, "tool call"), "tool call"
-        )
+        data = read_limited(sys.stdin.buffer, MAX_TOOL_CALL_BYTES, "tool call")
+        text = decode_text(data, "tool call")
+    except MessageTooLarge:
+        result = tool.rejected(store, tool.call_too_large(), caller=args.caller, via="cli")
     except RelayError as error:
         result = tool.rejected(store, error, caller=args.caller, via="cli")
     else:

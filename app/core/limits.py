@@ -86,8 +86,8 @@ def check_value(value: Any, what: str, limit: int = MAX_JSON_DEPTH) -> None:
         if depth > limit:
             raise _too_deep(what, limit)
         if isinstance(item, dict):
-            pending.extend((v, depth + 1, f"{where}/{k}") for k, v in item.items())
-            pending.extend((k, depth + 1, f"{where}/{k!r}") for k in item if isinstance(k, str))
+            pending.extend((v, depth + 1, f"{where}/{_shown(k)}") for k, v in item.items())
+            pending.extend((k, depth + 1, where or "/") for k in item if isinstance(k, str))
         elif isinstance(item, list):
             pending.extend((v, depth + 1, f"{where}/{i}") for i, v in enumerate(item))
         elif isinstance(item, str):
@@ -104,6 +104,10 @@ def check_unicode(text: str, what: str) -> None:
             hint="Send valid UTF-8 text; in JSON, a \\ud800-\\udfff escape must be one half "
             "of a pair.",
         ) from None
+
+
+def _shown(key: object) -> str:
+    return str(key).encode("utf-8", "backslashreplace").decode("utf-8")[:60]
 
 
 def _too_deep(what: str, limit: int) -> InvalidInput:
