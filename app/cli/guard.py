@@ -46,10 +46,12 @@ def check_arguments(argv: Sequence[str]) -> None:
             ) from None
 
 
-def run_guarded(argv: Sequence[str], body: Callable[[Output], int]) -> int:
+def run_guarded(
+    argv: Sequence[str], body: Callable[[Output], int], *, face: str | None = None
+) -> int:
     """Run one command; every failure ends as one line (or one JSON object) and a code."""
-    action = command_of(argv)
-    face = _FACES.get(action, "cli")
+    action = "gui" if face == "gui" else command_of(argv)
+    face = face or _FACES.get(action, "cli")
     out = Output(as_json="--json" in argv or action == "tool_call")
     try:
         check_arguments(argv)

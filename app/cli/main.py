@@ -74,5 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return int(ExitCode.CONFIG)
-        return run_gui(argv)
+        from app.cli.guard import run_guarded
+
+        return run_guarded(argv, lambda _: run_gui(argv), face="gui")
     return run(argv)

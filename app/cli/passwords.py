@@ -9,12 +9,14 @@ from collections.abc import Callable
 from app.core import secrets
 from app.core.accounts import Account, PasswordMode
 from app.core.errors import PasswordMissing, UsageError
+from app.core.redaction import remember_secret
 
 
 def read_password_stdin() -> str:
     """The first line of standard input, without its line ending."""
     line = sys.stdin.readline()
     password = line.rstrip("\r\n")
+    remember_secret(password)
     if not password:
         raise UsageError(
             "--password-stdin was given but standard input held no password.",
@@ -33,6 +35,7 @@ def prompt_password(account: Account) -> str:
             f"relaydesk account password {account.name} --password-stdin",
         )
     password = getpass.getpass(f"Password for {account.username} at {account.host}: ")
+    remember_secret(password)
     if not password:
         raise PasswordMissing("No password was entered.", hint="Try again.")
     return password

@@ -21,13 +21,13 @@ from pathlib import Path
 from app import __version__
 from app.core.errors import InternalError, RelayError
 from app.core.paths import Paths, default_paths
+from app.core.redaction import known_secrets
 from app.core.report import scrub
 from app.core.smtp.transcript import REDACTED, redact
 from app.core.store import Store, unusable_data_error
 
 REPORT_DIR = "crash-reports"
 KEEP_REPORTS = 20
-_SECRETS: set[str] = set()
 # key=value or "key": "value" pairs whose value is a credential, wherever they appear.
 _CREDENTIAL = re.compile(
     r"""(?ix)
@@ -38,15 +38,9 @@ _CREDENTIAL = re.compile(
 )
 
 
-def remember_secret(secret: str | None) -> None:
-    """Note a secret this process holds, so a crash report never contains it."""
-    if secret:
-        _SECRETS.add(secret)
-
-
 def redact_text(text: str, extra: Iterable[str] = ()) -> str:
     """``text`` with known secrets, credential pairs and AUTH payloads blanked."""
-    text = scrub(text, [*_SECRETS, *extra])
+    text = scrub(text, [*known_secrets(), *extra])
     text = _CREDENTIAL.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
     return "\n".join(redact(line, in_auth=False) for line in text.split("\n"))
 
