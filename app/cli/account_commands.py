@@ -16,6 +16,7 @@ from app.core.addresses import validate_address
 from app.core.checks import run_test
 from app.core.errors import UnreadableFile, UsageError
 from app.core.presets import get_preset, preset_for_email
+from app.core.smtp.policy import plaintext_auth_warning
 from app.core.smtp.transcript import Transcript
 from app.core.store import Store
 
@@ -229,6 +230,9 @@ def cmd_add(args: argparse.Namespace, store: Store, out: Output) -> int:
         account=account.name,
         detail={"host": account.host, "port": account.port, "preset": account.preset},
     )
+    warning = plaintext_auth_warning(account)
+    if warning:
+        print(f"relaydesk: {warning}", file=out.err)
     out.say(f"Added account “{account.name}”: {_describe(account)}.")
     out.say(f"Check it with: relaydesk account test {account.name}")
     out.emit({"status": "ok", "account": _account_dict(account, False)})

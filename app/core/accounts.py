@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
+from app.core.addresses import check_header_value
 from app.core.errors import AccountExists, InvalidInput, NoSuchAccount
 from app.core.store import Store
 
@@ -73,6 +74,9 @@ class Account:
                 f"“{self.host}” is not a host name.",
                 hint="Give the SMTP server's host name, e.g. smtp.example.com.",
             )
+        # A line break here would be sent in every From header and AUTH command.
+        check_header_value("display name", self.from_name)
+        check_header_value("username", self.username or "")
         if not 0 < self.port < 65536:
             raise InvalidInput(
                 f"Port {self.port} is out of range.",
