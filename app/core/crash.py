@@ -108,7 +108,7 @@ def internal_error(error: BaseException, *, face: str, action: str | None) -> Re
     return InternalError(
         f"Relaydesk hit an internal error ({type(error).__name__}); this is a bug. {where}",
         hint="Please report it with that file attached. Anything already queued stays in "
-        "the outbox: see `relaydesk outbox`.",
+        + ("the outbox." if face == "gui" else "the outbox: see `relaydesk outbox`."),
         details={"report": str(report) if report else None, "exception": type(error).__name__},
     )
 
