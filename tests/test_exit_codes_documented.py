@@ -38,4 +38,3 @@ def test_help_and_agent_docs_agree(cli: Cli) -> None:
     agents = " ".join((REPO / "docs" / "agents.md").read_text().split())
     assert "**77 when the caller's policy refuses it**" in agents
     assert "70 internal error" in agents
-

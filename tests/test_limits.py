@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import subprocess
 import sys
 import threading
+import time
+from pathlib import Path
 from typing import IO, Any
 
 import pytest
@@ -52,13 +53,34 @@ def _run_fed(cli: Cli, args: list[str], head: bytes, megabytes: int, tail: bytes
         env=cli.env, cwd=REPO,
     )  # fmt: skip
     assert process.stdin and process.stdout and process.stderr
+    peaks: list[int] = []
+    watcher = threading.Thread(target=_watch_peak, args=(process, peaks))
+    watcher.start()
     writer = _feed(process.stdin, head, megabytes, tail)
     with process.stdout, process.stderr:
         stdout, stderr = process.stdout.read(), process.stderr.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
+    process.wait(timeout=120)
     writer.join()
-    return process.returncode, stdout.decode(), stderr.decode(), usage.ru_maxrss * 1024
+    watcher.join()
+    return process.returncode, stdout.decode(), stderr.decode(), max(peaks, default=0)
+
+
+def _watch_peak(process: subprocess.Popen[bytes], peaks: list[int]) -> None:
+    """The child's own high-water mark (VmHWM), read until it exits.
+
+    Not ru_maxrss: that also counts the test process's pages the child shared
+    between fork and exec.
+    """
+    status = Path(f"/proc/{process.pid}/status")
+    while process.poll() is None:
+        try:
+            text = status.read_text()
+        except OSError:
+            break
+        for line in text.splitlines():
+            if line.startswith("VmHWM:"):
+                peaks.append(int(line.split()[1]) * 1024)
+        time.sleep(0.02)
 
 
 def test_a_200_mb_dry_run_tool_call_is_refused_without_building_it(

@@ -11,10 +11,17 @@ from app.core.accounts import Account, PasswordMode
 from app.core.errors import PasswordMissing, UsageError
 from app.core.redaction import remember_secret
 
+MAX_PASSWORD = 4096
+
 
 def read_password_stdin() -> str:
     """The first line of standard input, without its line ending."""
-    line = sys.stdin.readline()
+    line = sys.stdin.readline(MAX_PASSWORD + 2)  # a password, not whatever the pipe holds
+    if len(line.rstrip("\r\n")) > MAX_PASSWORD:
+        raise UsageError(
+            f"The password on standard input is longer than {MAX_PASSWORD} characters.",
+            hint="Pipe only the password, on the first line.",
+        )
     password = line.rstrip("\r\n")
     remember_secret(password)
     if not password:

@@ -137,22 +137,33 @@ def open_regular(path: Path) -> BinaryIO:
     except OSError as error:
         raise _unreadable(path, error) from None
     try:
-        mode = os.fstat(fd).st_mode
+        require_regular(fd, path)
+    except UnreadableFile:
+        os.close(fd)
+        raise
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def require_regular(fd: int, path: Path) -> os.stat_result:
+    """The status of the opened file; UnreadableFile unless it is a regular file.
+
+    The one check every face uses (CLI, GUI, tool): a device never ends, a FIFO
+    blocks, a folder has no bytes to attach.
+    """
+    try:
+        info = os.fstat(fd)
     except OSError as error:
-        os.close(fd)
         raise _unreadable(path, error) from None
-    if stat.S_ISDIR(mode):
-        os.close(fd)
+    if stat.S_ISDIR(info.st_mode):
         raise _unreadable(path, IsADirectoryError(path))
-    if not stat.S_ISREG(mode):
-        os.close(fd)
+    if not stat.S_ISREG(info.st_mode):
         raise UnreadableFile(
             f"“{path}” is not a regular file (it is a device, pipe or socket).",
             hint="Attach an ordinary file; save the data to a file first if needed.",
             details={"path": str(path)},
         )
-    os.set_blocking(fd, True)
-    return os.fdopen(fd, "rb")
+    return info
 
 
 def _unreadable(path: Path, error: OSError) -> UnreadableFile:

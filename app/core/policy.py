@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import stat
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from app.core.errors import (
     RecipientNotAllowed,
     UnreadableFile,
 )
-from app.core.message import attachment_path
+from app.core.message import attachment_path, require_regular
 from app.core.paths import default_paths
 from app.core.store import Store
 
@@ -288,13 +287,7 @@ def _check_opened(policy: Policy, requested: str, real: Path, fd: int) -> None:
             hint="Try again; links are not followed out of allowed folders.",
             details={"path": requested},
         )
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode):
-        raise UnreadableFile(
-            f"“{requested}” is not a regular file.",
-            hint="Attach a file, not a folder or device.",
-            details={"path": requested},
-        )
+    info = require_regular(fd, Path(requested))
     if info.st_nlink > 1:
         # Another name for the same file may live anywhere (~/.ssh/id_rsa, Relaydesk's
         # own database): a folder check on this name proves nothing about it.

@@ -11,7 +11,6 @@ import sys
 from collections.abc import Callable
 from types import TracebackType
 
-from app.core import crash
 from app.ui.qt import QtCore, QtWidgets
 
 Hook = Callable[[type[BaseException], BaseException, TracebackType | None], None]
@@ -26,6 +25,8 @@ def install(parent: Callable[[], QtWidgets.QWidget | None] = lambda: None) -> Ho
         if issubclass(kind, KeyboardInterrupt | SystemExit):
             previous(kind, error, tb)
             return
+        from app.core import crash  # the report writer loads only when there is a crash
+
         failure = crash.internal_error(error, face="gui", action=None)
         crash.audit_failure(failure, face="gui", action="gui")
         print(f"relaydesk: {failure.message}", file=sys.stderr)
