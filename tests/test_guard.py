@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
+from mcp import ClientSession, StdioServerParameters, stdio_client
 
 from app.core.errors import DataUnwritable
 from app.core.store import Store, storage_error
@@ -186,3 +188,48 @@ def test_an_outbox_id_too_large_for_sqlite_is_a_usage_error(cli: Cli) -> None:
     run = cli("outbox", "retry", "99999999999999999999999")
     assert run.code == 64
     assert "no outbox item has the id" in run.stderr and "Traceback" not in run.stderr
+
+
+_MCP_WITH_BUG = """
+import sys
+from app.core import tool
+real = tool._dispatch
+def dispatch(store, name, arguments, caller, audit):
+    if name == "send_email":
+        raise KeyError("a bug in send_email")
+    return real(store, name, arguments, caller, audit)
+tool._dispatch = dispatch
+from app.cli.main import main
+raise SystemExit(main(sys.argv[1:]))
+"""
+
+
+async def _mcp_session(cli: Cli, errlog: Path) -> list[Any]:
+    params = StdioServerParameters(
+        command=sys.executable, args=["-c", _MCP_WITH_BUG, "mcp", "--caller", "bot"],
+        env=cli.env, cwd=REPO,
+    )  # fmt: skip
+    with errlog.open("w") as log:
+        async with stdio_client(params, errlog=log) as (read, write):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                broken = await session.call_tool(
+                    "send_email", {"to": "b@example.com", "subject": "s"}
+                )
+                still = await session.call_tool("list_accounts", {})
+    return [broken, still]
+
+
+def test_a_bug_in_an_mcp_call_is_an_error_result_and_the_session_goes_on(
+    cli: Cli, server: RunningServer, tmp_path: Path
+) -> None:
+    add_account_cli(cli, server)
+    broken, still = anyio.run(_mcp_session, cli, tmp_path / "mcp.log")
+
+    assert broken.is_error
+    error = broken.structured_content["error"]
+    assert error["code"] == "internal_error" and error["exit_code"] == 70
+    assert Path(error["details"]["report"]).is_file()
+    assert still.structured_content["status"] == "ok"
+    [row] = [r for r in _audit(cli) if r["action"] == "tool_call" and r["outcome"] == "failed"]
+    assert row["detail"]["error"] == "internal_error" and row["detail"]["via"] == "mcp"

@@ -276,7 +276,8 @@ def call(store: Store, request: Any, *, caller: str, via: str = "cli") -> dict[s
     except RelayError as error:
         result = error_result(error)
     except Exception as error:  # noqa: BLE001 - a bug must still give the caller a result
-        result = error_result(crash.internal_error(error, face=TOOL_FACE, action=TOOL_ACTION))
+        bug = crash.internal_error(error, face=TOOL_FACE, action=TOOL_ACTION)
+        result = error_result(bug, status="failed")
     _audit(store, audit, result)
     return _public(result)
 
