@@ -10,6 +10,7 @@ are joined by :func:`format_mailbox`.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from email.headerregistry import Address
@@ -106,11 +107,16 @@ def address_key(address: str) -> str:
     mailboxes and another domain (``xn--strae-oqa.de``).
     """
     local, _, domain = address.rpartition("@")
+    return f"{local.translate(_ASCII_LOWER)}@{_ascii_domain(domain).translate(_ASCII_LOWER)}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _ascii_domain(domain: str) -> str:
+    # A thousand recipients share a handful of domains: convert each once.
     try:
-        domain = ascii_address(f"postmaster@{domain}").rpartition("@")[2]
+        return ascii_address(f"postmaster@{domain}").rpartition("@")[2]
     except InvalidAddress:
-        pass  # not a deliverable domain: compare it as written
-    return f"{local.translate(_ASCII_LOWER)}@{domain.translate(_ASCII_LOWER)}"
+        return domain  # not a deliverable domain: compare it as written
 
 
 def dedupe_addresses(addresses: Iterable[str]) -> tuple[str, ...]:

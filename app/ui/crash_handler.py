@@ -32,17 +32,20 @@ def install(parent: Callable[[], QtWidgets.QWidget | None] = lambda: None) -> Ho
         print(f"relaydesk: {failure.message}", file=sys.stderr)
         if shown and shown[0].isVisible():
             return  # a cascade of the same bug: the first dialog already says it
-        shown[:] = [_dialog(parent(), failure.message, failure.hint)]
+        title = "internal error" if failure.code == "internal_error" else "cannot continue"
+        shown[:] = [_dialog(parent(), f"Relaydesk: {title}", failure.message, failure.hint)]
         shown[0].open()
 
     sys.excepthook = hook
     return previous
 
 
-def _dialog(parent: QtWidgets.QWidget | None, message: str, hint: str) -> QtWidgets.QMessageBox:
+def _dialog(
+    parent: QtWidgets.QWidget | None, title: str, message: str, hint: str
+) -> QtWidgets.QMessageBox:
     box = QtWidgets.QMessageBox(parent)
     box.setIcon(QtWidgets.QMessageBox.Icon.Critical)
-    box.setWindowTitle("Relaydesk: internal error")
+    box.setWindowTitle(title)
     box.setText(message)
     box.setInformativeText(hint)
     box.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
