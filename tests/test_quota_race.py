@@ -13,7 +13,7 @@ from mcp import ClientSession, StdioServerParameters, stdio_client
 
 from tests.agent_helpers import add_account_cli
 from tests.cli_runner import REPO, Cli
-from tests.support.smtp_servers import RunningServer
+from tests.support.smtp_servers import RecordingHandler, RunningServer
 
 QUOTA_MESSAGE = "the limit is 3. Nothing was queued."
 
@@ -102,3 +102,28 @@ def test_concurrent_mcp_calls_in_one_session_send_exactly_the_quota(
             assert result.structured_content
             assert result.structured_content["error"]["code"] == "quota_exceeded"
     assert len(server.messages) == 3
+
+
+class RefuseNobody(RecordingHandler):
+    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
+        if address.startswith("nobody@"):
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_message_the_server_refused_gives_its_slot_back(cli: Cli, smtp_server) -> None:
+    server: RunningServer = smtp_server(mode="starttls", handler=RefuseNobody())
+    add_account_cli(cli, server)
+    assert cli("policy", "set", "one", "--per-hour", "1").code == 0
+    refused = {"name": "send_email", "arguments": {"to": "nobody@example.com", "subject": "s"}}
+    run = cli("tool", "call", "--caller", "one", stdin=json.dumps(refused))
+    assert run.json["status"] == "failed", run.stdout  # every recipient refused: nothing sent
+    ok = cli("tool", "call", "--caller", "one", stdin=json.dumps(
+        {"name": "send_email", "arguments": _arguments(1)}
+    ))  # fmt: skip
+    assert ok.code == 0 and ok.json["status"] == "sent"
+    again = cli("tool", "call", "--caller", "one", stdin=json.dumps(
+        {"name": "send_email", "arguments": _arguments(2)}
+    ))  # fmt: skip
+    assert again.code == 77 and again.json["error"]["code"] == "quota_exceeded"

@@ -4,8 +4,9 @@ Usage is counted from the audit log (tool calls that reached the outbox) plus
 *holds*: a call takes a hold inside one write transaction before it sends, so
 ten parallel calls against a quota of three see each other and exactly three
 go out. The hold is dropped in the same transaction that writes the call's audit
-row, so the slot is counted exactly once, and freed when nothing was queued. A
-hold left by a killed process still counts until it leaves the window.
+row, so the slot is counted exactly once; it is freed when nothing was queued, or
+when the server refused the message outright (state ``failed``: nothing was sent).
+A hold left by a killed process still counts until it leaves the window.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ def sent_count(store: Store, caller: str, since: float) -> int:
     """How many messages the caller queued (or is queuing) through the tool since ``since``."""
     row = store.execute(
         "SELECT (SELECT COUNT(*) FROM audit WHERE face = ? AND action = ? AND at >= ?"
-        " AND outbox_id IS NOT NULL AND json_extract(detail, '$.caller') = ?)"
+        " AND outbox_id IS NOT NULL AND outcome != 'failed'"
+        " AND json_extract(detail, '$.caller') = ?)"
         " + (SELECT COUNT(*) FROM quota_holds WHERE caller = ? AND at >= ?)",
         (TOOL_FACE, TOOL_ACTION, since, caller, caller, since),
     ).fetchone()
