@@ -184,3 +184,12 @@ def test_raw_mcp_gets_a_reply_to_every_bad_message(cli: Cli) -> None:
     assert replies[3]["error"]["code"] == -32700
     # The session survived all of it.
     assert {t["name"] for t in replies[4]["result"]["tools"]} >= {"send_email"}
+
+
+def test_sendmail_stops_reading_an_endless_line_at_its_cap(cli: Cli, server: RunningServer) -> None:
+    add_account_cli(cli, server)
+    code, _, stderr, peak = _run_fed(cli, ["sendmail", "bob@example.com"], b"", 300, b"")
+    assert code == 65 and "larger than 100 MB" in stderr
+    # The 100 MB read (and its copy) at most: never the whole 300 MB line.
+    assert peak < 280 * MB, f"peak memory {peak / MB:.0f} MB"
+    assert server.messages == []
