@@ -172,3 +172,13 @@ def test_stored_json_is_plain(store: Store) -> None:
     policies.set_policy(store, Policy(caller="b", recipients=("example.com",)), face="cli")
     raw = store.get_setting("policy:b")
     assert raw is not None and '"recipients": ["example.com"]' in raw
+
+
+def test_rules_fold_ascii_case_only() -> None:
+    policy = Policy(caller="a", recipients=("mσ@other.org", "kelvin.example", "boss@other.org"))
+    assert recipient_allowed(policy, "mσ@OTHER.org")
+    assert not recipient_allowed(policy, "mς@other.org")  # final sigma: casefold() made it σ
+    # A domain compares as the name it is sent to: IDNA maps KELVIN SIGN to k, so this is it.
+    assert recipient_allowed(policy, "x@\u212aelvin.example")
+    assert not recipient_allowed(policy, "bosſ@other.org")  # long s: casefold() made it s
+    assert recipient_allowed(policy, "Boss@Other.ORG")
