@@ -54,7 +54,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     trust.add_argument("name")
     trust.add_argument("--fingerprint", metavar="SHA256", help="the fingerprint you expect")
     trust.add_argument(
-        "--yes", action="store_true", help="with --fingerprint: do not ask (for scripts)"
+        "--yes",
+        action="store_true",
+        help="for scripts: never ask (needs --fingerprint, which is then compared)",
     )
     trust.add_argument("--json", action="store_true", help="print JSON")
     trust.set_defaults(handler=cmd_trust)
