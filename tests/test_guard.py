@@ -233,3 +233,17 @@ def test_a_bug_in_an_mcp_call_is_an_error_result_and_the_session_goes_on(
     assert still.structured_content["status"] == "ok"
     [row] = [r for r in _audit(cli) if r["action"] == "tool_call" and r["outcome"] == "failed"]
     assert row["detail"]["error"] == "internal_error" and row["detail"]["via"] == "mcp"
+
+
+def test_report_redaction_hides_tokens_and_auth_payloads() -> None:
+    from app.core.crash import redact_text
+    from app.core.redaction import remember_secret
+
+    remember_secret("s3cr3t-pass")
+    text = redact_text(
+        "refused: Authorization: Bearer ya29.abc sent AUTH PLAIN AHVzZXIAczNjcjN0 "
+        "with s3cr3t-pass and {'refresh_token': '1//0gx'}"
+    )
+    for secret in ("ya29.abc", "AHVzZXIAczNjcjN0", "s3cr3t-pass", "1//0gx"):
+        assert secret not in text
+    assert "AUTH PLAIN <redacted>" in text

@@ -33,15 +33,18 @@ _CREDENTIAL = re.compile(
     r"""(?ix)
     \b(password|passwd|secret|token|access_token|refresh_token|code_verifier|authorization)
     (["']?\s*[:=]\s*["']?)
-    [^\s"',}]+
+    (?:(?:bearer|basic)\s+)?[^\s"',}]+
     """
 )
+# An AUTH command quoted inside an exception text: keep the mechanism, hide the payload.
+_AUTH_INLINE = re.compile(r"(?i)\b(AUTH[ \t]+(?:PLAIN|LOGIN|XOAUTH2|OAUTHBEARER))[ \t]+\S+")
 
 
 def redact_text(text: str, extra: Iterable[str] = ()) -> str:
     """``text`` with known secrets, credential pairs and AUTH payloads blanked."""
     text = scrub(text, [*known_secrets(), *extra])
     text = _CREDENTIAL.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    text = _AUTH_INLINE.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     return "\n".join(redact(line, in_auth=False) for line in text.split("\n"))
 
 
