@@ -155,10 +155,12 @@ def describe_fix(error: RelayError, account_name: str) -> str | None:
     return f"use {offered.describe()}."
 
 
-def write_report_file(report: TestReport, path: Path, password: str | None, out: Output) -> None:
+def write_report_file(report: TestReport, path: Path, password: object, out: Output) -> None:
     """`account test --report FILE`: the core's report, with the password blanked too."""
     try:
-        write_report(report, path, hide=[password] if password else [])
+        write_report(
+            report, path, hide=[password] if isinstance(password, str) and password else []
+        )
     except OSError as exc:
         raise UnreadableFile(
             f"The report could not be written to {path}: {exc.strerror}.",

@@ -130,7 +130,9 @@ def _device_grant(oauth: object, settings: OAuth2Settings, client: Client) -> _G
     assert settings.device_url is not None
     data = {"client_id": client.client_id, "scope": " ".join(settings.scopes)}
     with http.provider_call(settings):
-        response = oauth.post(settings.device_url, data=data)  # type: ignore[attr-defined]
+        response = oauth.request(  # type: ignore[attr-defined]
+            "POST", settings.device_url, data=data, withhold_token=True
+        )
         body = response.json()
     if not isinstance(body, dict):
         raise OAuthProblem("invalid_response", "The device endpoint did not answer JSON.")
