@@ -351,6 +351,11 @@ def _edit_namespace(args: argparse.Namespace, original: Account) -> argparse.Nam
     return argparse.Namespace(**(base | given))
 
 
+def switch_to_signin(store: Store, name: str, out: Output) -> None:
+    """`account test --apply-fix` for "basic auth is off": `account edit NAME --oauth2`."""
+    cmd_edit(argparse.Namespace(name=name, oauth2=True), store, out)
+
+
 def cmd_login(args: argparse.Namespace, store: Store, out: Output) -> int:
     account = accounts.get_account(store, args.name)
     settings = oauth2_config.load(store, account.name)

@@ -141,6 +141,8 @@ def describe_fix(error: RelayError, account_name: str) -> str | None:
     fix = error.details.get("fix")
     if not fix:
         return None
+    if fix.get("signin") == "oauth2":
+        return f"sign in with the provider instead: relaydesk account edit {account_name} --oauth2"
     if "pin_sha256" in fix:
         return (
             "trust this certificate, only if it is your own server's: relaydesk account trust "
@@ -176,6 +178,11 @@ def offer_fix(args: argparse.Namespace, store: Store, out: Output, error: RelayE
         return
     out.note(f"Suggested fix: {words}")
     fix = error.details["fix"]
+    if args.apply_fix and fix.get("signin") == "oauth2":
+        from app.cli.account_commands import switch_to_signin
+
+        switch_to_signin(store, args.name, out)
+        return
     if args.apply_fix and "port" in fix:
         account = apply_fix(accounts.get_account(store, args.name), fix)
         accounts.update_account(store, account)

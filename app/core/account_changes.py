@@ -34,13 +34,14 @@ def create_account(
     account: Account,
     *,
     face: str,
-    secret: Secrets = Secrets(),
+    secret: Secrets | None = None,
     oauth2: OAuth2Settings | None = None,
     make_default: bool = False,
     detail: dict[str, Any] | None = None,
 ) -> Account:
     """Add ``account``; store its password (keyring accounts) and sign-in settings."""
     account.validate()
+    secret = secret or Secrets()
     if account.password_mode is PasswordMode.KEYRING or secret.client_secret:
         secrets.ensure_keyring()  # before anything is written
     accounts.add_account(store, account)
@@ -71,7 +72,7 @@ def update_account(
     account: Account,
     *,
     face: str,
-    secret: Secrets = Secrets(),
+    secret: Secrets | None = None,
     oauth2: OAuth2Settings | None = None,
     detail: dict[str, Any] | None = None,
 ) -> Account:
@@ -81,6 +82,7 @@ def update_account(
     history and queued messages stay with it.
     """
     account.validate()
+    secret = secret or Secrets()
     if secret.password is not None or secret.client_secret:
         secrets.ensure_keyring()
     accounts.update_account(store, account)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from app.core import accounts, secrets, settings
+from app.core import account_changes, accounts, settings
 from app.core.accounts import Account, PasswordMode
 from app.core.checks import TestReport
 from app.core.errors import RelayError
+from app.core.oauth2 import config as oauth2_config
 from app.core.store import Store
 from app.ui.password_prompt import PasswordCache, password_for
 from app.ui.qt import QtWidgets, Signal, Slot
@@ -16,6 +17,7 @@ COLUMNS = ("Name", "Address", "Server", "Security", "Password", "Default")
 _PASSWORD = {
     PasswordMode.KEYRING: "keyring",
     PasswordMode.ASK: "ask each time",
+    PasswordMode.OAUTH2: "signed in",
     PasswordMode.NONE: "none",
 }
 
@@ -92,7 +94,7 @@ class AccountsPage(QtWidgets.QWidget):
                 f"{account.from_name} <{account.email}>" if account.from_name else account.email,
                 f"{account.host}:{account.port}",
                 account.security.value.upper() if account.security.value != "none" else "none",
-                _PASSWORD[account.password_mode],
+                self._login_words(account),
                 "★ default" if is_default else "",
             )
             for column, value in enumerate(values):
@@ -158,6 +160,14 @@ class AccountsPage(QtWidgets.QWidget):
             self.reload()
             self.changed.emit()
 
+    def _login_words(self, account: Account) -> str:
+        """How the account logs in; "sign-in needed" when the provider revoked it."""
+        if account.password_mode is PasswordMode.OAUTH2 and oauth2_config.needs_signin(
+            self._store, account.name
+        ):
+            return "sign-in needed"
+        return _PASSWORD[account.password_mode]
+
     @Slot()
     def on_test_clicked(self) -> None:
         name = self.selected()
@@ -165,9 +175,8 @@ class AccountsPage(QtWidgets.QWidget):
             return
         try:
             account = accounts.get_account(self._store, name)
+            # Only "ask each time" is asked here; the worker reads the keyring or tokens.
             go, password = password_for(account, self._passwords, self)
-            if account.password_mode is PasswordMode.KEYRING:
-                password = secrets.get_password(account.name)
         except RelayError as error:
             self.status.show_text(f"{error.message} {error.hint}", "error")
             return
@@ -202,11 +211,10 @@ class AccountsPage(QtWidgets.QWidget):
         if answer != QtWidgets.QMessageBox.StandardButton.Yes:
             return
         try:
-            accounts.remove_account(self._store, name)
+            account_changes.remove_account(self._store, name, face="gui")
         except RelayError as error:
             self.status.show_text(f"{error.message} {error.hint}", "error")
             return
-        secrets.delete_password(name)
         self._passwords.forget(name)
         self.reload()
         self.status.show_text(f"Account “{name}” removed.", "ok")

@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from app.core import accounts, secrets
+from app.core import account_changes, accounts
 from app.core.accounts import Account, PasswordMode, Security
 from app.core.checks import TestReport
 from app.core.detect import Detection
@@ -258,53 +258,31 @@ class AccountWizard(QtWidgets.QWizard):
         return True
 
     def _store(self, store: Store, account: Account) -> None:
-        accounts.add_account(store, account)
-        if account.password_mode is PasswordMode.KEYRING:
-            try:
-                secrets.store_password(account.name, self.password_page.password.text())
-            except BaseException:
-                accounts.remove_account(store, account.name)
-                raise
         tested = self.test_page.report
-        store.audit(
+        password = self.password_page.password.text()
+        account_changes.create_account(
+            store,
+            account,
             face=FACE,
-            action="account_add",
-            outcome="ok",
-            account=account.name,
-            detail={
-                "host": account.host,
-                "port": account.port,
-                "preset": account.preset,
-                "tested": bool(tested and tested.ok),
-            },
+            secret=account_changes.Secrets(
+                password=password if account.password_mode is PasswordMode.KEYRING else None
+            ),
+            detail={"tested": bool(tested and tested.ok)},
         )
 
     def _update(self, store: Store, original: Account, account: Account) -> None:
         typed = self.password_page.password.text()
-        accounts.update_account(store, account)
-        try:
-            if account.password_mode is PasswordMode.KEYRING and typed:
-                secrets.store_password(account.name, typed)
-        except BaseException:
-            accounts.update_account(store, original)
-            raise
-        if original.password_mode is PasswordMode.KEYRING is not account.password_mode:
-            secrets.delete_password(account.name)  # the person no longer wants it stored
-        self.password_changed = bool(typed) or account.password_mode is not original.password_mode
         tested = self.test_page.report
-        store.audit(
+        keep = account.password_mode is not PasswordMode.KEYRING or not typed
+        account_changes.update_account(
+            store,
+            original,
+            account,
             face=FACE,
-            action="account_edit",
-            outcome="ok",
-            account=account.name,
-            detail={
-                "host": account.host,
-                "port": account.port,
-                "security": account.security.value,
-                "password": "changed" if typed else "kept",
-                "tested": bool(tested and tested.ok),
-            },
+            secret=account_changes.Secrets(password=None if keep else typed),
+            detail={"tested": bool(tested and tested.ok)},
         )
+        self.password_changed = bool(typed) or account.password_mode is not original.password_mode
 
     def _show_on_address_page(self, error: RelayError) -> None:
         while self.currentPage() is not self.address_page:
