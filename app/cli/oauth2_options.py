@@ -82,19 +82,21 @@ def settings_from_args(
             auth_url=meta["authorization_endpoint"],
             token_url=meta.get("token_endpoint", ""),
             device_url=meta.get("device_authorization_endpoint"),
-            scopes=tuple(args.oauth2_scope or ()),
+            scopes=tuple(getattr(args, "oauth2_scope", None) or ()),
             issuer=args.oauth2_issuer,
         )
     elif getattr(args, "oauth2_auth_url", None) or getattr(args, "oauth2_token_url", None):
-        if not (args.oauth2_auth_url and args.oauth2_token_url):
+        auth_url = getattr(args, "oauth2_auth_url", None)
+        token_url = getattr(args, "oauth2_token_url", None)
+        if not (auth_url and token_url):
             raise UsageError(
                 "OAuth2 needs both --oauth2-auth-url and --oauth2-token-url.",
                 hint="Or give --oauth2-issuer URL to read them from the provider's metadata.",
             )
         settings = OAuth2Settings(
-            auth_url=args.oauth2_auth_url,
-            token_url=args.oauth2_token_url,
-            scopes=tuple(args.oauth2_scope or ()),
+            auth_url=auth_url,
+            token_url=token_url,
+            scopes=tuple(getattr(args, "oauth2_scope", None) or ()),
         )
     elif base is not None:
         settings = base

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -111,12 +112,11 @@ class LoopbackListener:
     def wait(self, timeout: float, cancel: threading.Event | None = None) -> Redirect:
         """The redirect, or Cancelled / SignInFailed on cancel or timeout."""
         arrived = self._server.arrived
-        waited = 0.0
+        deadline = time.monotonic() + timeout
         while not arrived.wait(0.1):
-            waited += 0.1
             if cancel is not None and cancel.is_set():
                 raise Cancelled("The sign-in was cancelled.", hint="Start it again when ready.")
-            if waited >= timeout:
+            if time.monotonic() >= deadline:
                 raise SignInFailed(
                     f"No sign-in arrived within {int(timeout)} seconds.",
                     hint="Finish the sign-in in the browser window that opened, then try "
