@@ -42,7 +42,24 @@ class TokenCredential:
         return f"TokenCredential({self.account.name!r})"
 
 
-Credential = str | TokenCredential  # a str is a password
+class FixedToken:
+    """A token from a sign-in not saved yet (the wizard's live test); it cannot renew."""
+
+    def __init__(self, access_token: str, mechanisms: tuple[str, ...]) -> None:
+        self._token = access_token
+        self.mechanisms = mechanisms
+
+    def token(self) -> str:
+        return self._token
+
+    def renew(self) -> str:
+        return self._token
+
+    def __repr__(self) -> str:
+        return "FixedToken(<hidden>)"
+
+
+Credential = str | TokenCredential | FixedToken  # a str is a password
 
 
 class CredentialResolver:

@@ -14,8 +14,10 @@ from typing import Any
 from app.core import account_changes, accounts
 from app.core.accounts import Account, PasswordMode, Security
 from app.core.checks import TestReport
+from app.core.credentials import FixedToken
 from app.core.detect import Detection
 from app.core.errors import AccountExists, NoSuchAccount, RelayError
+from app.core.oauth2.signin import finish_sign_in
 from app.core.presets import preset_for_email
 from app.core.smtp.session import Timeouts
 from app.core.store import Store
@@ -93,8 +95,13 @@ class AccountWizard(QtWidgets.QWizard):
         """The account as entered so far (not yet validated or stored)."""
         address, server, password = self.address_page, self.server_page, self.password_page
         ca_file = server.ca_file.text().strip()
-        login = not password.no_login.isChecked() and bool(server.username.text().strip())
-        if not login:
+        signin = password.uses_signin()
+        login = signin or (
+            not password.no_login.isChecked() and bool(server.username.text().strip())
+        )
+        if signin:
+            mode = PasswordMode.OAUTH2
+        elif not login:
             mode = PasswordMode.NONE
         elif password.keeps_in_keyring():
             mode = PasswordMode.KEYRING
@@ -108,7 +115,9 @@ class AccountWizard(QtWidgets.QWizard):
             "host": host,
             "port": server.port.value(),
             "security": server.current_security(),
-            "username": server.username.text().strip() if login else None,
+            "username": (server.username.text().strip() or address.email.text().strip())
+            if login
+            else None,
             "from_name": address.from_name.text().strip(),
             "password_mode": mode,
             "ca_file": str(Path(ca_file).expanduser()) if ca_file else None,
@@ -121,10 +130,17 @@ class AccountWizard(QtWidgets.QWizard):
             return replace(self.original, **fields)
         return Account(**fields)
 
-    def password(self) -> str | None:
-        """The password for the test (memory only), or None for an account without login."""
-        if self.build_account().password_mode is PasswordMode.NONE:
+    def password(self) -> str | FixedToken | None:
+        """The password (or fresh sign-in) for the test, memory only; None: nothing to give."""
+        mode = self.build_account().password_mode
+        if mode is PasswordMode.NONE:
             return None
+        if mode is PasswordMode.OAUTH2:
+            tokens = self.password_page.signin.tokens
+            settings = self.password_page.signin_settings()
+            if tokens is None or settings is None:
+                return None  # keeps its sign-in: the test worker uses the stored tokens
+            return FixedToken(tokens.access_token, settings.mechanisms)
         return self.password_page.secret()
 
     def name_problem(self, name: str) -> tuple[str, str] | None:
@@ -267,8 +283,15 @@ class AccountWizard(QtWidgets.QWizard):
             secret=account_changes.Secrets(
                 password=password if account.password_mode is PasswordMode.KEYRING else None
             ),
+            oauth2=self.password_page.signin_settings(),
             detail={"tested": bool(tested and tested.ok)},
         )
+        self._keep_sign_in(store, account)
+
+    def _keep_sign_in(self, store: Store, account: Account) -> None:
+        tokens = self.password_page.signin.tokens
+        if account.password_mode is PasswordMode.OAUTH2 and tokens is not None:
+            finish_sign_in(store, account.name, tokens, face=FACE)
 
     def _update(self, store: Store, original: Account, account: Account) -> None:
         typed = self.password_page.password.text()
@@ -280,8 +303,10 @@ class AccountWizard(QtWidgets.QWizard):
             account,
             face=FACE,
             secret=account_changes.Secrets(password=None if keep else typed),
+            oauth2=self.password_page.signin_settings(),
             detail={"tested": bool(tested and tested.ok)},
         )
+        self._keep_sign_in(store, account)
         self.password_changed = bool(typed) or account.password_mode is not original.password_mode
 
     def _show_on_address_page(self, error: RelayError) -> None:

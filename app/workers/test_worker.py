@@ -12,7 +12,7 @@ import threading
 
 from app.core.accounts import Account
 from app.core.checks import TestReport, run_test
-from app.core.credentials import resolver_with
+from app.core.credentials import FixedToken, resolver_with
 from app.core.errors import RelayError
 from app.core.smtp.session import SmtpSession, Timeouts
 from app.core.smtp.transcript import Transcript
@@ -35,7 +35,10 @@ class TestWorker(QObject):
     finished = Signal(object)  # app.core.checks.TestReport
 
     def __init__(
-        self, account: Account, password: str | None, timeouts: Timeouts | None = None
+        self,
+        account: Account,
+        password: str | FixedToken | None,
+        timeouts: Timeouts | None = None,
     ) -> None:
         super().__init__()
         self._account = account
@@ -53,7 +56,12 @@ class TestWorker(QObject):
         try:
             # The keyring and the token endpoint are asked here, on the worker thread.
             store = Store.open()
-            credential = resolver_with(store, self._password)(self._account)
+            given = self._password
+            credential = (
+                given
+                if isinstance(given, FixedToken)
+                else resolver_with(store, given)(self._account)
+            )
             report = run_test(
                 self._account,
                 credential,
@@ -118,7 +126,10 @@ class TestRunner(QObject):
         return self._worker is not None
 
     def start(
-        self, account: Account, password: str | None, timeouts: Timeouts | None = None
+        self,
+        account: Account,
+        password: str | FixedToken | None,
+        timeouts: Timeouts | None = None,
     ) -> None:
         """Begin a test; the previous one must have finished."""
         if self.running:

@@ -1,0 +1,206 @@
+"""SignInPanel offscreen, with the test browser script and a real authorization server."""
+
+from __future__ import annotations
+
+import os
+import sys
+import webbrowser
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import trustme
+
+from app.core.accounts import Account, PasswordMode, Security
+from app.core.oauth2 import config as oauth2_config
+from app.core.oauth2.config import OAuth2Settings
+from app.core.store import Store
+from app.ui.accounts_page import AccountsPage
+from app.ui.oauth_signin import SignInPanel
+from app.ui.password_prompt import PasswordCache
+from app.ui.qt import QtCore, QtWidgets
+from tests.support.oauth_server import (
+    CLIENT_ID,
+    RunningAuthServer,
+    start_auth_server,
+    write_browser,
+)
+
+pytestmark = pytest.mark.gui
+SHOTS = os.environ.get("RELAYDESK_SHOTS")  # a folder: save a screenshot of each state
+
+
+@pytest.fixture
+def auth(
+    ca: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, relaydesk_home: Path
+) -> Iterator[RunningAuthServer]:
+    server = start_auth_server(ca, "ada@example.com")
+    ca_file = tmp_path / "auth-ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    monkeypatch.setenv("BROWSER", str(write_browser(tmp_path, ca_file, sys.executable)))
+    monkeypatch.setattr(webbrowser, "_tryorder", None)  # read $BROWSER again
+    yield server
+    server.stop()
+
+
+def _settings(server: RunningAuthServer, client_id: str | None = CLIENT_ID) -> OAuth2Settings:
+    return OAuth2Settings(
+        auth_url=f"{server.base_url}/authorize",
+        token_url=f"{server.base_url}/token",
+        scopes=("https://mail.test/send",),
+        client_id=client_id,
+    )
+
+
+def _shot(widget, name: str) -> None:
+    if SHOTS:
+        widget.grab().save(str(Path(SHOTS) / f"signin-{name}.png"))
+
+
+def test_sign_in_with_the_browser_shows_the_result(qtbot, auth: RunningAuthServer) -> None:
+    panel = SignInPanel()
+    qtbot.addWidget(panel)
+    panel.resize(560, 220)
+    panel.configure("work", _settings(auth))
+    panel.show()
+    assert panel.button.text() == "&Sign in with your provider"
+    _shot(panel, "1-ready")
+    with qtbot.waitSignal(panel.signed_in, timeout=20000):
+        qtbot.mouseClick(panel.button, qtbot_left())
+    qtbot.waitUntil(lambda: not panel.busy, timeout=5000)
+    assert panel.tokens is not None
+    assert "Signed in." in panel.result.text()
+    assert panel.button.isEnabled()
+    _shot(panel, "3-signed-in")
+
+
+def test_waiting_state_can_be_cancelled(
+    qtbot, auth: RunningAuthServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    idle = tmp_path / "idle-browser"
+    idle.write_text("#!/bin/sh\nexit 0\n")  # a browser the person never finishes in
+    idle.chmod(0o755)
+    monkeypatch.setenv("BROWSER", str(idle))
+    monkeypatch.setattr(webbrowser, "_tryorder", None)
+    panel = SignInPanel()
+    qtbot.addWidget(panel)
+    panel.resize(560, 220)
+    panel.configure("work", _settings(auth))
+    panel.show()
+    panel.button.click()
+    qtbot.waitUntil(lambda: panel.cancel_button.isVisible(), timeout=2000)
+    assert "Waiting for you" in panel.waiting.text()
+    assert not panel.button.isEnabled()
+    _shot(panel, "2-waiting")
+    with qtbot.waitSignal(panel.failed, timeout=5000):
+        panel.cancel_button.click()
+    qtbot.waitUntil(lambda: not panel.busy, timeout=5000)
+    assert "cancelled" in panel.result.text()
+    assert auth.auth.token_requests == []
+    _shot(panel, "4-cancelled")
+
+
+def test_missing_client_id_asks_for_one(qtbot, auth: RunningAuthServer) -> None:
+    panel = SignInPanel()
+    qtbot.addWidget(panel)
+    panel.resize(560, 300)
+    panel.configure("work", _settings(auth, client_id=None))
+    panel.show()
+    with qtbot.waitSignal(panel.failed, timeout=5000):
+        panel.button.click()
+    qtbot.waitUntil(lambda: not panel.busy, timeout=5000)
+    assert panel.client_id.isVisible()
+    assert "client ID" in panel.result.text()
+    _shot(panel, "5-client-id-missing")
+    qtbot.keyClicks(panel.client_id, CLIENT_ID)
+    with qtbot.waitSignal(panel.signed_in, timeout=20000):
+        panel.button.click()
+
+
+def test_accounts_page_signs_an_account_in_again(qtbot, auth, secret_service) -> None:
+    account = Account(
+        name="mail", email="ada@example.com", host="smtp.example.com", port=587,
+        security=Security.STARTTLS, username="ada@example.com",
+        password_mode=PasswordMode.OAUTH2,
+    )  # fmt: skip
+    with Store.open() as store:
+        from app.core.account_changes import create_account
+
+        create_account(store, account, face="gui", oauth2=_settings(auth))
+    store = Store.open()
+    page = AccountsPage(store, PasswordCache())
+    qtbot.addWidget(page)
+    page.resize(900, 300)
+    page.show()
+    page.reload()
+    texts = [page.table.item(0, c).text() for c in range(page.table.columnCount())]
+    assert "sign-in needed" in texts
+    page.table.selectRow(0)
+    assert page.signin.isVisible()
+    _shot(page, "8-accounts-sign-in-needed")
+
+    def sign_in_in_the_dialog() -> None:
+        from app.ui.oauth_signin import SignInAgainDialog
+
+        dialog = next(w for w in QtWidgets.QApplication.topLevelWidgets()
+                      if isinstance(w, SignInAgainDialog) and w.isVisible())  # fmt: skip
+        dialog.panel.button.click()
+
+    QtCore.QTimer.singleShot(100, sign_in_in_the_dialog)
+    page.signin.click()  # modal: returns once the dialog accepted the sign-in
+    texts = [page.table.item(0, c).text() for c in range(page.table.columnCount())]
+    assert "signed in" in texts
+    assert not oauth2_config.needs_signin(store, "mail")
+    store.close()
+
+
+def qtbot_left():
+    from app.ui.qt import QtCore
+
+    return QtCore.Qt.MouseButton.LeftButton
+
+
+def test_wizard_signs_an_outlook_address_in_and_tests_it(
+    qtbot, auth: RunningAuthServer, smtp_server, secret_service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wizard's sign-in page; Microsoft's own servers are replaced by the local ones."""
+    from app.core.accounts import list_accounts
+    from app.ui import wizard_password_page
+    from app.ui.wizard import AccountWizard
+    from tests.gui.test_wizard import Button, click, fill_address, retype
+    from tests.support.oauth_server import OAuthSmtpHandler
+
+    monkeypatch.setattr(wizard_password_page, "from_preset", lambda preset: _settings(auth))
+    handler = OAuthSmtpHandler(auth.auth, ("XOAUTH2",))
+    server = smtp_server(mode="starttls", handler=handler)
+    wizard = AccountWizard()
+    qtbot.addWidget(wizard)
+    wizard.show()
+    fill_address(qtbot, wizard, "ada@outlook.com", name="mail")
+    page = wizard.server_page
+    page.security.setCurrentIndex(page.security.findData("starttls"))
+    retype(qtbot, page.host, server.host)
+    retype(qtbot, page.port, str(server.port))
+    qtbot.keyClicks(page.ca_file, str(server.ca_file))
+    click(qtbot, wizard, Button.NextButton)
+
+    signin_page = wizard.password_page
+    assert signin_page.signin.isVisible() and not signin_page.password.isVisible()
+    assert not wizard.button(Button.NextButton).isEnabled()  # not signed in yet
+    _shot(wizard, "6-wizard-page")
+    with qtbot.waitSignal(signin_page.signin.signed_in, timeout=20000):
+        signin_page.signin.button.click()
+    qtbot.waitUntil(lambda: wizard.button(Button.NextButton).isEnabled(), timeout=5000)
+    _shot(wizard, "7-wizard-signed-in")
+    with qtbot.waitSignal(wizard.test_page.runner.finished, timeout=15000):
+        click(qtbot, wizard, Button.NextButton)
+    assert "accepted the login" in wizard.test_page.status.text()
+    assert handler.accepted_tokens == 1
+    with qtbot.waitSignal(wizard.account_saved, timeout=5000):
+        click(qtbot, wizard, Button.FinishButton)
+    with Store.open() as store:
+        [(account, _)] = list_accounts(store)
+        assert account.password_mode is PasswordMode.OAUTH2
+        assert not oauth2_config.needs_signin(store, "mail")
+    wizard.reject()
