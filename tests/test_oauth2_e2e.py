@@ -147,10 +147,16 @@ def test_loopback_listener_is_closed_after_use(oauth: dict[str, Any]) -> None:
 
 
 def test_no_token_code_or_verifier_is_left_on_disk(oauth: dict[str, Any]) -> None:
-    assert _add(oauth).code == 0
-    assert _send(oauth, "one").code == 0
+    runs = [_add(oauth), _send(oauth, "one")]
     oauth["auth"].auth.expire_access_tokens()
-    assert _send(oauth, "two").code == 0
+    runs += [
+        _send(oauth, "two"),
+        oauth["cli"]("account", "test", "work", "--transcript", "--json"),
+        oauth["cli"]("sendmail", "-t", stdin="To: carol@example.com\nSubject: cron\n\nhi\n"),
+    ]
+    assert [run.code for run in runs] == [0] * 5, runs[-1].stderr
+    assert len(oauth["smtp"].messages) == 3  # sendmail used the token too
+    printed = "".join(run.stdout + run.stderr for run in runs)
     home = Path(oauth["cli"].env["RELAYDESK_HOME"])
     blobs = [p.read_bytes() for p in home.rglob("*") if p.is_file()]
     with sqlite3.connect(next(home.rglob("*.sqlite*"))) as db:
@@ -161,6 +167,7 @@ def test_no_token_code_or_verifier_is_left_on_disk(oauth: dict[str, Any]) -> Non
     for secret in secrets:
         assert not any(secret.encode() in blob for blob in blobs)
         assert not any(secret in row for row in rows)
+        assert secret not in printed
 
 
 def test_remove_deletes_the_tokens_and_login_needs_an_account(oauth: dict[str, Any]) -> None:

