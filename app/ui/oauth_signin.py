@@ -12,9 +12,9 @@ from app.core.oauth2.config import OAuth2Settings
 from app.core.oauth2.flows import DeviceCode
 from app.core.oauth2.http import TokenSet
 from app.core.paths import Paths
-from app.ui.qt import QtCore, QtWidgets, Signal, Slot
+from app.ui.qt import QtCore, QThread, QtWidgets, Signal, Slot
 from app.ui.wizard_widgets import MessageLabel, field_label, success_color
-from app.workers.base import WorkerPool
+from app.workers.base import park, parked
 from app.workers.signin_worker import SignInWorker
 
 _BRANDS = (("microsoftonline", "Microsoft"), ("google", "Google"), ("yahoo", "Yahoo"),
@@ -50,8 +50,8 @@ class SignInPanel(QtWidgets.QWidget):
         self._account = ""
         self._settings: OAuth2Settings | None = None
         self.tokens: TokenSet | None = None
-        self._pool = WorkerPool(self)
         self._worker: SignInWorker | None = None
+        self._thread: QThread | None = None
 
         self.intro = QtWidgets.QLabel()
         self.intro.setWordWrap(True)
@@ -131,7 +131,14 @@ class SignInPanel(QtWidgets.QWidget):
             "Waiting for you to finish signing in in the browser window that opened…"
         )
         self._set_busy(True)
-        self._pool.start(worker, f"signin-{self._account}")
+        thread = QThread()  # no parent: parked below, so it outlives a panel closed early
+        thread.setObjectName(f"signin-{self._account}")
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        worker.done.connect(thread.quit)
+        self._thread = thread
+        park(thread, worker)
+        thread.start()
 
     @Slot()
     def on_cancel_button_clicked(self) -> None:
@@ -188,7 +195,11 @@ class SignInPanel(QtWidgets.QWidget):
         """Cancel a running sign-in and wait for its thread (it ends within ~0.1 s)."""
         if self._worker is not None:
             self._worker.cancel()
-        self._pool.shutdown()
+        if self._thread is not None:
+            self._thread.quit()
+            self._thread.wait()
+            parked[:] = [entry for entry in parked if entry[0] is not self._thread]
+            self._thread = None
 
 
 class SignInAgainDialog(QtWidgets.QDialog):
@@ -208,7 +219,14 @@ class SignInAgainDialog(QtWidgets.QDialog):
         self.panel.configure(account, settings)
         close = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
+        heading = QtWidgets.QLabel(
+            f"<b>“{html.escape(account)}” must sign in again.</b><br>The provider no longer "
+            "accepts its earlier sign-in (it may have been revoked or expired). Messages "
+            "waiting in the outbox go out once you have signed in."
+        )
+        heading.setWordWrap(True)
         layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(heading)
         layout.addWidget(self.panel)
         layout.addWidget(close)
         self.resize(520, 240)

@@ -204,3 +204,40 @@ def test_wizard_signs_an_outlook_address_in_and_tests_it(
         assert account.password_mode is PasswordMode.OAUTH2
         assert not oauth2_config.needs_signin(store, "mail")
     wizard.reject()
+
+
+def test_a_send_that_needs_sign_in_offers_it_in_one_click(
+    qtbot, auth: RunningAuthServer, smtp_server, secret_service, make_controller
+) -> None:
+    from app.core.account_changes import create_account
+    from app.core.message import Draft
+    from app.core.outbox import State, get_item
+    from app.ui.oauth_signin import SignInAgainDialog
+    from tests.support.oauth_server import OAuthSmtpHandler
+
+    handler = OAuthSmtpHandler(auth.auth, ("XOAUTH2",))
+    server = smtp_server(mode="starttls", handler=handler)
+    account = Account(
+        name="mail", email="ada@example.com", host=server.host, port=server.port,
+        security=Security.STARTTLS, username="ada@example.com",
+        password_mode=PasswordMode.OAUTH2, ca_file=str(server.ca_file),
+    )  # fmt: skip
+    with Store.open() as store:
+        create_account(store, account, face="gui", oauth2=_settings(auth))  # not signed in
+    controller = make_controller()
+    controller.start()
+    with qtbot.waitSignal(controller.service.problem, timeout=10_000) as problem:
+        controller.service.send_draft(
+            account, Draft(to=("bob@example.com",), subject="Waits", text="for the sign-in")
+        )
+    result, error = problem.args
+    assert error.hint == "relaydesk account login mail"
+    assert get_item(controller.store, result.item_id).state is State.RETRYING
+    dialog = controller._signin_dialogs["mail"]
+    assert isinstance(dialog, SignInAgainDialog) and dialog.isVisible()
+    _shot(dialog, "9-send-needs-sign-in")
+    with qtbot.waitSignal(dialog.accepted, timeout=20_000):
+        qtbot.mouseClick(dialog.panel.button, qtbot_left())  # the one click
+    with qtbot.waitSignal(controller.service.sent, timeout=10_000):
+        controller.service.send_item(result.item_id, "mail")
+    assert [m.rcpt_tos for m in server.messages] == [["bob@example.com"]]

@@ -97,7 +97,7 @@ def explain(account: str, error: str, description: str = "") -> RelayError:
     """The user-facing error for the OAuth2 ``error`` code the provider returned."""
     found = _AADSTS.search(description)
     aadsts = found.group(1) if found else None
-    details = {"oauth_error": error, **({"aadsts": aadsts} if aadsts else {})}
+    details = {"oauth_error": error, "account": account, **({"aadsts": aadsts} if aadsts else {})}
     for row in ROWS:
         if row.matches(error, aadsts):
             kind = SignInRequired if row.required else SignInFailed
