@@ -176,3 +176,29 @@ def test_settings_round_trip_through_json_without_secrets() -> None:
     text = settings.to_json()
     assert OAuth2Settings.from_json(text) == settings
     assert "secret" not in json.loads(text) or json.loads(text)["has_client_secret"] is False
+
+
+def test_device_flow_honours_interval_and_slow_down(
+    ca, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.core.oauth2.clients import Client
+    from app.core.oauth2.flows import sign_in_device
+    from tests.support.oauth_server import CLIENT_ID, start_auth_server
+
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    server = start_auth_server(ca, "ada@example.com")
+    try:
+        server.auth.slow_down_first = True
+        settings = OAuth2Settings(
+            f"{server.base_url}/authorize", f"{server.base_url}/token", ("mail",),
+            device_url=f"{server.base_url}/device_authorization",
+        )  # fmt: skip
+        shown: list = []
+        tokens = sign_in_device("work", settings, Client(CLIENT_ID), show=shown.append)
+        assert tokens.access_token and shown[0].user_code == "WDJB-MJHT"
+        first, second = server.auth.device_polls
+        assert second - first >= 6  # interval 1 s + 5 s after slow_down (RFC 8628 §3.5)
+    finally:
+        server.stop()

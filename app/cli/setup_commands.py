@@ -179,7 +179,7 @@ def offer_fix(args: argparse.Namespace, store: Store, out: Output, error: RelayE
     out.note(f"Suggested fix: {words}")
     fix = error.details["fix"]
     if args.apply_fix and fix.get("signin") == "oauth2":
-        from app.cli.account_commands import switch_to_signin
+        from app.cli.account_setup import switch_to_signin
 
         switch_to_signin(store, args.name, out)
         return

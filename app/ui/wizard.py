@@ -162,6 +162,11 @@ class AccountWizard(QtWidgets.QWizard):
 
     def apply_fix(self, changes: dict[str, object]) -> None:
         """Put a diagnosis's suggested settings into the server page (a pin only with consent)."""
+        if changes.get("signin"):  # basic auth is off: back to the password page, signing in
+            self.password_page.use_signin.setChecked(True)
+            while self.currentPage() is not self.password_page:
+                self.back()
+            return
         server = self.server_page
         if "pin_sha256" in changes:
             pin = str(changes["pin_sha256"])

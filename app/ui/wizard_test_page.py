@@ -216,6 +216,8 @@ class TestPage(QtWidgets.QWizardPage):
     @Slot(object)
     def on_fix_requested(self, changes: dict[str, object]) -> None:
         self.wizard().apply_fix(changes)  # type: ignore[attr-defined]
+        if changes.get("signin"):
+            return  # the wizard went back to sign in; the test runs again after it
         self._account = self.wizard().build_account()  # type: ignore[attr-defined]
         self.start_test()
 

@@ -241,3 +241,44 @@ def test_a_send_that_needs_sign_in_offers_it_in_one_click(
     with qtbot.waitSignal(controller.service.sent, timeout=10_000):
         controller.service.send_item(result.item_id, "mail")
     assert [m.rcpt_tos for m in server.messages] == [["bob@example.com"]]
+
+
+def test_wizard_offers_microsoft_sign_in_when_basic_auth_is_off(
+    qtbot, smtp_server, secret_service, relaydesk_home
+) -> None:
+    from app.ui.wizard import AccountWizard
+    from tests.gui.test_wizard import Button, click, fill_address, retype
+    from tests.support.probing import ProviderAuth
+
+    reply = (
+        "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the "
+        "Tenant. Visit https://aka.ms/smtp_auth_disabled for more information."
+    )
+    server = smtp_server(mode="starttls", handler=ProviderAuth(reply))
+    wizard = AccountWizard()
+    qtbot.addWidget(wizard)
+    wizard.show()
+    address = wizard.address_page
+    address.provider.setCurrentIndex(address.provider.findData("microsoft365"))
+    fill_address(qtbot, wizard, "ada@contoso.example", name="work")
+    page = wizard.server_page
+    retype(qtbot, page.host, server.host)
+    retype(qtbot, page.port, str(server.port))
+    qtbot.keyClicks(page.ca_file, str(server.ca_file))
+    retype(qtbot, page.username, "ada@contoso.example")
+    click(qtbot, wizard, Button.NextButton)
+    password_page = wizard.password_page
+    assert password_page.use_signin.isVisible()  # offered, not forced, for Microsoft 365
+    assert not password_page.use_signin.isChecked()
+    qtbot.keyClicks(password_page.password, "old password")
+    with qtbot.waitSignal(wizard.test_page.runner.finished, timeout=15_000):
+        click(qtbot, wizard, Button.NextButton)
+    diagnosis = wizard.test_page.diagnosis
+    assert diagnosis.fix.isVisible()
+    assert diagnosis.fix.text() == "&Sign in with Microsoft instead"
+    _shot(wizard, "10-wizard-basic-auth-off")
+    diagnosis.fix.click()  # one click: back to the password step, now signing in
+    assert wizard.currentPage() is password_page
+    assert password_page.signin.isVisible() and not password_page.password.isVisible()
+    assert password_page.signin.button.text() == "&Sign in with Microsoft"
+    wizard.reject()

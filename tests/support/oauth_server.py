@@ -47,6 +47,8 @@ class AuthorizationServer:
         self.access_ttl = access_ttl
         self.decline = False  # the person clicks "No" on the consent page
         self.forge_state = False  # a redirect with someone else's state
+        self.slow_down_first = False  # the first device poll is told to slow down
+        self.device_polls: list[float] = []  # monotonic times of device-code polls
         self.issued = Issued()
         self.token_requests: list[str] = []  # grant types, in order
         self.lock = threading.Lock()
@@ -129,6 +131,9 @@ class AuthorizationServer:
         if device is None:
             return 400, {"error": "invalid_grant"}
         device["polls"] += 1
+        self.device_polls.append(time.monotonic())
+        if device["polls"] == 1 and self.slow_down_first:
+            return 400, {"error": "slow_down"}
         if device["polls"] < 2:  # the person has not entered the code yet
             return 400, {"error": "authorization_pending"}
         del self.issued.devices[form["device_code"]]
