@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from app.core import secrets
 from app.core.accounts import Account, PasswordMode
-from app.core.errors import RelayError
 from app.core.oauth2.config import OAuth2Settings, from_preset
 from app.core.presets import Preset
 from app.ui.oauth_signin import SignInPanel, brand
@@ -185,22 +184,16 @@ class PasswordPage(QtWidgets.QWizardPage):
         return self.no_login.isChecked() or bool(self.password.text()) or self.can_keep()
 
     def validatePage(self) -> bool:  # noqa: N802 - Qt override
-        """Edit mode with an empty field: fetch the kept password now, for the test."""
+        """Edit mode with an empty field: an ask-each-time password typed earlier is reused.
+
+        A password kept in the keyring is not read here: the test worker reads it on
+        its own thread (the keyring can block, and never on the GUI thread).
+        """
         self._kept = None
-        if self.uses_signin():
+        if self.uses_signin() or self.no_login.isChecked() or self.password.text():
             return True
-        if self.no_login.isChecked() or self.password.text() or not self.can_keep():
-            return True
-        if self.ask_each_time.isChecked():
+        if self.can_keep() and self.ask_each_time.isChecked():
             self._kept = self._known_password
-            return True
-        assert self._original is not None
-        try:
-            self._kept = secrets.get_password(self._original.name)
-        except RelayError as error:
-            self.keyring_note.show_problem(error.message, error.hint)
-            self.password.setFocus()
-            return False
         return True
 
     def keeps_in_keyring(self) -> bool:
@@ -215,9 +208,9 @@ class PasswordPage(QtWidgets.QWizardPage):
             return original.password_mode is PasswordMode.KEYRING
         return original.password_mode is PasswordMode.ASK and bool(self._known_password)
 
-    def secret(self) -> str:
-        """The password for the test: the typed one, else the kept one."""
-        return self.password.text() or self._kept or ""
+    def secret(self) -> str | None:
+        """The password for the test: the typed one, else the kept one (None: the keyring's)."""
+        return self.password.text() or self._kept or None
 
     def forget(self) -> None:
         """Drop every password and token this page holds (the wizard is closing)."""
