@@ -180,3 +180,37 @@ def test_remove_deletes_the_tokens_and_login_needs_an_account(oauth: dict[str, A
     for suffix in ("#oauth2-refresh", "#oauth2-access"):
         assert keyring.get_password("relaydesk", "work" + suffix) is None
     assert oauth["cli"]("account", "login", "work").code == 78
+
+
+def test_ctrl_c_cancels_the_sign_in_and_closes_the_listener(
+    oauth: dict[str, Any], tmp_path: Path
+) -> None:
+    import signal
+    import subprocess
+    import time
+
+    idle = tmp_path / "idle-browser"
+    idle.write_text("#!/bin/sh\nexit 0\n")  # the person never finishes in the browser
+    idle.chmod(0o755)
+    env = dict(oauth["cli"].env, BROWSER=str(idle))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "account", "add", "work", "--email", USER,
+         "--host", "127.0.0.1", "--port", str(oauth["smtp"].port),
+         "--oauth2-issuer", oauth["auth"].base_url, "--oauth2-client-id", CLIENT_ID,
+         "--oauth2-scope", "https://mail.test/send"],
+        env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, cwd=Path(__file__).resolve().parents[1],
+    )  # fmt: skip
+    assert process.stderr is not None
+    url = ""
+    deadline = time.monotonic() + 20
+    while "redirect_uri=" not in url and time.monotonic() < deadline:
+        url = process.stderr.readline()
+    port = int(url.split("redirect_uri=http%3A%2F%2F127.0.0.1%3A")[1].split("%2F")[0])
+    process.send_signal(signal.SIGINT)
+    _, rest = process.communicate(timeout=20)
+    assert process.returncode == 130, rest
+    assert "Traceback" not in rest
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
+        pass
+    assert oauth["cli"]("account", "list", "--json").json["accounts"] == []
