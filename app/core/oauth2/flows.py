@@ -171,6 +171,10 @@ def discover(issuer: str) -> dict[str, str]:
             if response.status_code == 200:
                 data = response.json()
                 if isinstance(data, dict) and data.get("authorization_endpoint"):
+                    if str(data.get("issuer", base)).rstrip("/") != base:
+                        # RFC 8414 §3.3: metadata of another issuer must not be used.
+                        last = _discovery_failed(issuer, "the metadata names another issuer")
+                        continue
                     return {k: v for k, v in data.items() if isinstance(v, str)}
         except (httpx.HTTPError, ValueError) as error:
             last = _discovery_failed(issuer, type(error).__name__)

@@ -65,11 +65,11 @@ def session(settings: OAuth2Settings, client: Client, **kwargs: Any) -> Any:
 def provider_call(settings: OAuth2Settings) -> Iterator[None]:
     """Turn Authlib's and httpx's exceptions into OAuthProblem / ServerUnreachable."""
     import httpx
-    from authlib.integrations.base_client.errors import OAuthError
+    from authlib.common.errors import AuthlibBaseError
 
     try:
         yield
-    except OAuthError as error:
+    except AuthlibBaseError as error:  # token errors, and Authlib's own refusals (http URLs)
         raise OAuthProblem(str(error.error or "error"), str(error.description or "")) from None
     except httpx.HTTPError as error:
         host = httpx.URL(settings.token_url).host
