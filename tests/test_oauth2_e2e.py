@@ -214,3 +214,31 @@ def test_ctrl_c_cancels_the_sign_in_and_closes_the_listener(
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
         pass
     assert oauth["cli"]("account", "list", "--json").json["accounts"] == []
+
+
+def test_two_processes_refreshing_at_once_both_send(oauth: dict[str, Any]) -> None:
+    """Refresh tokens rotate: a second process must not spend the old one after the first."""
+    import subprocess
+
+    assert _add(oauth).code == 0
+    oauth["auth"].auth.expire_access_tokens()
+    command = [sys.executable, "-m", "app", "send", "--account", "work",
+               "--to", "bob@example.com", "--subject", "parallel", "--text", "hi"]  # fmt: skip
+    processes = [
+        subprocess.Popen(
+            command,
+            env=oauth["cli"].env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=Path(__file__).resolve().parents[1],
+        )  # fmt: skip
+        for _ in range(2)
+    ]
+    results = [(p.wait(timeout=60), p.communicate()[1]) for p in processes]
+    assert [code for code, _ in results] == [0, 0], results
+    assert len(oauth["smtp"].messages) == 2
+    assert oauth["auth"].auth.token_requests.count("refresh_token") == 1
+    listing = oauth["cli"]("account", "list", "--json").json["accounts"][0]
+    assert listing["needs_signin"] is False

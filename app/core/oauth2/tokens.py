@@ -9,9 +9,12 @@ old one in one keyring write. A refresh the provider refuses with
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 from app.core import secrets
 from app.core.errors import SignInRequired
@@ -61,7 +64,30 @@ def access_token(store: Store, account: str, *, renew: bool = False) -> str:
             if cached is not None and cached[1] - EARLY > time.time():
                 _memory[account] = cached
                 return cached[0]
-        return _refresh(store, account).access_token
+        refused = _memory.get(account)
+        with _refresh_lock(store.path.parent / f"oauth2-{account}.lock"):
+            # Another process may have refreshed while this one waited for the lock.
+            stored = _stored_access(account)
+            if stored is not None and stored != refused and stored[1] - EARLY > time.time():
+                _memory[account] = stored
+                return stored[0]
+            return _refresh(store, account).access_token
+
+
+@contextlib.contextmanager
+def _refresh_lock(path: Path) -> Iterator[None]:
+    """One refresh at a time across processes (CLI, cron's sendmail, the GUI), where possible."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: the retry with the newer refresh token covers the race
+        yield
+        return
+    with open(path, "a") as handle:  # an empty file; it holds nothing secret
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _refresh(store: Store, account: str) -> TokenSet:
