@@ -90,11 +90,11 @@ class SignInPanel(QtWidgets.QWidget):
         self.cancel_button.clicked.connect(self.on_cancel_button_clicked)
 
     # -- set up -----------------------------------------------------------------------
-    def configure(self, account: str, settings: OAuth2Settings) -> None:
-        """Which account signs in, and where."""
+    def configure(self, account: str, settings: OAuth2Settings, *, again: bool = False) -> None:
+        """Which account signs in, and where; ``again`` for an account that signed in before."""
         self._account, self._settings = account, settings
         who = brand(settings)
-        self.button.setText(f"&Sign in with {who}")
+        self.button.setText(f"&Sign in again with {who}" if again else f"&Sign in with {who}")
         self.intro.setText(
             f"{who[:1].upper()}{who[1:]} asks you to sign in in your web browser; Relaydesk "
             "never sees your password. After you allow Relaydesk to send mail, come back here."
@@ -216,7 +216,7 @@ class SignInAgainDialog(QtWidgets.QDialog):
         super().__init__(parent)
         self.setWindowTitle(f"Sign in again — {account} — Relaydesk")
         self.panel = SignInPanel(self, save=True, paths=paths)
-        self.panel.configure(account, settings)
+        self.panel.configure(account, settings, again=True)
         close = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
         heading = QtWidgets.QLabel(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from app.core import secrets
 from app.core.accounts import Account, PasswordMode
+from app.core.oauth2 import config as oauth2_config
 from app.core.oauth2.config import OAuth2Settings, from_preset
 from app.core.presets import Preset
+from app.core.store import Store
 from app.ui.oauth_signin import SignInPanel, brand
 from app.ui.qt import QtCore, QtGui, QtWidgets, Slot
 from app.ui.wizard_widgets import MessageLabel, field_label
@@ -103,31 +105,31 @@ class PasswordPage(QtWidgets.QWizardPage):
 
     def _offer_signin(self, preset: Preset, account_name: str) -> None:
         """Sign-in for providers with OAuth2: the only way (Outlook.com) or an alternative."""
-        self._signin_settings = None
-        if preset.oauth2 is None or preset.is_custom:
+        stored = self._stored_signin()
+        if stored is None and (preset.oauth2 is None or preset.is_custom):
+            self._signin_settings = None
             self.use_signin.setChecked(False)
             self.use_signin.hide()
             self.signin.hide()
             self._show_password_widgets(True)
             return
-        settings = from_preset(preset)
-        if self._original is not None and self._original.password_mode is PasswordMode.OAUTH2:
-            from app.core.oauth2 import config as oauth2_config
-            from app.core.store import Store
-
-            with Store.open() as store:
-                settings = oauth2_config.load(store, self._original.name) or settings
+        settings = stored or from_preset(preset)
         self._signin_settings = settings
-        self.signin.configure(account_name or "new", settings)
-        who = brand(settings)
-        self.use_signin.setText(f"Sign in with {who} &instead of a password")
-        only_signin = preset.auth == "oauth2"
+        self.signin.configure(account_name or "new", settings, again=stored is not None)
+        self.use_signin.setText(f"Sign in with {brand(settings)} &instead of a password")
+        only_signin = preset.auth == "oauth2" or (stored is not None and preset.oauth2 is None)
         self.use_signin.setVisible(not only_signin)
-        wanted = only_signin or (
-            self._original is not None and self._original.password_mode is PasswordMode.OAUTH2
-        )
+        wanted = only_signin or stored is not None
         self.use_signin.setChecked(wanted or self.use_signin.isChecked())
         self.on_use_signin_toggled(self.use_signin.isChecked())
+
+    def _stored_signin(self) -> OAuth2Settings | None:
+        """The edited account's own sign-in settings (endpoints, client ID), if it signs in."""
+        original = self._original
+        if original is None or original.password_mode is not PasswordMode.OAUTH2:
+            return None
+        with Store.open() as store:  # settings only: no keyring on the GUI thread
+            return oauth2_config.load(store, original.name)
 
     def _show_password_widgets(self, visible: bool) -> None:
         self._password_box.setVisible(visible)

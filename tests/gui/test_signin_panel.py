@@ -282,3 +282,48 @@ def test_wizard_offers_microsoft_sign_in_when_basic_auth_is_off(
     assert password_page.signin.isVisible() and not password_page.password.isVisible()
     assert password_page.signin.button.text() == "&Sign in with Microsoft"
     wizard.reject()
+
+
+def test_editing_a_signed_in_account_keeps_its_sign_in_and_tests_with_it(
+    qtbot, auth: RunningAuthServer, smtp_server, secret_service
+) -> None:
+    from app.core.account_changes import create_account
+    from app.core.oauth2 import tokens
+    from app.core.oauth2.http import TokenSet
+    from app.ui.wizard import AccountWizard
+    from tests.gui.test_wizard import Button, click, retype
+    from tests.support.oauth_server import OAuthSmtpHandler
+
+    handler = OAuthSmtpHandler(auth.auth, ("XOAUTH2",))
+    server = smtp_server(mode="starttls", handler=handler)
+    account = Account(
+        name="mail", email="ada@example.com", host=server.host, port=server.port,
+        security=Security.STARTTLS, username="ada@example.com",
+        password_mode=PasswordMode.OAUTH2, ca_file=str(server.ca_file),
+    )  # fmt: skip
+    issued = auth.auth._tokens("ada@example.com")
+    with Store.open() as store:
+        create_account(store, account, face="gui", oauth2=_settings(auth))
+        tokens.save(store, "mail", TokenSet("stale-access", 0, issued["refresh_token"]))
+    tokens._memory.clear()  # a fresh start of the app: only the keyring holds tokens
+
+    wizard = AccountWizard(account=account)
+    qtbot.addWidget(wizard)
+    wizard.show()
+    retype(qtbot, wizard.address_page.from_name, "Ada L.")
+    click(qtbot, wizard, Button.NextButton)
+    click(qtbot, wizard, Button.NextButton)
+    page = wizard.password_page
+    assert page.signin.isVisible()
+    assert page.signin.button.text() == "&Sign in again with your provider"
+    assert wizard.button(Button.NextButton).isEnabled()  # keeps its sign-in; may sign in again
+    with qtbot.waitSignal(wizard.test_page.runner.finished, timeout=15_000):
+        click(qtbot, wizard, Button.NextButton)
+    assert "accepted the login" in wizard.test_page.status.text()
+    assert auth.auth.token_requests == ["refresh_token"]  # refreshed on the worker thread
+    with qtbot.waitSignal(wizard.account_saved, timeout=5000):
+        click(qtbot, wizard, Button.FinishButton)
+    with Store.open() as store:
+        assert oauth2_config.needs_signin(store, "mail") is False
+        assert oauth2_config.load(store, "mail") == _settings(auth)
+    wizard.reject()
