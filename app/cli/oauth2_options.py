@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 import os
 import threading
+from typing import TYPE_CHECKING
 
 from app.cli.output import Output
 from app.core.errors import InvalidInput, UsageError
-from app.core.oauth2 import flows
-from app.core.oauth2.config import OAuth2Settings, from_preset
-from app.core.oauth2.flows import DeviceCode
+from app.core.oauth2.config import BROWSER_TIMEOUT, OAuth2Settings, from_preset
 from app.core.oauth2.http import TokenSet
 from app.core.oauth2.signin import SignInOptions, obtain_tokens
 from app.core.presets import Preset
+
+if TYPE_CHECKING:
+    from app.core.oauth2.flows import DeviceCode
 
 _OAUTH2_DESTS = (
     "oauth2_auth_url",
@@ -77,6 +79,8 @@ def settings_from_args(
     client_id = getattr(args, "oauth2_client_id", None)
     tenant = getattr(args, "oauth2_tenant", None)
     if getattr(args, "oauth2_issuer", None):
+        from app.core.oauth2 import flows
+
         meta = flows.discover(args.oauth2_issuer)
         settings = OAuth2Settings(
             auth_url=meta["authorization_endpoint"],
@@ -158,7 +162,7 @@ def sign_in(account: str, settings: OAuth2Settings, out: Output) -> TokenSet:
         out.note("Waiting for the sign-in… (Ctrl+C cancels)")
 
     # How long to wait for the browser; an environment knob for slow or scripted sign-ins.
-    timeout = float(os.environ.get("RELAYDESK_OAUTH2_TIMEOUT", flows.BROWSER_TIMEOUT))
+    timeout = float(os.environ.get("RELAYDESK_OAUTH2_TIMEOUT", BROWSER_TIMEOUT))
     options = SignInOptions(on_url=on_url, show_code=show_code, cancel=cancel, timeout=timeout)
     try:
         return obtain_tokens(account, settings, options)

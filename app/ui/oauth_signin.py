@@ -6,16 +6,19 @@ drop it in; the flow runs on a ``SignInWorker`` thread and never blocks the wind
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
 from app.core.errors import Cancelled, ClientIdMissing, RelayError
 from app.core.oauth2.config import OAuth2Settings
-from app.core.oauth2.flows import DeviceCode
 from app.core.oauth2.http import TokenSet
 from app.core.paths import Paths
 from app.ui.qt import QtCore, QThread, QtWidgets, Signal, Slot
 from app.ui.wizard_widgets import MessageLabel, field_label, success_color
 from app.workers.base import park, parked
 from app.workers.signin_worker import SignInWorker
+
+if TYPE_CHECKING:
+    from app.core.oauth2.flows import DeviceCode
 
 _BRANDS = (("microsoftonline", "Microsoft"), ("google", "Google"), ("yahoo", "Yahoo"),
            ("aol", "AOL"))  # fmt: skip

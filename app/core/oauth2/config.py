@@ -15,6 +15,8 @@ from app.core.errors import InvalidInput
 from app.core.presets import SASL_MECHANISMS, OAuth2Provider, Preset
 from app.core.store import Store
 
+BROWSER_TIMEOUT = 300.0  # seconds to wait for the person to finish in the browser
+
 
 @dataclass(frozen=True)
 class OAuth2Settings:

@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from app.core.errors import Cancelled, InvalidInput, RelayError
 from app.core.oauth2 import http
 from app.core.oauth2.clients import Client
-from app.core.oauth2.config import OAuth2Settings
+from app.core.oauth2.config import BROWSER_TIMEOUT, OAuth2Settings
 from app.core.oauth2.http import OAuthProblem, TokenSet
 from app.core.oauth2.loopback import LoopbackListener
 
-BROWSER_TIMEOUT = 300.0
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
 

@@ -10,13 +10,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from app.core.oauth2 import flows, tokens
+from app.core.oauth2 import tokens
 from app.core.oauth2.clients import resolve_client
-from app.core.oauth2.config import OAuth2Settings
-from app.core.oauth2.flows import DeviceCode
+from app.core.oauth2.config import BROWSER_TIMEOUT, OAuth2Settings
 from app.core.oauth2.http import TokenSet
 from app.core.store import Store
+
+if TYPE_CHECKING:  # the flows (webbrowser, http.server) load only when someone signs in
+    from app.core.oauth2.flows import DeviceCode
 
 
 @dataclass
@@ -24,15 +27,17 @@ class SignInOptions:
     """How to sign in: browser (default) or device code, and how to reach the person."""
 
     device: bool = False
-    open_url: Callable[[str], bool] = flows.open_in_browser
+    open_url: Callable[[str], bool] | None = None  # None: the system browser
     on_url: Callable[[str], None] | None = None
     show_code: Callable[[DeviceCode], None] | None = None
     cancel: threading.Event | None = None
-    timeout: float = flows.BROWSER_TIMEOUT
+    timeout: float = BROWSER_TIMEOUT
 
 
 def obtain_tokens(account: str, settings: OAuth2Settings, options: SignInOptions) -> TokenSet:
     """Run the sign-in flow for ``account`` (nothing is stored yet)."""
+    from app.core.oauth2 import flows
+
     client = resolve_client(account, settings)
     if options.device or settings.use_device:
         return flows.sign_in_device(
@@ -46,7 +51,7 @@ def obtain_tokens(account: str, settings: OAuth2Settings, options: SignInOptions
         account,
         settings,
         client,
-        open_url=options.open_url,
+        open_url=options.open_url or flows.open_in_browser,
         on_url=options.on_url,
         cancel=options.cancel,
         timeout=options.timeout,
