@@ -3,6 +3,7 @@ over HTTPS, a $BROWSER script that follows the redirect, and an SMTP server that
 
 from __future__ import annotations
 
+import json
 import socket
 import sqlite3
 import sys
@@ -242,3 +243,20 @@ def test_two_processes_refreshing_at_once_both_send(oauth: dict[str, Any]) -> No
     assert oauth["auth"].auth.token_requests.count("refresh_token") == 1
     listing = oauth["cli"]("account", "list", "--json").json["accounts"][0]
     assert listing["needs_signin"] is False
+
+
+def test_mcp_send_email_uses_the_token(oauth: dict[str, Any], tmp_path: Path) -> None:
+    import anyio
+
+    from tests.test_mcp import session_run
+
+    assert _add(oauth).code == 0
+    oauth["auth"].auth.expire_access_tokens()  # the agent's send refreshes on its own
+    cli = oauth["cli"]
+    assert cli("policy", "set", "test-agent", "--allow-recipient", "example.com").code == 0
+    seen = anyio.run(session_run, cli, tmp_path / "mcp.log")
+    assert seen["sent"]["status"] == "sent" and not seen["sent_error"]
+    assert [m.rcpt_tos for m in oauth["smtp"].messages] == [["bob@example.com"]]
+    log = (tmp_path / "mcp.log").read_text()
+    for secret in oauth["auth"].auth.issued.every_secret:
+        assert secret not in log and secret not in json.dumps(seen, default=str)
