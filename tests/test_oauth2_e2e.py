@@ -45,13 +45,13 @@ def oauth(cli: Cli, ca: trustme.CA, tmp_path: Path, auth_server: RunningAuthServ
     return {"cli": cli, "auth": auth_server, "smtp": smtp, "handler": handler, "ca": ca_file}
 
 
-def _add(o: dict[str, Any], *extra: str) -> Any:
+def _add(o: dict[str, Any], *extra: str, client_id: str = CLIENT_ID) -> Any:
     return o["cli"](
         "account", "add", "work", "--email", USER,
         "--host", "127.0.0.1", "--port", str(o["smtp"].port), "--security", "starttls",
         "--ca-file", str(o["smtp"].ca_file),
         "--oauth2-issuer", o["auth"].base_url,
-        "--oauth2-client-id", CLIENT_ID, "--oauth2-scope", "https://mail.test/send",
+        "--oauth2-client-id", client_id, "--oauth2-scope", "https://mail.test/send",
         "--oauth2-scope", "offline_access",
         *extra,
     )  # fmt: skip
@@ -260,3 +260,13 @@ def test_mcp_send_email_uses_the_token(oauth: dict[str, Any], tmp_path: Path) ->
     log = (tmp_path / "mcp.log").read_text()
     for secret in oauth["auth"].auth.issued.every_secret:
         assert secret not in log and secret not in json.dumps(seen, default=str)
+
+
+def test_an_unknown_client_id_is_explained(oauth: dict[str, Any]) -> None:
+    added = _add(oauth, "--json", client_id="not-registered")
+    assert added.code == 77
+    error = added.json["error"]
+    assert error["details"]["oauth_error"] == "invalid_client"
+    assert "does not know the client ID" in error["message"]
+    assert "--oauth2-client-id" in error["hint"]
+    assert oauth["cli"]("account", "list", "--json").json["accounts"] == []
