@@ -202,3 +202,30 @@ def test_device_flow_honours_interval_and_slow_down(
         assert second - first >= 6  # interval 1 s + 5 s after slow_down (RFC 8628 §3.5)
     finally:
         server.stop()
+
+
+def test_packaged_client_ids_are_the_fallback(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.core.oauth2 import clients
+
+    packaged = tmp_path / "oauth2_clients.json"
+    packaged.write_text(json.dumps({"clients": {
+        "outlook": {"client_id": "release-app-id"},
+        "gmail": {"client_id": "g.apps.googleusercontent.com", "client_secret": "not-secret"},
+        "yahoo": {"client_id": ""},
+    }}))  # fmt: skip
+    monkeypatch.setattr(clients, "resource", lambda *parts: packaged)
+    assert clients.resolve_client("m", from_preset(get_preset("outlook"))).client_id == (
+        "release-app-id"
+    )
+    google = clients.resolve_client("g", from_preset(get_preset("gmail")))
+    assert google.client_secret == "not-secret"
+    own = from_preset(get_preset("outlook"), client_id="tenant-own-app")
+    assert clients.resolve_client("m", own).client_id == "tenant-own-app"  # the account wins
+    with pytest.raises(errors.ClientIdMissing):
+        clients.resolve_client("y", from_preset(get_preset("yahoo")))
+
+
+def test_the_repository_ships_no_client_ids() -> None:
+    from app.core.oauth2.clients import packaged_clients
+
+    assert packaged_clients() == {}
