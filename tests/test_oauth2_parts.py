@@ -100,7 +100,8 @@ def test_no_client_id_explains_how_to_register_one(secret_service: dict[str, str
         resolve_client("mail", settings)
     assert caught.value.exit_code == 78
     assert "entra.microsoft.com" in caught.value.hint
-    assert "relaydesk account edit mail --oauth2-client-id ID" in caught.value.hint
+    assert "--oauth2-client-id ID" in caught.value.hint
+    assert "relaydesk account edit mail" in caught.value.hint
     own = settings.with_changes(client_id="my-app")
     assert resolve_client("mail", own).client_id == "my-app"
 

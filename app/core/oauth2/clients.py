@@ -80,8 +80,9 @@ def client_id_missing(account: str, settings: OAuth2Settings) -> ClientIdMissing
     return ClientIdMissing(
         "Signing in needs an OAuth2 client ID for this provider, and this copy of "
         "Relaydesk has none built in.",
-        hint=f"{_REGISTER[family]} Then enter its client ID: relaydesk account edit {account} "
-        "--oauth2-client-id ID (in the window: Edit → Sign-in client ID). See docs/oauth2.md.",
+        hint=f"{_REGISTER[family]} Then give its client ID with --oauth2-client-id ID (to "
+        f"`relaydesk account add` again, or `relaydesk account edit {account}`), or in the "
+        "window in the Client ID field of the sign-in step. See docs/oauth2.md.",
     )
 
 
