@@ -239,9 +239,12 @@ def cmd_default(args: argparse.Namespace, store: Store, out: Output) -> int:
 
 
 def cmd_presets(args: argparse.Namespace, store: Store, out: Output) -> int:
+    from app.core import ispdb
     from app.core.presets import load_presets
 
     presets = load_presets()
+    database = ispdb.load()
+    known = {"providers": len(database), "domains": ispdb.domain_count(database)}
     out.emit(
         {
             "status": "ok",
@@ -257,11 +260,17 @@ def cmd_presets(args: argparse.Namespace, store: Store, out: Output) -> int:
                 }
                 for p in presets
             ],
+            "database": {"name": "Thunderbird ISPDB (bundled)", **known},
         }
     )
     for p in presets:
         where = f"{p.host}:{p.port} {p.security.value}" if p.host else "enter the server yourself"
         out.say(f"{p.id:<24} {p.name:<28} {where}")
+    out.say(
+        f"\nThe bundled provider database (Thunderbird's ISPDB) knows {known['domains']} "
+        f"domains of {known['providers']} providers; `relaydesk account detect ADDRESS` "
+        "looks an address up."
+    )
     return 0
 
 

@@ -19,7 +19,7 @@ from app.core.oauth2.clients import secret_key
 from app.core.oauth2.config import OAuth2Settings
 from app.core.oauth2.http import TokenSet
 from app.core.oauth2.signin import finish_sign_in
-from app.core.presets import get_preset, preset_for_email
+from app.core.providers import find_preset, preset_for_address
 from app.core.store import Store
 
 FACE = "cli"
@@ -62,21 +62,21 @@ def add_options(add: argparse.ArgumentParser) -> None:
 
 def _account_from_args(args: argparse.Namespace) -> Account:
     email = validate_address(args.email)
-    preset = get_preset(args.preset) if args.preset else None
+    preset = find_preset(args.preset) if args.preset else None
     if preset is None and not args.host:
-        preset = preset_for_email(email)
+        preset = preset_for_address(email)
         if preset is None:
             raise UsageError(
                 f"Relaydesk has no preset for the domain of {email}.",
-                hint="Give the server: --host smtp.example.com --port 587 --security starttls "
-                "(see `relaydesk account presets` for known providers).",
+                hint=f"Look it up with `relaydesk account detect {email}`, or give the server: "
+                "--host smtp.example.com --port 587 --security starttls.",
             )
     security = (
         Security(args.security)
         if args.security
         else (preset.security if preset and preset.host else Security.STARTTLS)
     )
-    host = args.host or (preset.host if preset else None) or ""
+    host = args.host or (preset.host_for(email) if preset else None) or ""
     if args.port:
         port = args.port
     elif preset and preset.host and not args.security:
@@ -144,7 +144,7 @@ def _collect(
     """Ask for what the keyring gets (password, client secret), and sign in if needed."""
     if account.password_mode is PasswordMode.OAUTH2:
         base = oauth2_config.load(store, original.name) if original else None
-        preset = get_preset(account.preset) if account.preset else None
+        preset = find_preset(account.preset) if account.preset else None
         settings = oauth2_options.settings_from_args(args, preset, base)
         client_secret = read_password_stdin() if args.oauth2_client_secret_stdin else None
         unchanged = original is not None and base == settings and not client_secret
