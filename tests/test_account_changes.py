@@ -81,8 +81,10 @@ def test_switch_to_sign_in_drops_the_password_and_remove_drops_tokens(
         assert not oauth2_config.needs_signin(store, "work")
         assert keyring.get_password("relaydesk", "work#oauth2-refresh") == "refresh-1"
         assert tokens.access_token(store, "work") == "access-1"
+        tokens.lock_path(store, "work").touch()  # as a refresh leaves it
 
         account_changes.remove_account(store, "work", face="gui")
         assert keyring.get_password("relaydesk", "work#oauth2-refresh") is None
         assert keyring.get_password("relaydesk", "work#oauth2-access") is None
         assert oauth2_config.load(store, "work") is None
+        assert not tokens.lock_path(store, "work").exists()

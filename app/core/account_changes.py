@@ -118,6 +118,7 @@ def remove_account(store: Store, name: str, *, face: str) -> tuple[Account, bool
     account = accounts.remove_account(store, name)
     oauth2_config.delete(store, name)
     removed = _forget_secrets(name)
+    tokens.lock_path(store, name).unlink(missing_ok=True)
     store.audit(face=face, action="account_remove", outcome="ok", account=name)
     return account, removed
 

@@ -65,13 +65,18 @@ def access_token(store: Store, account: str, *, renew: bool = False) -> str:
                 _memory[account] = cached
                 return cached[0]
         refused = _memory.get(account)
-        with _refresh_lock(store.path.parent / f"oauth2-{account}.lock"):
+        with _refresh_lock(lock_path(store, account)):
             # Another process may have refreshed while this one waited for the lock.
             stored = _stored_access(account)
             if stored is not None and stored != refused and stored[1] - EARLY > time.time():
                 _memory[account] = stored
                 return stored[0]
             return _refresh(store, account).access_token
+
+
+def lock_path(store: Store, account: str) -> Path:
+    """The (empty) file that serialises refreshes of ``account`` across processes."""
+    return store.path.parent / f"oauth2-{account}.lock"
 
 
 @contextlib.contextmanager
