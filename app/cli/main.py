@@ -63,18 +63,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     gui_launch = ("--quick-send", "--minimised", "mailto:")
     if not argv or argv[0].lower().startswith(gui_launch):
-        try:
-            from app.ui.application import run_gui
-        except ImportError as error:
-            if not (error.name or "").startswith(("PySide6", "shiboken6")):
-                raise  # a bug in our own code, not a missing Qt
-            print(
-                f"relaydesk: the desktop window needs Qt, which did not load ({error}). "
-                "See `relaydesk --help` for the command line.",
-                file=sys.stderr,
-            )
-            return int(ExitCode.CONFIG)
         from app.cli.guard import run_guarded
 
-        return run_guarded(argv, lambda _: run_gui(argv), face="gui")
+        return run_guarded(argv, lambda _: _run_gui(argv), face="gui")
     return run(argv)
+
+
+def _run_gui(argv: Sequence[str]) -> int:
+    try:
+        from app.ui.application import run_gui
+    except ImportError as error:
+        if not (error.name or "").startswith(("PySide6", "shiboken6")):
+            raise  # a bug in our own code, not a missing Qt: the guard reports it
+        print(
+            f"relaydesk: the desktop window needs Qt, which did not load ({error}). "
+            "See `relaydesk --help` for the command line.",
+            file=sys.stderr,
+        )
+        return int(ExitCode.CONFIG)
+    return run_gui(argv)
