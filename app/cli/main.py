@@ -13,12 +13,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import import_module
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from app import __version__
 from app.core.errors import ExitCode
+
+if TYPE_CHECKING:
+    from app.cli.output import Output
 
 # The names this program answers to as a sendmail stand-in (argv[0]'s basename).
 SENDMAIL_NAMES = {"sendmail": (), "mailq": ("-bp",)}
@@ -47,8 +50,6 @@ COMMANDS: dict[str, Command] = {
     "policy": Command("app.cli.agent_commands", "what each tool caller (agent, script) may send"),
     "mcp": Command("app.cli.agent_commands", "serve the send_email tool over MCP (stdio)"),
 }
-
-SIGPIPE_STATUS = 141  # 128 + SIGPIPE: what a shell reports for `yes | head`
 
 
 class _Parser(argparse.ArgumentParser):
@@ -81,8 +82,12 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         description="Send mail through your own SMTP account. Without a command, opens the "
         "Relaydesk window.",
         epilog="Exit codes: 0 done, 64 usage, 65 bad input, 67 recipient refused, "
-        "69 server unreachable, 70 internal error, 75 temporary failure (kept in the outbox), "
-        "76 protocol or TLS failure, 77 authentication failed, 78 configuration error.",
+        "69 server unreachable, 70 internal error (a bug; a report file is named), "
+        "75 temporary failure (kept in the outbox), 76 protocol or TLS failure (also a "
+        "certificate left untrusted), 77 not permitted: authentication failed, sender "
+        "refused, or the caller's policy forbids the call (nothing queued), "
+        "78 configuration error (no such account, no keyring, data folder read-only or "
+        "damaged).",
     )
     parser.add_argument("--version", action="version", version=f"relaydesk {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -99,65 +104,33 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _stdout_closed() -> bool:
-    """True when nobody reads our stdout any more (the reader of the pipe went away)."""
-    import select
+def _body(argv: Sequence[str]) -> Callable[[Output], int]:
+    def body(out: Output) -> int:
+        from app.core.store import Store
 
-    try:
-        poller = select.poll()
-        poller.register(sys.stdout.fileno(), select.POLLOUT)
-        return any(event & (select.POLLERR | select.POLLHUP) for _, event in poller.poll(0))
-    except (OSError, ValueError):
-        return True
-
-
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null so the interpreter's final flush does not complain again."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
-    finally:
-        os.close(devnull)
-
-
-def _dispatch(args: argparse.Namespace) -> int:
-    from app.cli.output import Output
-    from app.core.errors import RelayError
-    from app.core.store import Store
-
-    out = Output(as_json=getattr(args, "json", False))
-    try:
-        with Store.open() as store:
-            return int(args.handler(args, store, out))
-    except RelayError as error:
-        return out.error(error)
-    except KeyboardInterrupt:
-        out.note("relaydesk: interrupted; anything queued stays in the outbox.")
-        return 130
-
-
-def run(argv: Sequence[str]) -> int:
-    """Parse and run one CLI command; returns the exit code.
-
-    A reader that goes away (``relaydesk history | head``) ends the command quietly
-    with the status a shell shows for a tool stopped by SIGPIPE.
-    """
-    try:
         try:
             args = build_parser(argv).parse_args(argv)
         except SystemExit as done:  # --help, --version, bad usage: flush while we can catch
             sys.stdout.flush()
             return done.code if isinstance(done.code, int) else int(ExitCode.USAGE)
-        code = _dispatch(args)
-        sys.stdout.flush()
+        out.as_json = getattr(args, "json", False)
+        with Store.open() as store:
+            code = int(args.handler(args, store, out))
+        sys.stdout.flush()  # here, so a reader that went away is seen by the guard
         return code
-    except BrokenPipeError:
-        if not _stdout_closed():
-            raise  # some other pipe (a socket, a child): not ours to hide
-        _silence_stdout()
-        return SIGPIPE_STATUS
+
+    return body
+
+
+def run(argv: Sequence[str]) -> int:
+    """Parse and run one CLI command under the final guard; returns the exit code.
+
+    A reader that goes away (``relaydesk history | head``) ends the command quietly
+    with the status a shell shows for a tool stopped by SIGPIPE (the guard's part).
+    """
+    from app.cli.guard import run_guarded
+
+    return run_guarded(argv, _body(argv))
 
 
 def _as_sendmail(argv: list[str]) -> list[str] | None:
@@ -173,16 +146,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     as_sendmail = _as_sendmail(argv)
     gui_launch = ("--quick-send", "--minimised", "mailto:")
     if as_sendmail is None and (not argv or argv[0].lower().startswith(gui_launch)):
-        try:
-            from app.ui.application import run_gui
-        except ImportError as error:
-            if not (error.name or "").startswith(("PySide6", "shiboken6")):
-                raise  # a bug in our own code, not a missing Qt
-            print(
-                f"relaydesk: the desktop window needs Qt, which did not load ({error}). "
-                "See `relaydesk --help` for the command line.",
-                file=sys.stderr,
-            )
-            return int(ExitCode.CONFIG)
-        return run_gui(argv)
+        from app.cli.guard import run_guarded
+
+        return run_guarded(argv, lambda _: _run_gui(argv), face="gui")
     return run(argv if as_sendmail is None else as_sendmail)
+
+
+def _run_gui(argv: Sequence[str]) -> int:
+    try:
+        from app.ui.application import run_gui
+    except ImportError as error:
+        if not (error.name or "").startswith(("PySide6", "shiboken6")):
+            raise  # a bug in our own code, not a missing Qt: the guard reports it
+        print(
+            f"relaydesk: the desktop window needs Qt, which did not load ({error}). "
+            "See `relaydesk --help` for the command line.",
+            file=sys.stderr,
+        )
+        return int(ExitCode.CONFIG)
+    return run_gui(argv)

@@ -1,19 +1,29 @@
-"""Where the CLI gets a password: the keyring, standard input, or a prompt."""
+"""The CLI's way to ask for a password (stdin or a terminal prompt); the rules are core's."""
 
 from __future__ import annotations
 
 import getpass
 import sys
-from collections.abc import Callable
 
-from app.core.accounts import Account, PasswordMode
+from app.core.accounts import Account
+from app.core.credentials import CredentialResolver
 from app.core.errors import PasswordMissing, UsageError
+from app.core.redaction import remember_secret
+from app.core.store import Store
+
+MAX_PASSWORD = 4096
 
 
 def read_password_stdin() -> str:
     """The first line of standard input, without its line ending."""
-    line = sys.stdin.readline()
+    line = sys.stdin.readline(MAX_PASSWORD + 2)  # a password, not whatever the pipe holds
+    if len(line.rstrip("\r\n")) > MAX_PASSWORD:
+        raise UsageError(
+            f"The password on standard input is longer than {MAX_PASSWORD} characters.",
+            hint="Pipe only the password, on the first line.",
+        )
     password = line.rstrip("\r\n")
+    remember_secret(password)
     if not password:
         raise UsageError(
             "--password-stdin was given but standard input held no password.",
@@ -32,28 +42,13 @@ def prompt_password(account: Account) -> str:
             f"relaydesk account password {account.name} --password-stdin",
         )
     password = getpass.getpass(f"Password for {account.username} at {account.host}: ")
+    remember_secret(password)
     if not password:
         raise PasswordMissing("No password was entered.", hint="Try again.")
     return password
 
 
-def password_source(*, from_stdin: bool) -> Callable[[Account], str | None]:
-    """A callable the send path asks for the password, only when it needs one."""
-    cache: dict[str, str] = {}
-
-    def source(account: Account) -> str | None:
-        if account.password_mode is PasswordMode.NONE:
-            return None
-        if account.name not in cache:
-            if from_stdin:
-                cache[account.name] = read_password_stdin()
-            elif account.password_mode is PasswordMode.KEYRING:
-                # keyring costs ~30 ms to import: only accounts that need a password pay it
-                from app.core import secrets
-
-                cache[account.name] = secrets.get_password(account.name)
-            else:
-                cache[account.name] = prompt_password(account)
-        return cache[account.name]
-
-    return source
+def password_source(store: Store, *, from_stdin: bool) -> CredentialResolver:
+    """The core resolver, asking through stdin (``--password-stdin``) or the terminal."""
+    ask = (lambda _account: read_password_stdin()) if from_stdin else prompt_password
+    return CredentialResolver(store, ask=ask, ask_first=from_stdin)

@@ -27,6 +27,7 @@ class PasswordMode(StrEnum):
 
     KEYRING = "keyring"  # stored in the OS keyring
     ASK = "ask"  # asked each time, kept in memory only
+    OAUTH2 = "oauth2"  # signed in with the provider; tokens in the keyring (app.core.oauth2)
     NONE = "none"  # no authentication (a local relay)
 
 
@@ -73,6 +74,12 @@ class Account:
                 f"“{self.host}” is not a host name.",
                 hint="Give the SMTP server's host name, e.g. smtp.example.com.",
             )
+        # A line break here would be sent in every From header and AUTH command. (Imported
+        # here: the window frame loads accounts without the address validator.)
+        from app.core.addresses import check_header_value
+
+        check_header_value("display name", self.from_name)
+        check_header_value("username", self.username or "")
         if not 0 < self.port < 65536:
             raise InvalidInput(
                 f"Port {self.port} is out of range.",

@@ -20,6 +20,7 @@ class ExitCode(IntEnum):
     USAGE = 64
     DATAERR = 65
     NOUSER = 67
+    SOFTWARE = 70
     UNAVAILABLE = 69
     TEMPFAIL = 75
     PROTOCOL = 76
@@ -121,6 +122,14 @@ class ConnectTimeout(ServerUnreachable):
     code = "connect_timeout"
 
 
+# 70 -----------------------------------------------------------------------
+class InternalError(RelayError):
+    """A bug: an exception nothing expected. The guard reports it with a report file."""
+
+    exit_code = ExitCode.SOFTWARE
+    code = "internal_error"
+
+
 # 75 -----------------------------------------------------------------------
 class TemporaryFailure(RelayError):
     exit_code = ExitCode.TEMPFAIL
@@ -187,10 +196,31 @@ class PlaintextAuthRefused(ProtocolError):
     code = "plaintext_auth_refused"
 
 
+class TrustDeclined(ProtocolError):
+    """The person did not confirm a certificate: it stays untrusted."""
+
+    code = "trust_declined"
+
+
 # 77 -----------------------------------------------------------------------
 class AuthFailed(RelayError):
     exit_code = ExitCode.NOPERM
     code = "auth_failed"
+
+
+class SignInRequired(AuthFailed):
+    """The OAuth2 sign-in is gone (revoked, expired, never done): the user must sign in again.
+
+    Queued messages wait in the outbox (see ``outbox.state_after_error``).
+    """
+
+    code = "signin_required"
+
+
+class SignInFailed(AuthFailed):
+    """The provider refused the OAuth2 sign-in itself (declined, wrong client, scope)."""
+
+    code = "signin_failed"
 
 
 class SenderRefused(RelayError):
@@ -205,6 +235,12 @@ class PolicyViolation(RelayError):
 
     exit_code = ExitCode.NOPERM
     code = "policy_violation"
+
+
+class CallerQuotaExceeded(PolicyViolation):
+    """The caller's policy quota is used up; nothing was queued (unlike QuotaExceeded)."""
+
+    code = "quota_exceeded"
 
 
 class AccountNotAllowed(PolicyViolation):
@@ -243,3 +279,21 @@ class KeyringUnavailable(ConfigError):
 
 class PasswordMissing(ConfigError):
     code = "password_missing"
+
+
+class DataUnwritable(ConfigError):
+    """The data folder or database is read-only or not ours to write."""
+
+    code = "data_unwritable"
+
+
+class DatabaseCorrupt(ConfigError):
+    """The database file is damaged or is not a Relaydesk database."""
+
+    code = "database_corrupt"
+
+
+class ClientIdMissing(ConfigError):
+    """No OAuth2 client ID is configured for the provider (see docs/oauth2.md)."""
+
+    code = "oauth2_client_id_missing"
