@@ -106,14 +106,14 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 def _body(argv: Sequence[str]) -> Callable[[Output], int]:
     def body(out: Output) -> int:
-        from app.core.store import Store
-
         try:
             args = build_parser(argv).parse_args(argv)
         except SystemExit as done:  # --help, --version, bad usage: flush while we can catch
             sys.stdout.flush()
             return done.code if isinstance(done.code, int) else int(ExitCode.USAGE)
         out.as_json = getattr(args, "json", False)
+        from app.core.store import Store  # sqlite3: not for --help and --version
+
         with Store.open() as store:
             code = int(args.handler(args, store, out))
         sys.stdout.flush()  # here, so a reader that went away is seen by the guard
