@@ -19,7 +19,7 @@ from app.core.errors import AccountExists, NoSuchAccount, RelayError
 from app.core.presets import preset_for_email
 from app.core.smtp.session import Timeouts
 from app.core.store import Store
-from app.ui.qt import QTimer, QtWidgets, Signal, Slot
+from app.ui.qt import QtCore, QTimer, QtWidgets, Signal, Slot
 from app.ui.wizard_pages import AddressPage, ServerPage
 from app.ui.wizard_password_page import PasswordPage
 from app.ui.wizard_test_page import TestPage
@@ -73,6 +73,7 @@ class AccountWizard(QtWidgets.QWizard):
         self.detector.found.connect(self.on_detector_found)
         self.detector.failed.connect(self.on_detector_failed)
         self._patience.timeout.connect(self.on_patience_timeout)
+        self.currentIdChanged.connect(self.on_current_id_changed)
         if account is not None:
             self._prefill(account, known_password)
 
@@ -225,6 +226,23 @@ class AccountWizard(QtWidgets.QWizard):
         if email:
             self.detector.abandon()
             self._detected(email, "The lookup took too long; the network may be slow or offline.")
+
+    # -- focus --------------------------------------------------------------------
+
+    @Slot(int)
+    def on_current_id_changed(self, _page_id: int) -> None:
+        # Qt may leave the keyboard focus in a field of the page just hidden: typing a
+        # password there would put it, in clear text, into the previous page's Username.
+        self.focus_current_page()
+
+    def focus_current_page(self) -> None:
+        """Put the cursor in the field the shown page wants typed first."""
+        page = self.currentPage()
+        field = getattr(page, "first_field", lambda: None)()
+        if field is None or not field.isEnabled():
+            field = page.nextInFocusChain() if page is not None else None
+        if field is not None:
+            field.setFocus(QtCore.Qt.FocusReason.TabFocusReason)
 
     # -- storing ------------------------------------------------------------------
 

@@ -62,6 +62,10 @@ class PasswordPage(QtWidgets.QWizardPage):
         self.store_keyring.toggled.connect(self.on_where_toggled)
         self.open_url.clicked.connect(self.on_open_url_clicked)
 
+    def first_field(self) -> QtWidgets.QWidget:
+        """Where the cursor goes when the page is shown."""
+        return self.password if self.password.isEnabled() else self.no_login
+
     def prefill(self, account: Account, known_password: str | None) -> None:
         """Edit mode: start from the account's choice; an empty field keeps its password."""
         self._original = account

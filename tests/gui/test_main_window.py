@@ -41,20 +41,20 @@ def test_status_bar_and_outbox_view_show_what_the_store_holds(qtbot, account, co
     error = RecipientRefused("The server refused bob@example.com.", hint="Check the address.")
     outbox.set_state(store, failed, State.FAILED, error=error)
     controller.service.outbox_changed.emit()
-    assert controller.window.outbox_status.text() == "2 queued, 1 retrying, 1 failed"
+    assert controller.window.outbox_status.text() == "2 waiting, 1 retrying, 1 not sent"
 
     view = controller.window.outbox
     assert view.table.rowCount() == 4
     row = [view.table.item(r, 2).text() for r in range(4)].index("refused one")
-    assert view.table.item(row, 0).text() == "failed"
-    assert view.table.item(row, 6).text() == "The server refused bob@example.com."
+    assert view.table.item(row, 0).text() == "Not sent"
+    assert view.table.item(row, 4).text() == "The server refused bob@example.com."
     view.table.selectRow(row)
     assert "Check the address." in view.detail.text()
 
     answer_next_question(qtbot, QtWidgets.QMessageBox.StandardButton.Yes)
     qtbot.mouseClick(view.discard, Qt.MouseButton.LeftButton)
     assert view.table.rowCount() == 3
-    assert controller.window.outbox_status.text() == "2 queued, 1 retrying"
+    assert controller.window.outbox_status.text() == "2 waiting, 1 retrying"
 
 
 def answer_next_question(qtbot, button) -> None:
