@@ -77,9 +77,14 @@ def outbox_details(item: OutboxItem) -> str:
     return "\n".join(lines)
 
 
-def sent_line(accepted: tuple[str, ...] | list[str], refused: dict[str, str]) -> str:
-    """The one line that reports a send: who got it, who did not (no reply codes)."""
-    line = f"Sent to {', '.join(accepted)}."
+def sent_line(
+    accepted: tuple[str, ...] | list[str], refused: dict[str, str], at: str = ""
+) -> str:
+    """The one line that reports a send: who got it (at what time), who did not.
+
+    No reply codes: the server's words are in History's details.
+    """
+    line = f"Sent to {', '.join(accepted)}" + (f" at {at}." if at else ".")
     if refused:
         line += f" Not accepted for {', '.join(refused)}: see the outbox for the reason."
     return line

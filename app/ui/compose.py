@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 from app.core import accounts, outbox, settings
 from app.core.errors import RelayError, UsageError
 from app.core.message import Draft
 from app.core.outbox import SendResult, State
 from app.core.store import Store
+from app.core.wording import sent_line
+from app.ui import locale_format
 from app.ui.attachments import AttachmentList, accept_file_drags, local_paths, oversize_box
 from app.ui.prefill import Prefill
 from app.ui.qt import QtGui, QtWidgets, Signal, Slot
@@ -41,7 +41,7 @@ class ComposeForm(QtWidgets.QWidget):
     def _build(self) -> None:
         self.account = QtWidgets.QComboBox()
         self.account.setAccessibleName("From account")
-        self.add_account = QtWidgets.QPushButton("Add an account…")
+        self.add_account = QtWidgets.QPushButton("Add account…")
         self.add_account.clicked.connect(self.account_missing)
         self.to, self.cc, self.bcc = AddressField("To"), AddressField("Cc"), AddressField("Bcc")
         self.subject = QtWidgets.QLineEdit()
@@ -269,11 +269,9 @@ class ComposeForm(QtWidgets.QWidget):
     def on_job_finished(self, result: SendResult) -> None:
         self._set_busy(False)
         if result.state is State.SENT:
-            refused = f" Refused: {', '.join(result.refused)}." if result.refused else ""
             self.status.show_text(
-                f"Sent to {', '.join(result.accepted)} at {time.strftime('%H:%M')} — "
-                f"server replied {result.final_reply}.{refused}",
-                "ok" if not refused else "warning",
+                sent_line(result.accepted, result.refused, locale_format.now_clock()),
+                "ok" if not result.refused else "warning",
             )
             self.clear()
         elif result.state is State.CANCELLED:

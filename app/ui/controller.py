@@ -221,7 +221,7 @@ class Controller(QObject):
         if self.tray.available and settings.get(self.store, "close_to_tray"):
             self.window.hide()
         else:
-            self.quit()
+            self.quit()  # asks first when messages would stay unsent
 
     @Slot(object)
     def on_service_sent(self, result: SendResult) -> None:
@@ -240,13 +240,29 @@ class Controller(QObject):
 
     # -- leaving ---------------------------------------------------------------------
     def confirm_quit(self) -> bool:
-        """Ask about unsent drafts; True when nothing stops the quit."""
+        """Ask about unsent drafts and pending messages; True when nothing stops the quit."""
         if not self.ready:
             return True  # no page, no compose window: nothing can have been typed
         from app.ui.compose_window import confirm_discard
+        from app.ui.quit_prompt import QuitChoice, ask_about_pending
 
         forms = [self.window.compose] + [c.form for c in self.compose_windows if c.isVisible()]
-        return all(confirm_discard(self.window, form) for form in forms if form.has_content())
+        if not all(confirm_discard(self.window, form) for form in forms if form.has_content()):
+            return False
+        choice = ask_about_pending(self.window, self.store, tray=self.tray.available)
+        # At merge: QuitChoice.BACKGROUND → background.enable(); then return True.
+        if choice is QuitChoice.KEEP_RUNNING:
+            self.keep_running()
+            return False
+        return choice is QuitChoice.QUIT
+
+    def keep_running(self) -> None:
+        """Stay alive to send: in the tray when there is one, else as a minimised window."""
+        if self.tray.available:
+            self.window.hide()
+            self.tray.notify("Relaydesk keeps sending", "Quit from the tray menu when done.")
+        else:
+            self.window.showMinimized()
 
     @Slot()
     def quit(self) -> None:

@@ -9,6 +9,8 @@ from app.core.errors import RelayError
 from app.core.message import Draft
 from app.core.outbox import SendResult, State
 from app.core.store import Store
+from app.core.wording import sent_line
+from app.ui import locale_format
 from app.ui.attachments import AttachmentList, accept_file_drags, local_paths
 from app.ui.icons import app_icon
 from app.ui.qt import Qt, QtGui, QtWidgets, Slot
@@ -70,6 +72,12 @@ class QuickSendDialog(QtWidgets.QDialog):
         shortcut = QtGui.QShortcut(QtGui.QKeySequence("Ctrl+Return"), self)
         shortcut.activated.connect(self.on_send_button_clicked)
         self.reload_accounts()
+        self.setFocusProxy(self.to.edit)
+
+    def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802
+        super().showEvent(event)
+        # Typing starts with the recipient: focus on From would send keys to the account list.
+        self.to.edit.setFocus()
 
     def reload_accounts(self) -> None:
         self.account.clear()
@@ -82,7 +90,7 @@ class QuickSendDialog(QtWidgets.QDialog):
     def _update_send_state(self) -> None:
         reason = ""
         if self.account.count() == 0:
-            reason = "Add an account in the main window first."
+            reason = "Add account in the main window first (Accounts → Add account…)."
         elif self.to.error is not None:
             reason = self.to.error.message
         elif not self.to.addresses:
@@ -132,7 +140,10 @@ class QuickSendDialog(QtWidgets.QDialog):
     def on_job_finished(self, result: SendResult) -> None:
         self._done()
         if result.state is State.SENT:
-            self.status.show_text(f"Sent to {', '.join(result.accepted)}.", "ok")
+            self.status.show_text(
+                sent_line(result.accepted, result.refused, locale_format.now_clock()),
+                "ok" if not result.refused else "warning",
+            )
             self.to.set_text("")
             self.subject.clear()
             self.text.clear()

@@ -70,7 +70,11 @@ class StatusLine(QtWidgets.QLabel):
 
 
 class AddressField(QtWidgets.QWidget):
-    """A line for one or more addresses, checked as the person types."""
+    """A line for one or more addresses.
+
+    Checked on every keystroke (Send stays disabled while the line is wrong), but the
+    problem is shown only once the person leaves the field: "b" is not an error yet.
+    """
 
     validity_changed = Signal()
 
@@ -90,12 +94,19 @@ class AddressField(QtWidgets.QWidget):
         self.error: InvalidAddress | None = None
         self.addresses: tuple[str, ...] = ()
         self.edit.textChanged.connect(self.on_edit_text_changed)
+        self.edit.editingFinished.connect(self.on_edit_editing_finished)
 
     def text(self) -> str:
         return self.edit.text()
 
     def set_text(self, text: str) -> None:
+        """Fill the field (from a link, a draft): a problem in it is shown at once."""
         self.edit.setText(text)
+        self._show()
+
+    @property
+    def shows_problem(self) -> bool:
+        return self.reason.isVisibleTo(self)
 
     def on_edit_text_changed(self, text: str) -> None:
         # Imported here: the address checker (email_validator) is slow to load, and the main
@@ -106,8 +117,12 @@ class AddressField(QtWidgets.QWidget):
             self.addresses, self.error = parse_address_list(text), None
         except InvalidAddress as error:
             self.addresses, self.error = (), error
-        self._show()
+        if self.error is None or self.shows_problem:
+            self._show()  # clear at once when fixed; keep an already shown problem current
         self.validity_changed.emit()
+
+    def on_edit_editing_finished(self) -> None:
+        self._show()
 
     def changeEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802
         super().changeEvent(event)

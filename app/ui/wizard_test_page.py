@@ -165,6 +165,8 @@ class TestPage(QtWidgets.QWizardPage):
     @Slot(object)
     def on_runner_line(self, line: TranscriptLine) -> None:
         self.transcript.appendPlainText(line.render())
+        # Appending scrolls to the end of a long line; a reader starts at the left.
+        self.transcript.horizontalScrollBar().setValue(0)
 
     @Slot(object)
     def on_runner_check(self, result: CheckResult) -> None:
