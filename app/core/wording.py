@@ -77,9 +77,7 @@ def outbox_details(item: OutboxItem) -> str:
     return "\n".join(lines)
 
 
-def sent_line(
-    accepted: tuple[str, ...] | list[str], refused: dict[str, str], at: str = ""
-) -> str:
+def sent_line(accepted: tuple[str, ...] | list[str], refused: dict[str, str], at: str = "") -> str:
     """The one line that reports a send: who got it (at what time), who did not.
 
     No reply codes: the server's words are in History's details.

@@ -63,9 +63,7 @@ def pending_box(
     return box, choices
 
 
-def ask_about_pending(
-    parent: QtWidgets.QWidget | None, store: Store, *, tray: bool
-) -> QuitChoice:
+def ask_about_pending(parent: QtWidgets.QWidget | None, store: Store, *, tray: bool) -> QuitChoice:
     """QUIT at once when nothing is pending; otherwise what the person chose."""
     count, listing = pending_summary(store)
     if count == 0:

@@ -22,9 +22,7 @@ def answer_quit_box(qtbot, button_text: str, seen: list[str]) -> None:
     QTimer.singleShot(50, answer)
 
 
-def test_quit_with_a_retrying_message_asks_and_can_keep_running(
-    qtbot, account, controller
-) -> None:
+def test_quit_with_a_retrying_message_asks_and_can_keep_running(qtbot, account, controller) -> None:
     quits: list[bool] = []
     controller._on_quit = lambda: quits.append(True)
     item = queue(controller.store, "Invoice 42")
