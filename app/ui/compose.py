@@ -140,7 +140,7 @@ class ComposeForm(QtWidgets.QWidget):
     def problem(self) -> str:
         """Why Send is disabled (empty when it is enabled)."""
         if self.account.count() == 0:
-            return "Add an account first."
+            return "Add account first: Accounts → Add account…"
         bad = next((f for f in (self.to, self.cc, self.bcc) if f.error is not None), None)
         if bad is not None and bad.error is not None:
             return bad.error.message

@@ -57,6 +57,7 @@ class Controller(QObject):
         self._run_outbox = run_outbox
         self.store = Store.open(paths)
         self.window = MainWindow()
+        self.window.paths = paths
         self.tray = Tray(self)
         self.quick_send: QuickSendDialog | None = None
         self.compose_windows: list[ComposeWindow] = []

@@ -19,6 +19,7 @@ from app.core.errors import AccountExists, NoSuchAccount, RelayError
 from app.core.presets import preset_for_email
 from app.core.smtp.session import Timeouts
 from app.core.store import Store
+from app.ui.certificate_view import confirm_trust
 from app.ui.qt import QtCore, QTimer, QtWidgets, Signal, Slot
 from app.ui.wizard_pages import AddressPage, ServerPage
 from app.ui.wizard_password_page import PasswordPage
@@ -150,17 +151,8 @@ class AccountWizard(QtWidgets.QWizard):
         server = self.server_page
         if "pin_sha256" in changes:
             pin = str(changes["pin_sha256"])
-            answer = QtWidgets.QMessageBox.warning(
-                self,
-                "Trust this certificate?",
-                "Relaydesk will accept this server's certificate even though no trusted "
-                "authority vouches for it, and will refuse any other certificate later.\n\n"
-                f"SHA-256: {pin}\n\nOnly do this for your own or your company's server, "
-                "after comparing the fingerprint with what its administrator gave you.",
-                QtWidgets.QMessageBox.StandardButton.Yes | QtWidgets.QMessageBox.StandardButton.No,
-                QtWidgets.QMessageBox.StandardButton.No,
-            )
-            if answer == QtWidgets.QMessageBox.StandardButton.Yes:
+            facts = changes.get("certificate")
+            if confirm_trust(self, pin, facts if isinstance(facts, dict) else None):
                 self.pin_sha256, self._pinned_host = pin, server.host.text().strip()
             return
         if "security" in changes:

@@ -194,7 +194,7 @@ class TestPage(QtWidgets.QWizardPage):
                     1, "Skipped" if report.ok else ("Stopped" if cancelled else "Not reached")
                 )
         if report.ok:
-            self.status.setText("The server accepted the login and the sender address.")
+            self.status.setText(self._passed_text(report.account))
             self.status.setStyleSheet(f"color: {success_color(self)}; font-weight: bold")
         elif cancelled:
             self.status.setText("The test was stopped. Press “Test again” to run it again.")
@@ -204,6 +204,12 @@ class TestPage(QtWidgets.QWizardPage):
         self.save_anyway.setVisible(not report.ok)
         self._set_running(False)
         self.wizard().record_test(report)  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _passed_text(account: Account) -> str:
+        if account.username:
+            return "It works: you are signed in and the server accepts your address as sender."
+        return "It works: the server accepts mail from your address without signing in."
 
     @Slot()
     def on_stop_clicked(self) -> None:

@@ -29,7 +29,7 @@ def test_compose_send_arrives_and_appears_in_history(
     report = tmp_path / "report.pdf"
     report.write_bytes(b"%PDF-1.4 " + b"x" * 30_000)
     assert form.attachments.add_paths([report]) == []
-    assert "report.pdf — 30 KB" in form.attachments.list.item(0).text()
+    assert "report.pdf — 30 kB" in form.attachments.list.item(0).text()
 
     with qtbot.waitSignal(controller.service.sent, timeout=10_000):
         qtbot.mouseClick(form.send_button, Qt.MouseButton.LeftButton)
@@ -95,12 +95,12 @@ def test_attachment_over_known_size_warns_before_sending(
     photo.write_bytes(b"\xff" * 25_000)
     form.attachments.add_paths([photo])
     assert form.attachments.warning.isVisible()
-    assert "at most 20 KB" in form.attachments.warning.text()
+    assert "at most 20 kB" in form.attachments.warning.text()
 
     qtbot.mouseClick(form.send_button, Qt.MouseButton.LeftButton)
     box = form.findChild(QtWidgets.QMessageBox, "oversize-warning")
     assert box is not None and box.isVisible()
-    assert "accepts at most 20 KB" in box.text()
+    assert "accepts at most 20 kB" in box.text()
     box.button(QtWidgets.QMessageBox.StandardButton.Cancel).click()
     qtbot.wait(50)
     assert small.messages == [] and not form.sending

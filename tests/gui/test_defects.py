@@ -14,7 +14,7 @@ from app.core.message import Draft
 from app.core.outbox import State
 from app.core.store import Store
 from app.ui.outbox_view import REASON_COLUMN
-from app.ui.qt import Qt, QtWidgets
+from app.ui.qt import Qt, QtGui, QtWidgets
 from app.ui.wizard import AccountWizard
 from tests.gui.conftest import make_account, make_relay_account
 from tests.support.smtp_servers import RecordingHandler
@@ -123,3 +123,18 @@ def test_edit_shows_plaintext_choice_of_an_unencrypted_relay(qtbot, relaydesk_ho
     page = dialog.server_page
     assert page.allow_plaintext.isEnabled() and page.allow_plaintext.isChecked()
     dialog.reject()
+
+
+def test_app_password_address_can_be_copied_when_no_browser_opens(qtbot, wizard, secret_service):
+    page = wizard.address_page
+    qtbot.keyClicks(page.email, "ada.lovelace@gmail.com")
+    wizard.next()
+    wizard.next()
+    password_page = wizard.password_page
+    assert wizard.currentPage() is password_page
+    url = password_page.url_text.text()
+    assert url.startswith("https://") and password_page.url_text.isVisible()
+    qtbot.mouseClick(password_page.copy_url, Qt.MouseButton.LeftButton)
+    assert QtGui.QGuiApplication.clipboard().text() == url
+    assert "copied" in password_page.url_note.text()
+    assert password_page.subTitle().startswith("The password ada.lovelace@gmail.com signs in")

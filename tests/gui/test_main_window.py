@@ -79,7 +79,10 @@ def test_remove_account_deletes_its_keyring_entry(qtbot, account, controller) ->
     assert page.table.rowCount() == 0 and not page.empty.isHidden()
     assert keyring.get_password("relaydesk", "work") is None
     assert controller.window.compose.account.count() == 0
-    assert controller.window.compose.send_button.toolTip() == "Add an account first."
+    assert (
+        controller.window.compose.send_button.toolTip()
+        == "Add account first: Accounts → Add account…"
+    )
 
 
 def test_default_account_and_send_again_from_history(
@@ -90,7 +93,7 @@ def test_default_account_and_send_again_from_history(
     page.reload()
     page.table.selectRow(1)
     qtbot.mouseClick(page.default, Qt.MouseButton.LeftButton)
-    assert page.table.item(1, 5).text() == "★ default"
+    assert page.table.item(1, 4).text() == "★ default"
 
     form = controller.window.compose
     form.reload_accounts()
