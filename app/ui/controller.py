@@ -103,6 +103,10 @@ class Controller(QObject):
         s.paused_changed.connect(w.refresh_status)
         s.sent.connect(self.on_service_sent)
         s.problem.connect(self.on_service_problem)
+        from app.ui.notifications import DesktopNotifications
+
+        self.notifications = DesktopNotifications(self)
+        self.notifications.clicked.connect(self.on_notification_clicked)
         if self._run_outbox:
             self.runner.start()
 
@@ -226,18 +230,43 @@ class Controller(QObject):
 
     @Slot(object)
     def on_service_sent(self, result: SendResult) -> None:
-        self._notify("Message sent", f"Sent to {', '.join(result.accepted)}.", problem=False)
+        from app.core.wording import sent_line
+
+        text = sent_line(result.accepted, result.refused)
+        self._notify("Message sent", text, problem=False, target=f"history:{result.item_id}")
 
     @Slot(object, object)
-    def on_service_problem(self, _result: SendResult | None, error: RelayError) -> None:
-        self._notify("Message not sent", f"{error.message} {error.hint}", problem=True)
-
-    def _notify(self, title: str, text: str, *, problem: bool) -> None:
-        shown = settings.get(self.store, "notifications") and self.tray.notify(
-            title, text, problem=problem
+    def on_service_problem(self, result: SendResult | None, error: RelayError) -> None:
+        title = (
+            "Message not sent"
+            if result is None or result.state.value == "failed"
+            else ("Message waiting in the outbox")
         )
-        if not shown:
-            self.window.statusBar().showMessage(f"{title}: {text}", 10000)
+        target = f"outbox:{result.item_id}" if result is not None else "outbox:"
+        self._notify(title, f"{error.message} {error.hint}", problem=True, target=target)
+
+    def _notify(self, title: str, text: str, *, problem: bool, target: str = "") -> None:
+        """The desktop's notification service first (no tray needed), else the tray's
+        bubble; the status bar always says it too, for whoever is looking at the window."""
+        self.window.statusBar().showMessage(f"{title}: {text}", 10000)
+        if not settings.get(self.store, "notifications"):
+            return
+        if not self.notifications.notify(title, text, problem=problem, target=target):
+            self.tray.notify(title, text, problem=problem)
+
+    @Slot(str)
+    def on_notification_clicked(self, target: str) -> None:
+        """Open what the notification was about: the sent message, or the one waiting."""
+        page, _, number = target.partition(":")
+        self.show_window()
+        if page == "history":
+            self.window.show_page(1)
+            if number:
+                self.window.history.select_outbox_item(int(number))
+        elif page == "outbox":
+            self.window.show_page(2)
+            if number:
+                self.window.outbox.select_item(int(number))
 
     # -- leaving ---------------------------------------------------------------------
     def confirm_quit(self) -> bool:
@@ -281,6 +310,7 @@ class Controller(QObject):
         if self.ready:
             self.runner.stop()
             self.service.shutdown()
+            self.notifications.shutdown()
             self.window.accounts.shutdown()
         wait_for_parked()
         self.tray.hide()

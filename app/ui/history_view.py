@@ -93,6 +93,15 @@ class HistoryView(QtWidgets.QWidget):
         self._update_count()
         self._show_entry(None)
 
+    def select_outbox_item(self, outbox_id: int) -> bool:
+        """Select the newest entry of this outbox item (a clicked notification); True if found."""
+        for row in range(self.model.rowCount()):
+            entry = self.model.entry(row)
+            if entry is not None and entry.outbox_id == outbox_id:
+                self.table.selectRow(row)
+                return True
+        return False
+
     def _update_count(self) -> None:
         total = self.model.total()
         what = "match" if self.model.query else "sent"

@@ -94,6 +94,14 @@ class OutboxView(QtWidgets.QWidget):
         rows = {index.row() for index in self.table.selectedIndexes()}
         return self._items[rows.pop()] if len(rows) == 1 else None
 
+    def select_item(self, item_id: int) -> bool:
+        """Select one message (a clicked notification); True when it is still listed."""
+        for row, item in enumerate(self._items):
+            if item.id == item_id:
+                self.table.selectRow(row)
+                return True
+        return False
+
     def summary(self) -> str:
         """What the outbox holds, in a few words (for the status bar)."""
         return outbox_summary(outbox.count_by_state(self._store))
