@@ -43,7 +43,7 @@ class AccountsPage(QtWidgets.QWidget):
         super().__init__(parent)
         self._store = store
         self._passwords = passwords
-        self._wizard: QtWidgets.QWizard | None = None
+        self._wizard: QtWidgets.QDialog | None = None
         self._names: list[str] = []
         self.certificate_dialog: QtWidgets.QDialog | None = None
         self.tests = TestRunner(self)
@@ -157,21 +157,30 @@ class AccountsPage(QtWidgets.QWidget):
         self.test.setEnabled(chosen and not self.tests.running)
 
     def open_wizard(self, account: Account | None = None) -> None:
-        """The account wizard: a new account, or ``account`` to edit."""
-        try:
-            from app.ui.wizard import AccountWizard
-        except ImportError:
-            self.status.show_text("The account wizard is not available in this build.", "error")
+        """A new account: the one-page setup; ``account``: the step-by-step editor."""
+        if account is None:
+            self.open_setup()
             return
-        known = self._passwords.get(account.name) if account is not None else None
+        from app.ui.wizard import AccountWizard
+
+        known = self._passwords.get(account.name)
         wizard = AccountWizard(self, account=account, known_password=known)
         wizard.account_saved.connect(self.on_wizard_account_saved)
         self._wizard = wizard
         wizard.open()
 
+    def open_setup(self) -> None:
+        """The one-page setup for a new account."""
+        from app.ui.setup_dialog import SetupDialog
+
+        dialog = SetupDialog(self)
+        dialog.account_saved.connect(self.on_wizard_account_saved)
+        self._wizard = dialog
+        dialog.open()
+
     @property
-    def wizard(self) -> QtWidgets.QWizard | None:
-        """The wizard opened last (add or edit), if any."""
+    def wizard(self) -> QtWidgets.QDialog | None:
+        """The setup or wizard opened last (add or edit), if any."""
         return self._wizard
 
     @Slot()

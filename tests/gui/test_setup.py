@@ -1,0 +1,135 @@
+"""The one-page setup, driven with the keyboard against a real server and keyring."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import keyring
+import pytest
+
+from app.core import accounts
+from app.core.accounts import PasswordMode, Security
+from app.core.detect import Candidate, Detection
+from app.core.store import Store
+from app.ui.qt import Qt
+from app.ui.setup_dialog import SetupDialog
+from tests.gui.conftest import find_nothing
+from tests.support.smtp_servers import USERS, RunningServer
+
+LOGIN = "alice@example.test"
+
+
+def finds(server: RunningServer) -> Callable[[str], Detection]:
+    def detector(address: str) -> Detection:
+        domain = address.rpartition("@")[2]
+        found = Candidate(server.host, server.port, Security.STARTTLS, LOGIN, source="autoconfig")
+        return Detection(address, domain, (found,), ("autoconfig: found at the domain",))
+
+    return detector
+
+
+@pytest.fixture
+def open_setup(qtbot, relaydesk_home: Path) -> Iterator[Callable[..., SetupDialog]]:
+    made: list[SetupDialog] = []
+
+    def open_it(detector: Callable[[str], Detection] = find_nothing) -> SetupDialog:
+        dialog = SetupDialog(detector=detector)
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        made.append(dialog)
+        return dialog
+
+    yield open_it
+    for dialog in made:
+        dialog.reject()
+
+
+def type_in(qtbot, dialog: SetupDialog, name: str, email: str, password: str) -> None:
+    qtbot.keyClicks(dialog.from_name, name)
+    qtbot.keyClicks(dialog.email, email)
+    qtbot.keyClicks(dialog.password, password)
+
+
+def test_name_address_password_then_done(qtbot, open_setup, server, secret_service) -> None:
+    dialog = open_setup(finds(server))
+    assert not dialog.manual.isVisible()  # settings only on demand
+    dialog.manual_toggle.click()
+    qtbot.keyClicks(dialog.manual.ca_file, str(server.ca_file))  # the test server's own CA
+    dialog.manual_toggle.click()
+    type_in(qtbot, dialog, "Alice Example", "alice@corp.example.com", USERS[LOGIN])
+    assert dialog.primary.text() == "&Continue"
+    with qtbot.waitSignal(dialog.tests.finished, timeout=15_000):
+        qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
+    assert "autoconfig" in dialog.source.text() and server.host in dialog.source.text()
+    assert dialog.status.text().startswith("It works")
+    assert dialog.primary.text() == "&Done"
+
+    with qtbot.waitSignal(dialog.account_saved, timeout=5000) as saved:
+        qtbot.keyClick(dialog.primary, Qt.Key.Key_Return)
+    assert saved.args == ["corp"]
+    with Store.open() as store:
+        account = accounts.get_account(store, "corp")
+        audit = [r["action"] for r in store.audit_rows()]
+    assert (account.email, account.username, account.from_name) == (
+        "alice@corp.example.com",
+        LOGIN,
+        "Alice Example",
+    )
+    assert account.password_mode is PasswordMode.KEYRING
+    assert keyring.get_password("relaydesk", "corp") == USERS[LOGIN]
+    assert "account_add" in audit
+    assert dialog.password.text() == ""  # nothing kept in the closed dialog
+
+
+def test_wrong_password_explains_and_offers_test_again(
+    qtbot, open_setup, server, secret_service
+) -> None:
+    dialog = open_setup(finds(server))
+    dialog.manual_toggle.click()
+    qtbot.keyClicks(dialog.manual.ca_file, str(server.ca_file))
+    type_in(qtbot, dialog, "", "alice@corp.example.com", "wrong")
+    with qtbot.waitSignal(dialog.tests.finished, timeout=15_000):
+        dialog.primary.click()
+    assert dialog.diagnosis.isVisible() and dialog.diagnosis.hint.text()
+    assert dialog.manual.isVisible()
+    assert dialog.primary.text() == "&Test again"
+    dialog.password.clear()
+    qtbot.keyClicks(dialog.password, USERS[LOGIN])
+    assert dialog.primary.text() == "&Continue"  # the typed password was not tested yet
+    with qtbot.waitSignal(dialog.tests.finished, timeout=15_000):
+        dialog.primary.click()
+    assert dialog.primary.text() == "&Done"
+    with Store.open() as store:
+        assert accounts.list_accounts(store) == []  # nothing saved before Done
+
+
+def test_nothing_found_opens_the_manual_settings(qtbot, open_setup, server, secret_service):
+    dialog = open_setup()
+    type_in(qtbot, dialog, "Alice", "alice@unknown.example.com", USERS[LOGIN])
+    with qtbot.waitSignal(dialog.detector.found, timeout=5000):
+        dialog.primary.click()
+    assert dialog.manual.isVisible()
+    assert "could not find the settings for unknown.example.com" in dialog.source.text()
+    assert dialog.focusWidget() is dialog.manual.host
+    assert dialog.manual.username.text() == "alice@unknown.example.com"
+    qtbot.keyClicks(dialog.manual.host, server.host)
+    dialog.manual.port.setValue(server.port)
+    dialog.manual.username.setText(LOGIN)
+    dialog.manual.ca_file.setText(str(server.ca_file))
+    with qtbot.waitSignal(dialog.tests.finished, timeout=15_000):
+        dialog.primary.click()
+    assert dialog.source.text() == "Settings: entered by you."
+    assert dialog.primary.text() == "&Done"
+
+
+def test_known_provider_is_named_and_oauth_replaces_the_password(qtbot, open_setup) -> None:
+    dialog = open_setup()
+    qtbot.keyClicks(dialog.email, "ada@outlook.com")
+    dialog.primary.click()
+    assert "Outlook.com (known provider" in dialog.source.text()
+    assert not dialog.password_row.isVisible()
+    assert dialog.sign_in.isVisible() and dialog.sign_in.objectName() == "sign-in-area"
+    assert dialog.status.text() == "Sign in with your provider first."
+    assert not dialog.tests.running
