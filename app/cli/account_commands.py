@@ -10,7 +10,7 @@ from typing import Any
 from app.cli import setup_commands
 from app.cli.output import Output
 from app.cli.passwords import password_source, prompt_password, read_password_stdin
-from app.core import accounts, ratelimit, secrets
+from app.core import accounts, identity, ratelimit, secrets
 from app.core.accounts import DEFAULT_PORTS, Account, PasswordMode, Security
 from app.core.addresses import validate_address
 from app.core.checks import run_test
@@ -69,6 +69,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="with --security none: send the password without encryption",
     )
     add.add_argument("--default", action="store_true", help="make this the default account")
+    add_identity_options(add)
     add.add_argument("--json", action="store_true", help="print JSON")
     add.set_defaults(handler=cmd_add)
 
@@ -207,8 +208,42 @@ def _account_from_args(args: argparse.Namespace) -> Account:
     return account
 
 
+def add_identity_options(parser: argparse.ArgumentParser) -> None:
+    """--signature-file and --reply-to (shared by add and edit)."""
+    parser.add_argument(
+        "--signature-file",
+        metavar="FILE",
+        help="UTF-8 text added under every message this account sends ('' to remove)",
+    )
+    parser.add_argument(
+        "--reply-to", metavar="ADDR", help="default Reply-To address of this account"
+    )
+
+
+def identity_from_args(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """(signature, reply_to) from the options, read and checked before anything is stored."""
+    signature = None
+    if getattr(args, "signature_file", None) is not None:
+        signature = "" if args.signature_file == "" else _read_signature(args.signature_file)
+    reply_to = getattr(args, "reply_to", None)
+    if reply_to:
+        reply_to = validate_address(reply_to)
+    return signature, reply_to
+
+
+def _read_signature(path: str) -> str:
+    try:
+        return Path(path).expanduser().read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise UnreadableFile(
+            f"Cannot read the signature file {path}: {getattr(error, 'strerror', None) or error}.",
+            hint="Give a UTF-8 text file.",
+        ) from None
+
+
 def cmd_add(args: argparse.Namespace, store: Store, out: Output) -> int:
     account = _account_from_args(args)
+    signature, reply_to = identity_from_args(args)
     if account.password_mode is PasswordMode.KEYRING:
         secrets.ensure_keyring()  # before asking for anything
         password = read_password_stdin() if args.password_stdin else prompt_password(account)
@@ -222,6 +257,8 @@ def cmd_add(args: argparse.Namespace, store: Store, out: Output) -> int:
         accounts.add_account(store, account)
     if args.default:
         accounts.set_default_account(store, account.name)
+    if signature is not None or reply_to is not None:
+        identity.put(store, account.name, signature=signature, reply_to=reply_to)
     store.audit(
         face=FACE,
         action="account_add",
