@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core import accounts, outbox, settings
+from app.core import accounts, address_book, outbox, settings
 from app.core.errors import RelayError, UsageError
 from app.core.message import Draft
 from app.core.outbox import SendResult, State
@@ -10,14 +10,17 @@ from app.core.store import Store
 from app.core.wording import sent_line
 from app.ui import locale_format
 from app.ui.attachments import AttachmentList, accept_file_drags, local_paths, oversize_box
+from app.ui.compose_drafts import DraftKeeping
 from app.ui.prefill import Prefill
-from app.ui.qt import QtGui, QtWidgets, Signal, Slot
+from app.ui.qt import QtGui, QTimer, QtWidgets, Signal, Slot
 from app.ui.sending import SendJob, SendService
 from app.ui.widgets import AddressField, StatusLine
 from app.ui.writer import BodyEditor
 
+AUTOSAVE_MS = 1500  # a pause in typing this long saves the draft
 
-class ComposeForm(QtWidgets.QWidget):
+
+class ComposeForm(DraftKeeping, QtWidgets.QWidget):
     """One message being written and sent; the result is shown inline, never in a modal."""
 
     finished = Signal(object)  # SendResult once the send attempt ended
@@ -31,10 +34,21 @@ class ComposeForm(QtWidgets.QWidget):
         self._job: SendJob | None = None
         self._replaces: int | None = None  # outbox item this draft supersedes once queued
         self._oversize_ok = False
+        self._draft_id: int | None = None  # the row this form saves itself to
+        self._signature = ""  # the signature block the text ends with, as inserted
+        self._closed_down = False
         self.setAcceptDrops(True)
         self.setMinimumSize(480, 420)
         self._build()
+        self._autosave = QTimer(self)
+        self._autosave.setSingleShot(True)
+        self._autosave.setInterval(AUTOSAVE_MS)
+        self._autosave.timeout.connect(self.save_draft)
+        for edit in (self.to.edit, self.cc.edit, self.bcc.edit, self.subject):
+            edit.textEdited.connect(self._autosave.start)
+        self.body.editor.textChanged.connect(self.on_body_text_changed)
         self.reload_accounts()
+        self.reload_completions()
         self._update_send_state()
 
     # -- layout ----------------------------------------------------------------
@@ -124,14 +138,19 @@ class ComposeForm(QtWidgets.QWidget):
         self.add_account.setVisible(self.account.count() == 0)
         self.on_account_current_index_changed()
 
-    def has_content(self) -> bool:
-        """True when closing would throw away something the person wrote."""
+    def reload_completions(self) -> None:
+        """Offer every address written to before (To, Cc and Bcc) in all three fields."""
+        known = address_book.known_addresses(self._store)
+        for field in (self.to, self.cc, self.bcc):
+            field.completer.set_addresses(known)
+
+    def has_content(self, *, ignore_signature: bool = True) -> bool:
+        """True when closing would throw away something the person wrote (an inserted
+        signature alone is not something they wrote)."""
         typed = (self.to.text(), self.cc.text(), self.bcc.text(), self.subject.text())
-        return (
-            any(t.strip() for t in typed)
-            or self.body.has_text()
-            or bool(self.attachments.attachments())
-        )
+        text, _ = self.body.content()
+        wrote = bool(text.strip()) and not (ignore_signature and text == self._signature)
+        return any(t.strip() for t in typed) or wrote or bool(self.attachments.attachments())
 
     @property
     def sending(self) -> bool:
@@ -170,7 +189,10 @@ class ComposeForm(QtWidgets.QWidget):
         self._replaces = replaces
 
     def clear(self) -> None:
+        self.forget_draft()
+        self._signature = ""
         self.prefill(Prefill(account=self.account.currentData()))
+        self._apply_signature()
 
     def draft(self) -> Draft:
         text, html = self.body.content()
@@ -207,6 +229,7 @@ class ComposeForm(QtWidgets.QWidget):
     def on_account_current_index_changed(self) -> None:
         name = self.account.currentData()
         self.attachments.set_limit(settings.learned_max_size(self._store, name) if name else None)
+        self._apply_signature()
 
     @Slot()
     def on_send_button_clicked(self) -> None:
@@ -250,6 +273,7 @@ class ComposeForm(QtWidgets.QWidget):
 
     @Slot(int)
     def on_job_queued(self, item_id: int) -> None:
+        self.forget_draft()  # the outbox holds it now
         if self._replaces is not None:
             self._discard(self._replaces)
             self._replaces = None
@@ -274,6 +298,7 @@ class ComposeForm(QtWidgets.QWidget):
                 "ok" if not result.refused else "warning",
             )
             self.clear()
+            self.reload_completions()
         elif result.state is State.CANCELLED:
             self._discard(result.item_id)
             self.status.show_text("Sending cancelled; nothing was sent.", "warning")

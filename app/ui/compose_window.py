@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.core.drafts import SavedDraft
 from app.core.outbox import SendResult, State
 from app.core.store import Store
 from app.ui.compose import ComposeForm
@@ -20,14 +21,21 @@ def confirm_discard(parent: QtWidgets.QWidget, form: ComposeForm) -> bool:
     if form.sending or not form.has_content():
         # A message being sent is already safe in the outbox.
         return True
-    answer = QtWidgets.QMessageBox.question(
-        parent,
+    box = QtWidgets.QMessageBox(
+        QtWidgets.QMessageBox.Icon.Question,
         "Discard this message? — Relaydesk",
         "The message has not been sent. Discard it?",
-        QtWidgets.QMessageBox.StandardButton.Discard | QtWidgets.QMessageBox.StandardButton.Cancel,
-        QtWidgets.QMessageBox.StandardButton.Cancel,
+        parent=parent,
     )
-    return answer == QtWidgets.QMessageBox.StandardButton.Discard
+    box.setObjectName("discard-message")
+    discard = box.addButton("&Discard message", QtWidgets.QMessageBox.ButtonRole.DestructiveRole)
+    keep = box.addButton("&Keep writing", QtWidgets.QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(keep)
+    box.exec()
+    if box.clickedButton() is not discard:
+        return False
+    form.forget_draft()  # thrown away on purpose: not offered again at the next start
+    return True
 
 
 class ComposeWindow(QtWidgets.QWidget):
@@ -43,6 +51,7 @@ class ComposeWindow(QtWidgets.QWidget):
         prefill: Prefill | None = None,
         *,
         replaces: int | None = None,
+        restored: SavedDraft | None = None,
     ) -> None:
         super().__init__(None, Qt.WindowType.Window)
         self.setWindowTitle("New message — Relaydesk")
@@ -50,13 +59,16 @@ class ComposeWindow(QtWidgets.QWidget):
         self.form = ComposeForm(store, service, self)
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.form)
+        if restored is not None:
+            self.form.restore(restored)
+            self.setWindowTitle(f"{restored.subject or 'Unsent message'} (restored) — Relaydesk")
         if prefill is not None:
             self.form.prefill(prefill, replaces=replaces)
             if prefill.subject:
                 self.setWindowTitle(f"{prefill.subject} — Relaydesk")
         self.form.finished.connect(self.on_form_finished)
         self._fit_on_screen()
-        self._first_focus(prefill)
+        self._first_focus(prefill if restored is None else Prefill(to=[restored.to]))
 
     def _fit_on_screen(self) -> None:
         """The wanted size, or less on a small screen, centred in the free area."""
@@ -104,6 +116,8 @@ class ComposeWindow(QtWidgets.QWidget):
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802
         if confirm_discard(self, self.form):
+            if not self.form.sending:
+                self.form.forget_draft()
             event.accept()
         else:
             event.ignore()

@@ -21,6 +21,7 @@ from app.ui.widgets import bring_to_front
 from app.workers.base import wait_for_parked
 
 if TYPE_CHECKING:
+    from app.core.drafts import SavedDraft
     from app.core.outbox import SendResult
     from app.ui.compose_window import ComposeWindow
     from app.ui.outbox_runner import OutboxRunner
@@ -109,6 +110,20 @@ class Controller(QObject):
         self.notifications.clicked.connect(self.on_notification_clicked)
         if self._run_outbox:
             self.runner.start()
+        self.restore_drafts()
+
+    def restore_drafts(self) -> None:
+        """Messages being written when Relaydesk last stopped (a crash, a power cut)."""
+        from app.core import drafts
+
+        kept = [saved for saved in drafts.saved(self.store) if not saved.empty]
+        for saved in kept:
+            self.open_compose(restored=saved)
+        if kept:
+            many = "messages" if len(kept) > 1 else "message"
+            self.window.statusBar().showMessage(
+                f"Restored {len(kept)} unsent {many} from last time.", 15000
+            )
 
     # -- what the outside asks for ----------------------------------------------------
     def start(self, message: str = "activate") -> None:
@@ -166,13 +181,18 @@ class Controller(QObject):
         bring_to_front(self.quick_send)
 
     def open_compose(
-        self, values: Prefill | None = None, replaces: int | None = None
+        self,
+        values: Prefill | None = None,
+        replaces: int | None = None,
+        restored: SavedDraft | None = None,
     ) -> ComposeWindow:
         from app.ui.compose_window import ComposeWindow
 
         self.finish_startup()
         self.compose_windows = [c for c in self.compose_windows if c.isVisible()]
-        window = ComposeWindow(self.store, self.service, values, replaces=replaces)
+        window = ComposeWindow(
+            self.store, self.service, values, replaces=replaces, restored=restored
+        )
         self.compose_windows.append(window)
         window.show()
         return window
@@ -280,11 +300,15 @@ class Controller(QObject):
         if not all(confirm_discard(self.window, form) for form in forms if form.has_content()):
             return False
         choice = ask_about_pending(self.window, self.store, tray=self.tray.available)
-        # At merge: QuitChoice.BACKGROUND → background.enable(); then return True.
+        # At merge: QuitChoice.BACKGROUND → background.enable(); then as QUIT.
         if choice is QuitChoice.KEEP_RUNNING:
             self.keep_running()
             return False
-        return choice is QuitChoice.QUIT
+        if choice is QuitChoice.QUIT:
+            for form in forms:
+                form.close_down(keep=False)  # nothing to restore: the person chose to quit
+            return True
+        return False
 
     def keep_running(self) -> None:
         """Stay alive to send: in the tray when there is one, else as a minimised window."""
@@ -308,6 +332,9 @@ class Controller(QObject):
         self._closed = True
         self.window.stop_timers()
         if self.ready:
+            forms = [self.window.compose] + [c.form for c in self.compose_windows]
+            for form in forms:
+                form.close_down(keep=True)  # a logout or shutdown: offered again next time
             self.runner.stop()
             self.service.shutdown()
             self.notifications.shutdown()

@@ -69,6 +69,32 @@ class StatusLine(QtWidgets.QLabel):
         self.show_text("")
 
 
+class AddressCompleter(QtWidgets.QCompleter):
+    """Completes the address being typed after the last comma, from earlier recipients."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model_ = QtCore.QStringListModel(self)
+        self.setModel(self.model_)
+        self.setCaseSensitivity(QtCore.Qt.CaseSensitivity.CaseInsensitive)
+        self.setFilterMode(QtCore.Qt.MatchFlag.MatchContains)  # "bob" finds "Bob <b@x>" too
+        self.setMaxVisibleItems(8)
+
+    def set_addresses(self, addresses: list[str]) -> None:
+        self.model_.setStringList(addresses)
+
+    def splitPath(self, path: str) -> list[str]:  # noqa: N802 - Qt override
+        return [path.rpartition(",")[2].strip()]
+
+    def pathFromIndex(self, index: QtCore.QModelIndex) -> str:  # noqa: N802 - Qt override
+        # Keep what was typed before the last comma; replace only the address being typed.
+        widget = self.widget()
+        typed = widget.text() if isinstance(widget, QtWidgets.QLineEdit) else ""
+        head, comma, _ = typed.rpartition(",")
+        chosen = str(index.data())
+        return f"{head}, {chosen}" if comma else chosen
+
+
 class AddressField(QtWidgets.QWidget):
     """A line for one or more addresses.
 
@@ -84,6 +110,8 @@ class AddressField(QtWidgets.QWidget):
         self.edit.setAccessibleName(f"{name} addresses")
         self.edit.setPlaceholderText("name@example.com, other@example.org")
         self.edit.setClearButtonEnabled(True)
+        self.completer = AddressCompleter(self.edit)
+        self.edit.setCompleter(self.completer)
         self.reason = StatusLine()
         self.reason.setAccessibleName(f"{name} address problem")
         layout = QtWidgets.QVBoxLayout(self)
