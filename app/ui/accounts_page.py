@@ -46,6 +46,7 @@ class AccountsPage(QtWidgets.QWidget):
         self._wizard: QtWidgets.QDialog | None = None
         self._names: list[str] = []
         self.certificate_dialog: QtWidgets.QDialog | None = None
+        self.identity_dialog: QtWidgets.QDialog | None = None
         self.tests = TestRunner(self)
         self.tests.finished.connect(self.on_tests_finished)
         self.table = QtWidgets.QTableWidget(0, len(COLUMNS))
@@ -69,13 +70,22 @@ class AccountsPage(QtWidgets.QWidget):
         self.edit.setToolTip("Change the server, login or password, and test again.")
         self.default = QtWidgets.QPushButton("Make &default")
         self.test = QtWidgets.QPushButton("&Test")
+        self.identity = QtWidgets.QPushButton("Si&gnature…")
+        self.identity.setToolTip("The signature and Reply-To this account adds to messages.")
         self.certificate = QtWidgets.QPushButton("&Certificate…")
         self.certificate.setToolTip("See and remove the certificate this account trusts.")
         self.remove = QtWidgets.QPushButton("Remo&ve…")
         buttons = QtWidgets.QHBoxLayout()
         buttons.addWidget(self.add)
         buttons.addStretch()
-        for button in (self.edit, self.default, self.test, self.certificate, self.remove):
+        for button in (
+            self.edit,
+            self.default,
+            self.test,
+            self.identity,
+            self.certificate,
+            self.remove,
+        ):
             buttons.addWidget(button)
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.empty, 1)
@@ -89,6 +99,7 @@ class AccountsPage(QtWidgets.QWidget):
         self.test.clicked.connect(self.on_test_clicked)
         self.remove.clicked.connect(self.on_remove_clicked)
         self.certificate.clicked.connect(self.on_certificate_clicked)
+        self.identity.clicked.connect(self.on_identity_clicked)
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.reload()
 
@@ -146,13 +157,14 @@ class AccountsPage(QtWidgets.QWidget):
                 self.table.setItem(row, column, cell)
         self.empty.setVisible(not listed)
         self.table.setVisible(bool(listed))
-        for button in (self.add, self.edit, self.default, self.test, self.certificate, self.remove):
+        every = (self.add, self.edit, self.default, self.test, self.identity, self.certificate)
+        for button in (*every, self.remove):
             button.setVisible(bool(listed))  # the welcome has one button only
         self._update_buttons()
 
     def _update_buttons(self) -> None:
         chosen = self.selected() is not None
-        for button in (self.edit, self.default, self.certificate, self.remove):
+        for button in (self.edit, self.default, self.identity, self.certificate, self.remove):
             button.setEnabled(chosen)
         self.test.setEnabled(chosen and not self.tests.running)
 
@@ -285,6 +297,18 @@ class AccountsPage(QtWidgets.QWidget):
         dialog = CertificateDialog(self._store, account, self)
         dialog.trust_removed.connect(self.on_certificate_trust_removed)
         self.certificate_dialog = dialog
+        dialog.open()
+
+    @Slot()
+    def on_identity_clicked(self) -> None:
+        from app.ui.identity_dialog import IdentityDialog
+
+        name = self.selected()
+        if name is None:
+            return
+        dialog = IdentityDialog(self._store, name, self)
+        dialog.accepted.connect(self.changed)  # compose shows the new signature
+        self.identity_dialog = dialog
         dialog.open()
 
     @Slot(str)

@@ -91,3 +91,20 @@ def test_signature_shows_in_compose_and_is_sent_once(qtbot, account, server, mak
     body = message.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
     assert body.startswith("See you at ten.") and body.count("-- \nAlice") == 1
     assert message["Reply-To"] == "team@example.com"
+
+
+def test_signature_and_reply_to_are_edited_on_the_accounts_page(qtbot, account, controller):
+    page = controller.window.accounts
+    page.table.selectRow(0)
+    qtbot.mouseClick(page.identity, Qt.MouseButton.LeftButton)
+    dialog = page.identity_dialog
+    qtbot.keyClicks(dialog.reply_to, "not an address")
+    dialog.on_save_clicked()
+    assert dialog.problem.isVisible() and dialog.isVisible()  # said why, nothing stored
+    dialog.reply_to.clear()
+    qtbot.keyClicks(dialog.reply_to, "team@example.com")
+    dialog.signature.setPlainText("Alice")
+    dialog.on_save_clicked()
+    assert not dialog.isVisible()
+    assert identity.get(controller.store, "work") == identity.Identity("Alice", "team@example.com")
+    assert controller.window.compose.body.content()[0] == "\n\n-- \nAlice"
