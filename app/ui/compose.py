@@ -13,8 +13,9 @@ from app.ui.attachments import AttachmentList, accept_file_drags, local_paths, o
 from app.ui.compose_drafts import DraftKeeping
 from app.ui.prefill import Prefill
 from app.ui.qt import QtGui, QTimer, QtWidgets, Signal, Slot
+from app.ui.send_bar import SendBar
 from app.ui.sending import SendJob, SendService
-from app.ui.widgets import AddressField, StatusLine
+from app.ui.widgets import AddressField
 from app.ui.writer import BodyEditor
 
 AUTOSAVE_MS = 1500  # a pause in typing this long saves the draft
@@ -77,28 +78,14 @@ class ComposeForm(DraftKeeping, QtWidgets.QWidget):
             label = QtWidgets.QLabel(text)
             label.setBuddy(field)
             form.addRow(label, layout)
-        self.progress = QtWidgets.QProgressBar()
-        self.progress.setAccessibleName("Upload progress")
-        self.progress.setFormat("%p% uploaded")
-        self.progress.hide()
-        self.status = StatusLine()
-        self.status.setAccessibleName("Send result")
-        self.send_button = QtWidgets.QPushButton("&Send")
-        self.send_button.setToolTip("Send (Ctrl+Return)")
-        self.send_button.setDefault(True)
-        self.cancel_button = QtWidgets.QPushButton("Cance&l")
-        self.cancel_button.hide()
-        bottom = QtWidgets.QHBoxLayout()
-        bottom.addWidget(self.progress, 1)
-        bottom.addStretch()
-        bottom.addWidget(self.cancel_button)
-        bottom.addWidget(self.send_button)
+        self.bar = SendBar()
+        self.status, self.progress = self.bar.status, self.bar.progress
+        self.send_button, self.cancel_button = self.bar.send_button, self.bar.cancel_button
         layout = QtWidgets.QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.body, 1)
         layout.addWidget(self.attachments)
-        layout.addWidget(self.status)
-        layout.addLayout(bottom)
+        layout.addWidget(self.bar)
         for field in (self.to, self.cc, self.bcc):
             field.validity_changed.connect(self._update_send_state)
             field.edit.textEdited.connect(self.on_address_text_edited)
@@ -168,9 +155,7 @@ class ComposeForm(DraftKeeping, QtWidgets.QWidget):
         return ""
 
     def _update_send_state(self) -> None:
-        reason = self.problem()
-        self.send_button.setEnabled(not reason and not self.sending)
-        self.send_button.setToolTip(reason or "Send (Ctrl+Return)")
+        self.bar.set_ready(self.problem(), self.sending)
         self._oversize_ok = False
 
     def prefill(self, values: Prefill, *, replaces: int | None = None) -> None:
@@ -286,8 +271,7 @@ class ComposeForm(DraftKeeping, QtWidgets.QWidget):
 
     @Slot(int, int)
     def on_job_progress(self, done: int, total: int) -> None:
-        self.progress.setMaximum(max(total, 1))
-        self.progress.setValue(done)
+        self.bar.show_progress(done, total)
 
     @Slot(object)
     def on_job_finished(self, result: SendResult) -> None:
@@ -332,8 +316,5 @@ class ComposeForm(DraftKeeping, QtWidgets.QWidget):
         for widget in (self.account, self.to, self.cc, self.bcc, self.subject, self.body):
             widget.setEnabled(not busy)
         self.attachments.setEnabled(not busy)
-        self.progress.setVisible(busy)
-        self.progress.setValue(0)
-        self.cancel_button.setVisible(busy)
-        self.cancel_button.setEnabled(busy)
+        self.bar.set_busy(busy)
         self._update_send_state()

@@ -14,8 +14,9 @@ from app.ui import locale_format
 from app.ui.attachments import AttachmentList, accept_file_drags, local_paths
 from app.ui.icons import app_icon
 from app.ui.qt import Qt, QtGui, QtWidgets, Slot
+from app.ui.send_bar import SendBar
 from app.ui.sending import SendJob, SendService
-from app.ui.widgets import AddressField, StatusLine
+from app.ui.widgets import AddressField
 
 
 class QuickSendDialog(QtWidgets.QDialog):
@@ -40,12 +41,10 @@ class QuickSendDialog(QtWidgets.QDialog):
         self.text.setAccessibleName("Message text")
         self.text.setTabChangesFocus(True)
         self.attachments = AttachmentList()
-        self.status = StatusLine()
-        self.progress = QtWidgets.QProgressBar()
-        self.progress.hide()
-        self.send_button = QtWidgets.QPushButton("&Send")
-        self.send_button.setDefault(True)
         close = QtWidgets.QPushButton("&Close")
+        self.bar = SendBar(extra=(close,))  # the same bar as Compose
+        self.status, self.progress = self.bar.status, self.bar.progress
+        self.send_button = self.bar.send_button
         form = QtWidgets.QFormLayout()
         for text, field, widget in (
             ("Fro&m:", self.account, self.account),
@@ -55,17 +54,11 @@ class QuickSendDialog(QtWidgets.QDialog):
             label = QtWidgets.QLabel(text)
             label.setBuddy(field)
             form.addRow(label, widget)
-        buttons = QtWidgets.QHBoxLayout()
-        buttons.addWidget(self.progress, 1)
-        buttons.addStretch()
-        buttons.addWidget(close)
-        buttons.addWidget(self.send_button)
         layout = QtWidgets.QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.text, 1)
         layout.addWidget(self.attachments)
-        layout.addWidget(self.status)
-        layout.addLayout(buttons)
+        layout.addWidget(self.bar)
         self.to.validity_changed.connect(self._update_send_state)
         self.send_button.clicked.connect(self.on_send_button_clicked)
         close.clicked.connect(self.close)
@@ -95,8 +88,7 @@ class QuickSendDialog(QtWidgets.QDialog):
             reason = self.to.error.message
         elif not self.to.addresses:
             reason = "Add at least one recipient."
-        self.send_button.setEnabled(not reason and self._job is None)
-        self.send_button.setToolTip(reason or "Send (Ctrl+Return)")
+        self.bar.set_ready(reason, self._job is not None)
 
     def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:  # noqa: N802
         accept_file_drags(event)
@@ -126,15 +118,13 @@ class QuickSendDialog(QtWidgets.QDialog):
         job.progress.connect(self.on_job_progress)
         job.finished.connect(self.on_job_finished)
         job.failed.connect(self.on_job_failed)
-        self.progress.setValue(0)
-        self.progress.show()
+        self.bar.set_busy(True, cancellable=False)
         self.status.show_text("Sending…")
         self._update_send_state()
 
     @Slot(int, int)
     def on_job_progress(self, done: int, total: int) -> None:
-        self.progress.setMaximum(max(total, 1))
-        self.progress.setValue(done)
+        self.bar.show_progress(done, total)
 
     @Slot(object)
     def on_job_finished(self, result: SendResult) -> None:
@@ -159,5 +149,5 @@ class QuickSendDialog(QtWidgets.QDialog):
 
     def _done(self) -> None:
         self._job = None
-        self.progress.hide()
+        self.bar.set_busy(False)
         self._update_send_state()
