@@ -236,7 +236,9 @@ class Controller(QObject):
     @Slot()
     def on_settings_requested(self) -> None:
         self.finish_startup()
-        dialog = settings.SettingsDialog(self.store, self.window)
+        from app.ui.settings import SettingsDialog
+
+        dialog = SettingsDialog(self.store, self.window)
         if dialog.exec():
             self.window.accounts.reload()
             self.window.compose.reload_accounts()

@@ -102,3 +102,19 @@ def test_key_columns_show_at_800x600(qtbot, account, controller) -> None:
     name = window.accounts.table.item(0, 0)
     metrics = window.accounts.table.fontMetrics()
     assert window.accounts.table.columnWidth(0) >= metrics.horizontalAdvance(name.text())
+
+
+def test_file_settings_opens_the_settings_dialog(qtbot, account, controller) -> None:
+    from app.ui.qt import QTimer
+
+    seen: list[str] = []
+
+    def close() -> None:
+        dialog = QtWidgets.QApplication.activeModalWidget()
+        assert dialog is not None
+        seen.append(dialog.windowTitle())
+        dialog.reject()
+
+    QTimer.singleShot(100, close)
+    controller.window.settings_requested.emit()  # File → Settings… (Ctrl+,)
+    assert seen == ["Relaydesk settings"]
