@@ -8,7 +8,7 @@ from app.core.certificate import CertificateInfo
 from app.core.errors import RelayError
 from app.core.store import Store
 from app.ui.certificate_view import certificate_form, fingerprint_label
-from app.ui.qt import QtWidgets, Signal, Slot
+from app.ui.qt import QTimer, QtWidgets, Signal, Slot
 from app.ui.widgets import StatusLine
 from app.workers.certificate_worker import CertificateFetcher
 
@@ -27,6 +27,7 @@ class CertificateDialog(QtWidgets.QDialog):
         self.setObjectName("account-certificate")
         self._store, self.account = store, account
         self.setWindowTitle(f"Certificate of “{account.name}” — Relaydesk")
+        self.setMinimumWidth(600)
         self.fetcher = CertificateFetcher(self)
         self.fetcher.fetched.connect(self.on_fetcher_fetched)
         self.fetcher.failed.connect(self.on_fetcher_failed)
@@ -107,6 +108,9 @@ class CertificateDialog(QtWidgets.QDialog):
             self._server_form.deleteLater()
         self._server_form = certificate_form(info, info.sha256)
         self.server_layout.addWidget(self._server_form)
+        # Grow once the new rows are laid out (on the next turn of the event loop), rather
+        # than clip the fingerprint's last line.
+        QTimer.singleShot(0, self.grow_to_fit)
         pin = self.trust.pin_sha256
         if pin and pin == info.sha256:
             self.server_status.show_text("The server presents the trusted certificate.", "ok")
@@ -119,6 +123,11 @@ class CertificateDialog(QtWidgets.QDialog):
             )
         else:
             self.server_status.show_text(f"{self.account.host} presents this certificate.")
+
+    @Slot()
+    def grow_to_fit(self) -> None:
+        wanted = self.sizeHint()
+        self.resize(max(self.width(), wanted.width()), max(self.height(), wanted.height()))
 
     @Slot(object)
     def on_fetcher_failed(self, error: RelayError) -> None:

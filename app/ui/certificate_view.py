@@ -38,6 +38,7 @@ def fingerprint_label(sha256: str) -> QtWidgets.QLabel:
     label.setWordWrap(False)  # the lines are already short; wrapping would split pairs
     label.setFont(QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont))
     label.setAccessibleName("SHA-256 fingerprint")
+    label.setMinimumHeight(label.sizeHint().height())  # four lines, never clipped to three
     return label
 
 
@@ -86,6 +87,7 @@ def confirm_trust(
     dialog = QtWidgets.QDialog(parent)
     dialog.setObjectName("trust-certificate")
     dialog.setWindowTitle("Trust this certificate? — Relaydesk")
+    dialog.setMinimumWidth(560)
     title = QtWidgets.QLabel("<b>No trusted authority vouches for this server's certificate.</b>")
     title.setWordWrap(True)
     warning = _selectable(QtWidgets.QLabel(TRUST_WARNING))

@@ -89,6 +89,7 @@ class ComposeForm(DraftKeeping, QtWidgets.QWidget):
         for field in (self.to, self.cc, self.bcc):
             field.validity_changed.connect(self._update_send_state)
             field.edit.textEdited.connect(self.on_address_text_edited)
+        self.subject.textEdited.connect(self.on_address_text_edited)
         self.attachments.changed.connect(self._update_send_state)
         self.account.currentIndexChanged.connect(self.on_account_current_index_changed)
         self.send_button.clicked.connect(self.on_send_button_clicked)

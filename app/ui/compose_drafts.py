@@ -11,7 +11,7 @@ from app.ui.qt import QtGui, Slot
 if TYPE_CHECKING:
     from app.core.store import Store
     from app.ui.qt import QTimer, QtWidgets
-    from app.ui.widgets import AddressField
+    from app.ui.widgets import AddressField, StatusLine
     from app.ui.writer import BodyEditor
 
 
@@ -29,6 +29,7 @@ class DraftKeeping:
     bcc: AddressField
     subject: QtWidgets.QLineEdit
     body: BodyEditor
+    status: StatusLine
 
     @property
     def sending(self) -> bool:  # pragma: no cover - ComposeForm's own wins
@@ -104,3 +105,5 @@ class DraftKeeping:
     def on_body_text_changed(self) -> None:
         if self.body.editor.hasFocus():
             self._autosave.start()
+            if not self.sending:
+                self.status.clear_text()  # a new message: the last result is old news

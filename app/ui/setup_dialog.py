@@ -134,7 +134,7 @@ class SetupDialog(QtWidgets.QDialog):
         self.password.textEdited.connect(self.on_settings_edited)
         self.manual.host.textEdited.connect(self.on_settings_edited)
         self.show_password.toggled.connect(self.on_show_password_toggled)
-        self.manual_toggle.toggled.connect(self.manual.setVisible)
+        self.manual_toggle.toggled.connect(self.on_manual_toggled)
         self.primary.clicked.connect(self.on_primary_clicked)
         cancel.clicked.connect(self.reject)
         self.diagnosis.fix_requested.connect(self.on_fix_requested)
@@ -215,7 +215,7 @@ class SetupDialog(QtWidgets.QDialog):
         return email
 
     def _find_settings(self, email: str) -> None:
-        if self.manual.isVisible() and self.manual.host.text().strip():
+        if self.manual_toggle.isChecked() and self.manual.host.text().strip():
             self.source.setText("Settings: entered by you.")
             self._test()
             return
@@ -230,7 +230,7 @@ class SetupDialog(QtWidgets.QDialog):
         self.detector.start(email)
 
     def _test(self) -> None:
-        if self.sign_in.isVisible():
+        if not self.sign_in.isHidden():
             self.status.setText("Sign in with your provider first.")
             return
         account = self.build_account()
@@ -305,8 +305,10 @@ class SetupDialog(QtWidgets.QDialog):
         self.status.setText("The test did not pass.")
         if report.error is not None:
             self.diagnosis.show_error(report.error)
-        self.manual_toggle.setChecked(True)
+        if self.diagnosis.fix.isHidden():
+            self.manual_toggle.setChecked(True)  # no one-click fix: the settings may be wrong
         self._set_state(_FAILED)
+        self.adjustSize()  # the explanation wraps over several lines: make room for it
 
     @Slot(object)
     def on_fix_requested(self, changes: dict[str, object]) -> None:
@@ -334,6 +336,12 @@ class SetupDialog(QtWidgets.QDialog):
         if self.state in (_PASSED, _FAILED):
             self.pin_sha256 = None if self.manual.host.isModified() else self.pin_sha256
             self._set_state(_FORM)  # what was tested is no longer what is typed
+
+    @Slot(bool)
+    def on_manual_toggled(self, shown: bool) -> None:
+        self.manual.setVisible(shown)
+        self.manual_toggle.setText("Hide server &settings" if shown else "Configure &manually…")
+        self.adjustSize()
 
     @Slot(bool)
     def on_show_password_toggled(self, shown: bool) -> None:

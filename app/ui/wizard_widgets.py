@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import datetime
 from typing import Any
 
 from app.core.errors import RelayError
@@ -44,9 +45,18 @@ def window_hint(hint: str) -> str:
 
 
 def fact_text(key: str, value: object) -> str:
-    """A fact's value; fingerprints grouped as everywhere else in the app."""
+    """A fact's value; fingerprints grouped as everywhere else in the app, dates readable."""
     if key in _FINGERPRINT_KEYS:
         return "\n" + grouped_fingerprint(str(value))
+    if key == "not_after":
+        try:
+            moment = datetime.fromisoformat(str(value))
+        except ValueError:
+            return str(value)
+        return QtCore.QLocale().toString(
+            QtCore.QDateTime.fromSecsSinceEpoch(int(moment.timestamp())),
+            QtCore.QLocale.FormatType.LongFormat,
+        )
     return str(value)
 
 
