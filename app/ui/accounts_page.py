@@ -9,7 +9,7 @@ from app.core.errors import RelayError
 from app.core.store import Store
 from app.ui.password_prompt import PasswordCache, password_for
 from app.ui.qt import Qt, QtWidgets, Signal, Slot
-from app.ui.widgets import StatusLine
+from app.ui.widgets import StatusLine, confirm
 from app.workers.test_worker import TestRunner
 
 # Security is part of Server ("smtp.example.com:587, STARTTLS"): at 800x600 every column shows.
@@ -264,12 +264,13 @@ class AccountsPage(QtWidgets.QWidget):
         name = self.selected()
         if name is None:
             return
-        answer = QtWidgets.QMessageBox.question(
+        if not confirm(
             self,
             "Remove account? — Relaydesk",
             f"Remove the account “{name}” and its stored password? Sent history is kept.",
-        )
-        if answer != QtWidgets.QMessageBox.StandardButton.Yes:
+            "&Remove account",
+            name="remove-account",
+        ):
             return
         try:
             accounts.remove_account(self._store, name)

@@ -11,7 +11,7 @@ from app.core.store import Store
 from app.core.wording import outbox_details, outbox_reason, state_word
 from app.ui import locale_format
 from app.ui.qt import Qt, QtWidgets, Signal, Slot
-from app.ui.widgets import StatusLine
+from app.ui.widgets import StatusLine, confirm
 
 # Account and attempts are in the details pane: at 800x600 the reason must stay visible.
 COLUMNS = ("State", "To", "Subject", "Next attempt", "Reason")
@@ -171,12 +171,13 @@ class OutboxView(QtWidgets.QWidget):
         item = self.selected()
         if item is None:
             return
-        answer = QtWidgets.QMessageBox.question(
+        if not confirm(
             self,
             "Discard message? — Relaydesk",
             f"Remove “{item.subject or '(no subject)'}” from the outbox? It will not be sent.",
-        )
-        if answer != QtWidgets.QMessageBox.StandardButton.Yes:
+            "&Discard message",
+            name="discard-outbox-message",
+        ):
             return
         try:
             outbox.discard(self._store, item.id, face="gui")

@@ -174,3 +174,16 @@ class AddressField(QtWidgets.QWidget):
         )
         self.edit.setToolTip(self.error.hint)
         self.reason.show_text(self.error.message, "error")
+
+
+def confirm(
+    parent: QtWidgets.QWidget, title: str, text: str, action: str, *, name: str = ""
+) -> bool:
+    """Ask before a destructive step; the buttons say what happens ("Remove account",
+    "Cancel"), and Cancel is the default so a stray Enter does nothing."""
+    box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Question, title, text, parent=parent)
+    box.setObjectName(name or "confirm")
+    do = box.addButton(action, QtWidgets.QMessageBox.ButtonRole.DestructiveRole)
+    box.setDefaultButton(box.addButton(QtWidgets.QMessageBox.StandardButton.Cancel))
+    box.exec()
+    return box.clickedButton() is do

@@ -124,7 +124,7 @@ class TestPage(QtWidgets.QWizardPage):
         self.save_problem.clear_problem()
         self.save_anyway.setChecked(False)
         self.save_anyway.hide()
-        login = f"login {account.username}" if account.username else "no login"
+        login = f"signing in as {account.username}" if account.username else "no sign-in"
         self.status.setText(
             f"Testing {account.email} via {account.host}:{account.port} "
             f"({account.security.value.upper()}, {login})…"

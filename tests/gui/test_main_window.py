@@ -51,19 +51,20 @@ def test_status_bar_and_outbox_view_show_what_the_store_holds(qtbot, account, co
     view.table.selectRow(row)
     assert "Check the address." in view.detail.text()
 
-    answer_next_question(qtbot, QtWidgets.QMessageBox.StandardButton.Yes)
+    answer_next_question(qtbot, "&Discard message")
     qtbot.mouseClick(view.discard, Qt.MouseButton.LeftButton)
     assert view.table.rowCount() == 3
     assert controller.window.outbox_status.text() == "2 waiting, 1 retrying"
 
 
-def answer_next_question(qtbot, button) -> None:
-    """Answer the next modal question box as a person would."""
+def answer_next_question(qtbot, text: str) -> None:
+    """Answer the next modal question box as a person would: the button named ``text``."""
 
     def answer() -> None:
         box = QtWidgets.QApplication.activeModalWidget()
         assert isinstance(box, QtWidgets.QMessageBox)
-        box.button(button).click()
+        [button] = [b for b in box.buttons() if b.text() == text]
+        button.click()
 
     from app.ui.qt import QTimer
 
@@ -74,7 +75,7 @@ def test_remove_account_deletes_its_keyring_entry(qtbot, account, controller) ->
     page = controller.window.accounts
     assert keyring.get_password("relaydesk", "work") is not None
     page.table.selectRow(0)
-    answer_next_question(qtbot, QtWidgets.QMessageBox.StandardButton.Yes)
+    answer_next_question(qtbot, "&Remove account")
     qtbot.mouseClick(page.remove, Qt.MouseButton.LeftButton)
     assert page.table.rowCount() == 0 and not page.empty.isHidden()
     assert keyring.get_password("relaydesk", "work") is None
