@@ -133,3 +133,21 @@ def test_known_provider_is_named_and_oauth_replaces_the_password(qtbot, open_set
     assert dialog.sign_in.isVisible() and dialog.sign_in.objectName() == "sign-in-area"
     assert dialog.status.text() == "Sign in with your provider first."
     assert not dialog.tests.running
+
+
+def test_without_a_keyring_the_password_is_asked_each_time(
+    qtbot, open_setup, server, no_keyring
+) -> None:
+    dialog = open_setup(finds(server))
+    assert dialog.keyring_note.isVisible()
+    assert "ask for the password each time" in dialog.keyring_note.text()
+    dialog.manual_toggle.click()
+    qtbot.keyClicks(dialog.manual.ca_file, str(server.ca_file))
+    type_in(qtbot, dialog, "Alice", "alice@corp.example.com", USERS[LOGIN])
+    with qtbot.waitSignal(dialog.tests.finished, timeout=15_000):
+        dialog.primary.click()
+    with qtbot.waitSignal(dialog.account_saved, timeout=5000):
+        dialog.primary.click()
+    with Store.open() as store:
+        account = accounts.get_account(store, "corp")
+    assert account.password_mode is PasswordMode.ASK  # kept in memory only, never on disk
