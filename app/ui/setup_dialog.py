@@ -19,7 +19,13 @@ from app.core.store import Store
 from app.ui.certificate_view import confirm_trust
 from app.ui.icons import app_icon
 from app.ui.qt import QtWidgets, Signal, Slot
-from app.ui.setup_widgets import ManualSettings, ca_path, free_account_name, store_new_account
+from app.ui.setup_widgets import (
+    GuidanceLabel,
+    ManualSettings,
+    ca_path,
+    free_account_name,
+    store_new_account,
+)
 from app.ui.wizard_widgets import DiagnosisPanel, MessageLabel, success_color
 from app.workers import detect_worker
 from app.workers.detect_worker import Detector, DetectRunner
@@ -91,6 +97,7 @@ class SetupDialog(QtWidgets.QDialog):
         self.source = QtWidgets.QLabel()
         self.source.setAccessibleName("Where the settings came from")
         self.source.setWordWrap(True)
+        self.guidance = GuidanceLabel()
         self.manual_toggle = QtWidgets.QPushButton("Configure &manually…")
         self.manual_toggle.setCheckable(True)
         self.manual_toggle.setFlat(True)
@@ -124,6 +131,7 @@ class SetupDialog(QtWidgets.QDialog):
         layout.addWidget(intro)
         layout.addLayout(self.form)
         layout.addWidget(self.source)
+        layout.addWidget(self.guidance)
         layout.addWidget(self.manual)
         layout.addWidget(self.status)
         layout.addWidget(self.diagnosis)
@@ -131,6 +139,7 @@ class SetupDialog(QtWidgets.QDialog):
         layout.addStretch(1)
         layout.addLayout(buttons)
         self.email.textEdited.connect(self.on_email_text_edited)
+        self.email.editingFinished.connect(self.on_email_editing_finished)
         self.password.textEdited.connect(self.on_settings_edited)
         self.manual.host.textEdited.connect(self.on_settings_edited)
         self.show_password.toggled.connect(self.on_show_password_toggled)
@@ -173,6 +182,7 @@ class SetupDialog(QtWidgets.QDialog):
         username = preset.username_for(email)
         self.manual.fill(preset.host or "", preset.port, preset.security, username)
         self.source.setText(f"Settings: {preset.name} (known provider, built into Relaydesk).")
+        self.guidance.show_guidance(preset.notes, preset.guidance())
         oauth = preset.oauth2 is not None or preset.auth == "oauth2"
         self.password_row.setVisible(not oauth)
         self.sign_in.setVisible(oauth)
@@ -262,10 +272,11 @@ class SetupDialog(QtWidgets.QDialog):
             self.on_detector_failed(email, RelayError("Nothing was found."))
             return
         self.manual.fill(best.host, best.port, best.security, best.username or email)
-        label = LABELS[best.source]
+        label = LABELS.get(best.source, best.source)
         who = f"{best.provider} — " if best.provider else ""
         self.source.setText(f"Settings: {who}{best.host}:{best.port} ({label}).")
         self.source.setToolTip("\n".join(detection.trail))
+        self.guidance.show_guidance(best.note, best.links)
         if best.source == "probe":
             self.manual_toggle.setChecked(True)  # a guess is shown, to be checked
         self._test()
@@ -325,10 +336,23 @@ class SetupDialog(QtWidgets.QDialog):
             self.manual.port.setValue(int(str(changes["port"])))
         self._test()
 
+    @Slot()
+    def on_email_editing_finished(self) -> None:
+        """Name a known provider (and its advice) as soon as the address is typed."""
+        if self.state != _FORM:
+            return
+        preset = preset_for_email(self.email.text().strip())
+        if preset is not None and not preset.is_custom:
+            self._fill_from_preset(preset, self.email.text().strip())
+
     @Slot(str)
     def on_email_text_edited(self, _text: str) -> None:
         self.email_problem.clear_problem()
         self.preset = None
+        self.source.clear()
+        self.guidance.hide()
+        self.password_row.show()
+        self.sign_in.hide()
         self.on_settings_edited()
 
     @Slot()

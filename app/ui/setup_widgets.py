@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from app.core import accounts, secrets
 from app.core.accounts import DEFAULT_PORTS, Account, PasswordMode, Security
 from app.core.errors import NoSuchAccount
+from app.core.presets import Link
 from app.core.store import Store
-from app.ui.qt import QtWidgets, Slot
+from app.ui.qt import Qt, QtCore, QtGui, QtWidgets, Slot
 from app.ui.wizard_pages import SECURITY_LABELS, account_name_for
 
 FACE = "gui"
@@ -63,6 +65,38 @@ class ManualSettings(QtWidgets.QGroupBox):
     def on_security_changed(self) -> None:
         if self.port.value() in DEFAULT_PORTS.values():
             self.port.setValue(DEFAULT_PORTS[self.current_security()])
+
+
+class GuidanceLabel(QtWidgets.QLabel):
+    """The provider's advice and pages (app password, switching access on, help); when no
+    browser opens, the address is shown to copy."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Provider guidance")
+        self.setWordWrap(True)
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextBrowserInteraction
+            | Qt.TextInteractionFlag.TextSelectableByMouse
+        )
+        self.linkActivated.connect(self.on_link_activated)
+        self.hide()
+
+    def show_guidance(self, notes: str, links: tuple[Link, ...]) -> None:
+        anchors = " · ".join(
+            f'<a href="{html.escape(link.url)}">{html.escape(link.text)}</a>' for link in links
+        )
+        text = "<br>".join(part for part in (html.escape(notes), anchors) if part)
+        self.setText(text)
+        self.setVisible(bool(text))
+
+    @Slot(str)
+    def on_link_activated(self, url: str) -> None:
+        if not QtGui.QDesktopServices.openUrl(QtCore.QUrl(url)):
+            self.setText(
+                f"{self.text()}<br>No web browser could be opened. The address: {html.escape(url)}"
+            )
 
 
 def free_account_name(store: Store, email: str) -> str:

@@ -151,3 +151,19 @@ def test_without_a_keyring_the_password_is_asked_each_time(
     with Store.open() as store:
         account = accounts.get_account(store, "corp")
     assert account.password_mode is PasswordMode.ASK  # kept in memory only, never on disk
+
+
+def test_a_known_provider_is_named_with_its_advice_as_soon_as_the_address_is_typed(
+    qtbot, open_setup
+) -> None:
+    dialog = open_setup()
+    qtbot.keyClicks(dialog.email, "ada.lovelace@gmail.com")
+    dialog.email.editingFinished.emit()  # Tab to the password
+    assert "Gmail (known provider" in dialog.source.text()
+    assert dialog.guidance.isVisible()
+    assert "app password" in dialog.guidance.text().lower()
+    assert 'href="https://' in dialog.guidance.text()
+    assert dialog.manual.host.text() == "smtp.gmail.com"
+    dialog.email.clear()
+    qtbot.keyClicks(dialog.email, "ada@")
+    assert dialog.source.text() == "" and not dialog.guidance.isVisible()
