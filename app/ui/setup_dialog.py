@@ -168,6 +168,17 @@ class SetupDialog(QtWidgets.QDialog):
         area.setWordWrap(True)
         return area
 
+    @staticmethod
+    def _uses_sign_in(preset: Preset) -> bool:
+        """True when the sign-in area replaces the password row for this provider.
+
+        Merge point with the `oauth` branch: once `_sign_in_area()` is its SignInPanel, this
+        becomes ``preset.oauth2 is not None``. Until then only providers that accept no
+        password at all (Outlook.com) get the area; Gmail and the like keep the password
+        row for their app passwords.
+        """
+        return preset.auth == "oauth2"
+
     # -- state ----------------------------------------------------------------------
     def _set_state(self, state: str) -> None:
         self.state = state
@@ -183,9 +194,10 @@ class SetupDialog(QtWidgets.QDialog):
         self.manual.fill(preset.host or "", preset.port, preset.security, username)
         self.source.setText(f"Settings: {preset.name} (known provider, built into Relaydesk).")
         self.guidance.show_guidance(preset.notes, preset.guidance())
-        oauth = preset.oauth2 is not None or preset.auth == "oauth2"
+        oauth = self._uses_sign_in(preset)
         self.password_row.setVisible(not oauth)
         self.sign_in.setVisible(oauth)
+        self.adjustSize()
 
     def build_account(self) -> Account:
         """The account as the page holds it now (validated by the test and by saving)."""
