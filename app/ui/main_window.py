@@ -219,7 +219,11 @@ class MainWindow(QtWidgets.QMainWindow):
 
     @Slot()
     def on_accounts_changed(self) -> None:
+        first = self.compose.account.count() == 0 and self.accounts.has_accounts()
         self.compose.reload_accounts()
+        if first:  # the first account is set up: writing a message is the next thing to do
+            self.show_page(0)
+            self.compose.to.edit.setFocus()
 
     @Slot()
     def on_compose_account_missing(self) -> None:

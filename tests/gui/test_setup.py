@@ -167,3 +167,25 @@ def test_a_known_provider_is_named_with_its_advice_as_soon_as_the_address_is_typ
     dialog.email.clear()
     qtbot.keyClicks(dialog.email, "ada@")
     assert dialog.source.text() == "" and not dialog.guidance.isVisible()
+
+
+def test_after_the_first_account_the_window_is_ready_to_write(
+    qtbot, controller, server, secret_service
+) -> None:
+    window = controller.window
+    assert window.stack.currentWidget() is window.accounts
+    qtbot.keyClick(window.accounts.setup_button, Qt.Key.Key_Return)
+    dialog = window.accounts.wizard
+    assert isinstance(dialog, SetupDialog)
+    dialog.detector._detector = finds(server)  # the lookup answers for the test domain
+    dialog.manual_toggle.click()
+    qtbot.keyClicks(dialog.manual.ca_file, str(server.ca_file))
+    dialog.manual_toggle.click()
+    type_in(qtbot, dialog, "Alice", "alice@corp.example.com", USERS[LOGIN])
+    with qtbot.waitSignal(dialog.tests.finished, timeout=15_000):
+        dialog.primary.click()
+    with qtbot.waitSignal(dialog.account_saved, timeout=5000):
+        dialog.primary.click()
+    assert window.stack.currentWidget() is window.compose
+    assert window.compose.account.currentData() == "corp"
+    assert window.focusWidget() is window.compose.to.edit
