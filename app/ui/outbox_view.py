@@ -57,6 +57,7 @@ class OutboxView(QtWidgets.QWidget):
         super().__init__(parent)
         self._store = store
         self._items: list[OutboxItem] = []
+        self._retried: dict[int, int] = {}  # item id → attempts when "Retry now" was pressed
         self.table = QtWidgets.QTableWidget(0, len(COLUMNS))
         self.table.setAccessibleName("Outbox messages")
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -138,6 +139,12 @@ class OutboxView(QtWidgets.QWidget):
         if item is None:
             self.detail.clear_text()
             return
+        if self._retried.get(item.id) == item.attempts and item.state is not State.FAILED:
+            # "Retry now" was pressed and the attempt has not ended yet: say so, not the past.
+            subject = item.subject or "(no subject)"
+            self.detail.show_text(f"Sending “{subject}” again now…")
+            return
+        self._retried.pop(item.id, None)
         attempts = f"{item.attempts} attempt{'s' if item.attempts != 1 else ''}"
         facts = f"From account “{item.account}”, {locale_format.size(item.size)}, {attempts}."
         details = outbox_details(item)
@@ -155,9 +162,9 @@ class OutboxView(QtWidgets.QWidget):
         except RelayError as error:
             self.detail.show_text(f"{error.message} {error.hint}", "error")
             return
+        self._retried[item.id] = item.attempts
         self.retry_requested.emit(item.id, item.account)
         self.reload()
-        self.detail.show_text(f"Sending “{item.subject or '(no subject)'}” again now…")
         self.changed.emit()
 
     @Slot()

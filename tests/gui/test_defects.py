@@ -88,6 +88,11 @@ def test_outbox_says_why_a_message_waits_after_450_at_rcpt(
     assert "Greylisted" in view.detail.text()  # the server's own words, in the details
     assert "450" not in reason
     assert controller.window.outbox_status.text() == "1 retrying"
+    with qtbot.waitSignal(controller.service.outbox_changed, timeout=10_000):
+        qtbot.mouseClick(view.retry, Qt.MouseButton.LeftButton)
+        assert view.detail.text() == "Sending “Invoice” again now…"  # Retry now answers
+    qtbot.waitUntil(lambda: "2 attempts" in view.detail.text(), timeout=10_000)
+    assert "Greylisted" in view.detail.text()  # tried again, and told why it still waits
 
 
 def test_edit_keeps_plaintext_password_off_for_an_encrypted_account(
