@@ -207,8 +207,21 @@ class AccountsPage(QtWidgets.QWidget):
 
         dialog = SetupDialog(self)
         dialog.account_saved.connect(self.on_wizard_account_saved)
+        dialog.step_by_step_requested.connect(self.on_setup_step_by_step_requested)
         self._wizard = dialog
         dialog.open()
+
+    @Slot(str, str)
+    def on_setup_step_by_step_requested(self, email: str, name: str) -> None:
+        """A provider that signs in on its web page: the wizard, with what was typed."""
+        from app.ui.wizard import AccountWizard
+
+        wizard = AccountWizard(self)
+        wizard.address_page.email.setText(email)
+        wizard.address_page.from_name.setText(name)
+        wizard.account_saved.connect(self.on_wizard_account_saved)
+        self._wizard = wizard
+        wizard.open()
 
     @property
     def wizard(self) -> QtWidgets.QDialog | None:

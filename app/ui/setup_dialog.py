@@ -18,7 +18,7 @@ from app.core.presets import Preset, preset_for_email
 from app.core.store import Store
 from app.ui.certificate_view import confirm_trust
 from app.ui.icons import app_icon
-from app.ui.qt import QtWidgets, Signal, Slot
+from app.ui.qt import Qt, QtWidgets, Signal, Slot
 from app.ui.setup_widgets import (
     GuidanceLabel,
     ManualSettings,
@@ -45,6 +45,7 @@ class SetupDialog(QtWidgets.QDialog):
     """Adds one account on one page; emits ``account_saved(name)`` once stored."""
 
     account_saved = Signal(str)
+    step_by_step_requested = Signal(str, str)  # address, name: continue in the wizard
 
     def __init__(
         self, parent: QtWidgets.QWidget | None = None, *, detector: Detector | None = None
@@ -159,14 +160,27 @@ class SetupDialog(QtWidgets.QDialog):
 
         Merge point: the `oauth` branch's SignInPanel (app/ui/oauth_signin.py) replaces this
         placeholder; it is shown instead of the password row for presets with ``oauth2``.
+        Until then it hands over to the step-by-step assistant, which signs in already.
         """
-        area = QtWidgets.QLabel(
-            "This provider signs you in on its own web page. Sign-in from Relaydesk is not "
-            "available in this version: use an app password if the provider offers one."
-        )
+        area = QtWidgets.QWidget()
         area.setObjectName("sign-in-area")
-        area.setWordWrap(True)
+        text = QtWidgets.QLabel(
+            "This provider signs you in on its own web page; Relaydesk never sees your "
+            "password. The step-by-step assistant does the sign-in."
+        )
+        text.setWordWrap(True)
+        self.sign_in_button = QtWidgets.QPushButton("Sign &in step by step…")
+        self.sign_in_button.clicked.connect(self.on_sign_in_button_clicked)
+        layout = QtWidgets.QVBoxLayout(area)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(text)
+        layout.addWidget(self.sign_in_button, 0, Qt.AlignmentFlag.AlignLeft)
         return area
+
+    @Slot()
+    def on_sign_in_button_clicked(self) -> None:
+        self.step_by_step_requested.emit(self.email.text().strip(), self.from_name.text().strip())
+        self.reject()
 
     @staticmethod
     def _uses_sign_in(preset: Preset) -> bool:

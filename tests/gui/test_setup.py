@@ -189,3 +189,21 @@ def test_after_the_first_account_the_window_is_ready_to_write(
     assert window.stack.currentWidget() is window.compose
     assert window.compose.account.currentData() == "corp"
     assert window.focusWidget() is window.compose.to.edit
+
+
+def test_a_provider_that_only_signs_in_continues_in_the_assistant(qtbot, controller) -> None:
+    from app.ui.wizard import AccountWizard
+
+    page = controller.window.accounts
+    page.open_setup()
+    dialog = page.wizard
+    qtbot.keyClicks(dialog.from_name, "Ada")
+    qtbot.keyClicks(dialog.email, "ada@outlook.com")
+    dialog.primary.click()
+    assert not dialog.sign_in.isHidden()
+    qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
+    wizard = page.wizard
+    assert isinstance(wizard, AccountWizard) and wizard.isVisible()
+    assert wizard.address_page.email.text() == "ada@outlook.com"
+    assert wizard.address_page.from_name.text() == "Ada"
+    wizard.reject()
