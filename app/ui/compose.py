@@ -173,6 +173,8 @@ class ComposeForm(DraftKeeping, QtWidgets.QWidget):
         for attachment in values.attachments:
             self.attachments.add_data(attachment)
         self._replaces = replaces
+        if values.notice:
+            self.status.show_text(values.notice, "warning")
 
     def clear(self) -> None:
         self.forget_draft()
