@@ -12,7 +12,6 @@ from collections.abc import Callable
 
 from app.core.accounts import Account, PasswordMode
 from app.core.errors import PasswordMissing
-from app.core.oauth2 import config as oauth2_config
 from app.core.smtp.sasl import BEARER_MECHANISMS
 from app.core.store import Store
 
@@ -25,6 +24,8 @@ class TokenCredential:
     def __init__(self, store: Store, account: Account) -> None:
         self._store = store
         self.account = account
+        from app.core.oauth2 import config as oauth2_config  # presets: signed-in accounts only
+
         settings = oauth2_config.load(store, account.name)
         self.mechanisms = settings.mechanisms if settings else BEARER_MECHANISMS
 
