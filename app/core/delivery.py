@@ -10,13 +10,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-from app.core import history, outbox, ratelimit, settings, spool
+from app.core import faults, outbox, ratelimit, settings, spool
 from app.core.accounts import Account, get_account
-from app.core.errors import QuotaExceeded, RelayError, UsageError
+from app.core.errors import PossiblySent, QuotaExceeded, RelayError, StorageError, UsageError
 from app.core.message import Draft, build
-from app.core.outbox import RecipientStatus, RetryPolicy, SendResult, State
+from app.core.outbox import Outcome, RecipientStatus, RetryPolicy, SendResult, State
 from app.core.smtp.session import Delivery, SmtpSession, Step, Timeouts
 from app.core.smtp.transcript import Transcript
 from app.core.store import Store
@@ -117,6 +116,8 @@ class _Connection:
         if self._options.on_session:
             self._options.on_session(session)
         session.open(self._password(self.account) if self.account.uses_auth else None)
+        # Every face learns the server's SIZE limit here, so compose can warn before sending.
+        settings.learn_max_size(self._store, self.account.name, session.max_size)
         self._session = session
         return session
 
@@ -185,6 +186,7 @@ def _attempt(
             return _wait_for_quota(store, outbox.get_item(store, item_id), error, options)
     if not outbox.claim(store, item_id, allowed=allowed):
         raise outbox_busy(outbox.get_item(store, item_id))
+    faults.checkpoint("claimed")
     item = outbox.get_item(store, item_id)
     store.audit(
         face=options.face,
@@ -199,6 +201,13 @@ def _attempt(
         for r in item.recipients
         if r.status in (RecipientStatus.PENDING, RecipientStatus.DEFERRED)
     ]
+    recorded: set[str] = set()
+
+    def record_part(part: Delivery) -> None:
+        statuses = _statuses(part)
+        outbox.record_transaction(store, item_id, statuses, final_reply=_reply_text(part))
+        recorded.update(part.accepted)
+
     try:
         session = connection.session_for(item_id)
         delivery = session.send(
@@ -207,7 +216,9 @@ def _attempt(
             outbox.message_source(store, item_id),
             smtputf8=item.smtputf8,
             on_progress=options.on_progress,
+            on_transaction=record_part,
         )
+        faults.checkpoint("replied")
     except RelayError as error:
         return _record_failure(store, item, pending, error, options)
     except BaseException as error:
@@ -222,7 +233,7 @@ def _attempt(
             detail={"error": type(error).__name__},
         )
         raise
-    return _record_delivery(store, item, delivery, options)
+    return _record_delivery(store, item, delivery, options, recorded)
 
 
 def outbox_busy(item: outbox.OutboxItem) -> RelayError:
@@ -257,58 +268,94 @@ def _statuses(delivery: Delivery) -> dict[str, tuple[RecipientStatus, str | None
     for address, reply in delivery.refused.items():
         status = RecipientStatus.REFUSED if reply.is_permanent else RecipientStatus.DEFERRED
         statuses[address] = (status, str(reply))
+    if delivery.error is not None:
+        # A later transaction failed after an earlier one went through.
+        status = (
+            RecipientStatus.UNCERTAIN
+            if isinstance(delivery.error, PossiblySent)
+            else RecipientStatus.DEFERRED
+        )
+        for address in delivery.unsent:
+            statuses[address] = (status, delivery.error.message)
     return statuses
 
 
+def _reply_text(delivery: Delivery) -> str | None:
+    return str(delivery.final) if delivery.final is not None else None
+
+
 def _record_delivery(
-    store: Store, item: outbox.OutboxItem, delivery: Delivery, options: SendOptions
+    store: Store,
+    item: outbox.OutboxItem,
+    delivery: Delivery,
+    options: SendOptions,
+    recorded: set[str],
 ) -> SendResult:
     statuses = _statuses(delivery)
-    outbox.set_recipient_status(store, item.id, statuses)
     by_status: dict[RecipientStatus, dict[str, str]] = {}
     for address, (status, reply) in statuses.items():
         by_status.setdefault(status, {})[address] = reply or ""
     accepted = tuple(by_status.get(RecipientStatus.ACCEPTED, {}))
     refused = by_status.get(RecipientStatus.REFUSED, {})
     deferred = by_status.get(RecipientStatus.DEFERRED, {})
+    final_reply = _reply_text(delivery)
 
-    final_reply = str(delivery.final) if delivery.final is not None else None
-    if accepted:
-        history.record(
-            store,
-            outbox_id=item.id,
-            account=item.account,
-            message_id=item.message_id,
-            subject=item.subject,
-            envelope_from=item.envelope_from,
-            recipients=[
-                {"address": a, "status": s.value, "reply": r} for a, (s, r) in statuses.items()
-            ],
-            final_reply=final_reply,
-            size=item.size,
-        )
     error: RelayError | None = None
     next_at: float | None = None
-    if deferred:
+    if by_status.get(RecipientStatus.UNCERTAIN):
+        state, error = State.POSSIBLY_SENT, delivery.error
+    elif deferred:
         state = State.RETRYING
         next_at = time.time() + _policy(store, options).delay(item.attempts)
-    elif accepted or _earlier_accepted(store, item.id):
+    elif accepted or _earlier_accepted(item):
         state = State.SENT
     else:
         state = State.FAILED
         error = outbox.all_refused_error(refused)
-    outbox.set_state(store, item.id, state, error=error, next_attempt_at=next_at)
-    _audit_outcome(store, item, state, options, accepted=list(accepted), refused=refused)
+    fresh = {a: s for a, s in statuses.items() if a not in recorded}
+    outcome = Outcome(
+        state,
+        statuses=fresh,
+        error=error,
+        next_attempt_at=next_at,
+        final_reply=final_reply,
+        record_history=any(s is RecipientStatus.ACCEPTED for s, _ in fresh.values()),
+        audit={"accepted": list(accepted), "refused": refused},
+    )
+    try:
+        outbox.finish(store, item.id, outcome, face=options.face)
+    except StorageError as failure:
+        return _unrecorded(store, item, failure, options)
     return SendResult(
         item.id, state, item.message_id, accepted, refused, deferred, final_reply, error
     )
 
 
-def _earlier_accepted(store: Store, item_id: int) -> bool:
-    """Some recipients got the message in an earlier attempt (a partial delivery)."""
-    return any(
-        r.status is RecipientStatus.ACCEPTED for r in outbox.get_item(store, item_id).recipients
+def _unrecorded(
+    store: Store, item: outbox.OutboxItem, failure: StorageError, options: SendOptions
+) -> SendResult:
+    """The server answered, but the outcome could not be written (disk full).
+
+    The item is settled as possibly sent when even that small write works, so it
+    is neither stuck in ``sending`` nor sent a second time; the person is told
+    the truth: the server may well have the message.
+    """
+    try:
+        state = outbox.release(store, item.id, face=options.face)
+    except StorageError:
+        state = State.SENDING  # the next start settles it (its sender is gone by then)
+    error = StorageError(
+        "The server answered, but Relaydesk could not record the result: "
+        f"{failure.message.removeprefix('Relaydesk cannot write its data file ')}",
+        hint="Free some disk space. Do not send the message again before checking "
+        "your Sent folder: it was most likely delivered.",
     )
+    return SendResult(item.id, state, item.message_id, (), {}, {}, None, error)
+
+
+def _earlier_accepted(item: outbox.OutboxItem) -> bool:
+    """Some recipients got the message in an earlier attempt (a partial delivery)."""
+    return any(r.status is RecipientStatus.ACCEPTED for r in item.recipients)
 
 
 def _record_failure(
@@ -326,13 +373,18 @@ def _record_failure(
             state = State.FAILED
         else:
             next_at = time.time() + policy.delay(item.attempts)
+    statuses: dict[str, tuple[RecipientStatus, str | None]] = {}
     if state is State.POSSIBLY_SENT:
         maybe = error.details.get("accepted") or pending
-        outbox.set_recipient_status(
-            store, item.id, {a: (RecipientStatus.UNCERTAIN, None) for a in maybe}
-        )
-    outbox.set_state(store, item.id, state, error=error, next_attempt_at=next_at)
-    _audit_outcome(store, item, state, options, error=error.to_dict())
+        statuses = {a: (RecipientStatus.UNCERTAIN, None) for a in maybe}
+    outcome = Outcome(
+        state,
+        statuses=statuses,
+        error=error,
+        next_attempt_at=next_at,
+        audit={"error": error.to_dict()},
+    )
+    outbox.finish(store, item.id, outcome, face=options.face)
     return SendResult(item.id, state, item.message_id, (), {}, {}, None, error)
 
 
@@ -344,19 +396,6 @@ def _fail_without_attempt(
     store: Store, item_id: int, error: RelayError, options: SendOptions
 ) -> SendResult:
     item = outbox.get_item(store, item_id)
-    outbox.set_state(store, item_id, State.FAILED, error=error)
-    _audit_outcome(store, item, State.FAILED, options, error=error.to_dict())
+    outcome = Outcome(State.FAILED, error=error, audit={"error": error.to_dict()})
+    outbox.finish(store, item_id, outcome, face=options.face, expected=outbox.DUE_STATES)
     return SendResult(item_id, State.FAILED, item.message_id, (), {}, {}, None, error)
-
-
-def _audit_outcome(
-    store: Store, item: outbox.OutboxItem, state: State, options: SendOptions, **detail: Any
-) -> None:
-    store.audit(
-        face=options.face,
-        action="send_attempt",
-        outcome=state.value,
-        account=item.account,
-        outbox_id=item.id,
-        detail=detail,
-    )

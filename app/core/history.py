@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +40,7 @@ class HistoryEntry:
 
 
 def record(
-    store: Store,
+    db: Store | sqlite3.Connection,
     *,
     outbox_id: int,
     account: str,
@@ -50,11 +51,11 @@ def record(
     final_reply: str | None,
     size: int,
 ) -> int:
-    """Add one history row for a transaction the server accepted."""
+    """Add one history row for a transaction the server accepted (in ``db``'s transaction)."""
     search_text = " ".join(
         [subject, envelope_from, *(str(r["address"]) for r in recipients)]
     ).casefold()
-    cursor = store.execute(
+    cursor = db.execute(
         "INSERT INTO history (outbox_id, account, message_id, subject, envelope_from,"
         " recipients, search_text, final_reply, size, sent_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
