@@ -25,6 +25,10 @@ from tests.support.smtp_servers import RecordingHandler, RunningServer, start_se
 from tests.test_crash_batch import (  # noqa: F401
     test_sigkill_mid_batch_loses_nothing_and_duplicates_nothing,
 )
+from tests.test_delivery_atomicity import (  # noqa: F401
+    test_a_crash_at_any_point_leaves_state_and_history_agreeing,
+    test_a_crash_between_transactions_resends_only_to_those_without_it,
+)
 from tests.test_delivery_faults import (  # noqa: F401
     store,
     test_421_at_any_phase_retries_later,
