@@ -38,6 +38,10 @@ from tests.test_delivery_faults import (  # noqa: F401
     test_partial_recipients_never_get_a_second_copy,
     test_quota_keeps_messages_waiting_not_failed,
 )
+from tests.test_recipient_limits import (  # noqa: F401
+    test_a_server_that_takes_no_recipient_now_defers_without_misleading_words,
+    test_fifteen_hundred_recipients_go_out_in_two_transactions,
+)
 from tests.test_session import (  # noqa: F401
     test_421_at_mail_is_temporary,
     test_check_sender,

@@ -57,6 +57,7 @@ def queue_draft(store: Store, account: Account, draft: Draft, *, face: str) -> i
     A draft with a large file attachment is built to a spool file next to the
     database, so it is never whole in memory.
     """
+    outbox.check_recipient_count(len(draft.to) + len(draft.cc) + len(draft.bcc))
     kinds = {address: "to" for address in draft.to}
     kinds.update({address: "cc" for address in draft.cc})
     kinds.update({address: "bcc" for address in draft.bcc})

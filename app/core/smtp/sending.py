@@ -17,8 +17,10 @@ A server takes a limited number of recipients per transaction (RFC 5321
 promises at least 100; Postfix takes 1,000). Its first ``452`` to an RCPT ends
 the list for this transaction: the message goes to those accepted, and the rest
 follow in further transactions on the same connection. RCPTs of a long list are
-pipelined in groups of ``RCPT_GROUP`` so a server never sees more than a group
-past its limit (Postfix hangs up with ``421`` after about 20 errors).
+pipelined: the first ``RCPT_GROUP`` (which every server must take) in one
+write, then groups of ``RCPT_GROUP_PAST_100``, so a server never sees more than
+a few past its limit (Postfix hangs up with ``421`` after 20 errors); the limit
+learned is then kept for the connection's later transactions.
 
 The outbox hears of every step before it is taken (``on_step``): with a
 pipelined ``BDAT LAST`` that is MAIL, RCPT, DATA and FINAL_DOT before the one
@@ -45,6 +47,7 @@ BDAT_CHUNK_SIZE = 1024 * 1024  # one BDAT chunk
 BDAT_WINDOW = 4  # pipelined BDAT chunks in flight before waiting for a reply
 PIPELINED_DATA_LIMIT = CHUNK_SIZE  # at most this much is sent before RCPT replies are in
 RCPT_GROUP = 100  # RCPTs pipelined in one write; RFC 5321 §4.5.3.1.8 minimum per transaction
+RCPT_GROUP_PAST_100 = 10  # later groups: few enough that a 452 costs few errors
 TOO_MANY_RECIPIENTS = 452  # RFC 5321 §4.5.3.1.10: this transaction takes no more
 
 Progress = Callable[[int, int], None]
@@ -99,6 +102,7 @@ class Sender(Conversation):
         self.supports_8bitmime = False
         self._rset_pending = False
         self._idle = True  # no transaction open: nothing for RSET to undo
+        self.recipient_limit: int | None = None  # learned from a "452 too many recipients"
 
     @property
     def pipelined(self) -> bool:
@@ -175,22 +179,27 @@ class Sender(Conversation):
         done = Delivery({}, {}, None)
         remaining = list(recipients)
         while remaining:
+            batch = remaining[: self.recipient_limit or len(remaining)]
             try:
-                one = self._transaction(client, mail, remaining, source, on_progress)
+                one = self._transaction(client, mail, batch, source, on_progress)
             except RelayError as error:
                 if done.final is None:
                     raise  # nothing went through yet: the whole attempt failed
                 return replace(done, unsent=tuple(remaining), error=error)
             done = done.merged(one)
-            if not one.untried:
+            later = [*one.untried, *remaining[len(batch) :]]
+            if one.untried and one.accepted:
+                self.recipient_limit = len(one.accepted)
+            if not later:
                 break
-            if len(one.untried) == len(remaining):
+            if len(one.untried) == len(batch):
                 # Not even the first recipient was taken: the server wants no more now.
-                done = done.merged(Delivery({}, dict(one.untried), None))
+                stop = next(iter(one.untried.values()))
+                done = done.merged(Delivery({}, {a: stop for a in later}, None))
                 break
-            remaining = list(one.untried)
+            remaining = later
             if on_transaction is not None and one.final is not None:
-                on_transaction(one)
+                on_transaction(replace(one, untried={}))
             self.reset()
         return done
 
@@ -254,10 +263,12 @@ class Sender(Conversation):
     def _recipients(self, client: SmtpClient, recipients: Sequence[str]) -> _Sorted:
         """RCPT for each recipient (in pipelined groups when offered) until a 421 or 452."""
         self._announce(Step.RCPT)
-        group = RCPT_GROUP if self.pipelined else 1
         replies: list[Reply] = []
-        for start in range(0, len(recipients), group):
+        start = 0
+        while start < len(recipients):
+            group = (RCPT_GROUP if start == 0 else RCPT_GROUP_PAST_100) if self.pipelined else 1
             lines = [f"RCPT TO:<{address}>" for address in recipients[start : start + group]]
+            start += len(lines)
             with self._network(Step.RCPT):
                 if len(lines) == 1:
                     replies.append(client.command(lines[0]))
