@@ -30,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Send mail through your own SMTP account. Without a command, opens the "
         "Relaydesk window.",
         epilog="Exit codes: 0 done, 64 usage, 65 bad input, 67 recipient refused, "
-        "69 server unreachable, 75 temporary failure (kept in the outbox), "
+        "69 server unreachable, 74 cannot write the data folder (disk full), "
+        "75 temporary failure (kept in the outbox), "
         "76 protocol or TLS failure, 77 authentication failed, 78 configuration error.",
     )
     parser.add_argument("--version", action="version", version=f"relaydesk {__version__}")

@@ -346,10 +346,11 @@ def _unrecorded(
     except StorageError:
         state = State.SENDING  # the next start settles it (its sender is gone by then)
     error = StorageError(
-        "The server answered, but Relaydesk could not record the result: "
-        f"{failure.message.removeprefix('Relaydesk cannot write its data file ')}",
-        hint="Free some disk space. Do not send the message again before checking "
-        "your Sent folder: it was most likely delivered.",
+        f"The server accepted the message, but Relaydesk could not record that in {store.path} "
+        "(the disk is full or the folder is read-only).",
+        hint="Free some disk space. The message is kept as possibly sent: check your Sent "
+        "folder before sending it again.",
+        details={"cause": failure.message},
     )
     return SendResult(item.id, state, item.message_id, (), {}, {}, None, error)
 

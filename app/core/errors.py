@@ -21,6 +21,7 @@ class ExitCode(IntEnum):
     DATAERR = 65
     NOUSER = 67
     UNAVAILABLE = 69
+    IOERR = 74
     TEMPFAIL = 75
     PROTOCOL = 76
     NOPERM = 77
@@ -142,8 +143,13 @@ class QuotaExceeded(TemporaryFailure):
 
 
 class StorageError(TemporaryFailure):
-    """The data directory cannot be written (disk full, read-only)."""
+    """The data directory cannot be written (disk full, read-only).
 
+    Exit 74, not 75: 75 promises the message is kept in the outbox, which a
+    failed write cannot promise.
+    """
+
+    exit_code = ExitCode.IOERR
     code = "storage_error"
 
 

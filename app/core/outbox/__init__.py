@@ -13,6 +13,7 @@ outbox can still tell whether the final dot went out.
 ``recovery`` settles what a crash left behind. Callers use this package's names.
 """
 
+from app.core.outbox.lock import sender_lock
 from app.core.outbox.model import (
     DISCARDABLE_STATES,
     DUE_STATES,
@@ -96,6 +97,7 @@ __all__ = [
     "retry",
     "retry_policy",
     "set_recipient_status",
+    "sender_lock",
     "set_state",
     "state_after_error",
 ]
