@@ -23,7 +23,13 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; the command modules load only for a CLI run (fast GUI start)."""
-    from app.cli import account_commands, agent_commands, mail_commands, settings_commands
+    from app.cli import (
+        account_commands,
+        agent_commands,
+        background_commands,
+        mail_commands,
+        settings_commands,
+    )
 
     parser = _Parser(
         prog="relaydesk",
@@ -40,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     mail_commands.register(commands)
     agent_commands.register(commands)
     settings_commands.register(commands)
+    background_commands.register(commands)
     return parser
 
 
