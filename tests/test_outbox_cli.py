@@ -157,3 +157,13 @@ def test_failed_messages_keep_their_spool_file(cli: Cli, smtp_server, tmp_path: 
         [item] = outbox.list_items(store)
         assert outbox.message_data(store, item.id).count(b"AQEB") == 0  # still readable
         assert len(outbox.message_data(store, item.id)) > 1_200_000
+
+
+def test_the_cli_learns_the_servers_size_limit(cli: Cli, smtp_server) -> None:
+    server = smtp_server(mode="plain", users=None, data_size_limit=123_456)
+    add_relay(cli, server)
+    assert cli("send", "--to", "b@example.com", "--subject", "s", "--text", "t").code == 0
+    with home_store(cli) as store:
+        from app.core import settings
+
+        assert settings.learned_max_size(store, "relay") == 123_456  # compose warns from this

@@ -13,8 +13,9 @@ from app.cli.output import Output
 from app.cli.passwords import password_source
 from app.core import policy as policies
 from app.core import sendmail
-from app.core.delivery import SendOptions, send_item
+from app.core.delivery import SendOptions
 from app.core.errors import ExitCode, UsageError
+from app.core.send import send_now
 from app.core.sizes import human_size
 from app.core.store import Store
 from app.core.tool_schema import TOOLS, function_definition
@@ -95,7 +96,7 @@ def cmd_sendmail(args: argparse.Namespace, store: Store, out: Output) -> int:
     ignore_dots = args.ignore_dots or "i" in args.legacy
     data = sendmail.read_message(sys.stdin.buffer, ignore_dots=ignore_dots)
     item_id = sendmail.queue_message(store, data, options)
-    result = send_item(
+    result = send_now(
         store, item_id, password_source(from_stdin=False), SendOptions(face=sendmail.FACE)
     )
     if result.error is not None:

@@ -40,7 +40,15 @@ def queue_and_send(
     hold(store, item_id)
     if on_queued is not None:
         on_queued(item_id)
-    outbox.recover(store)
+    return send_now(store, item_id, password, options)
+
+
+def send_now(
+    store: Store, item_id: int, password: PasswordSource, options: SendOptions
+) -> SendResult:
+    """One attempt now at an item the caller just queued (or retried)."""
+    hold(store, item_id)
+    outbox.recover(store)  # items a crashed run left "sending" are settled first
     return send_item(store, item_id, password, options)
 
 

@@ -20,7 +20,7 @@ import jsonschema
 from app.core import outbox, secrets
 from app.core.accounts import Account, PasswordMode, get_account, list_accounts
 from app.core.addresses import parse_address_list
-from app.core.delivery import SendOptions, queue_draft, send_item
+from app.core.delivery import SendOptions
 from app.core.errors import InvalidInput, PasswordMissing, RelayError
 from app.core.message import Attachment, Draft, build
 from app.core.outbox import SendResult, State
@@ -36,6 +36,7 @@ from app.core.policy import (
     get_policy,
     read_attachment,
 )
+from app.core.send import queue_and_send
 from app.core.store import Store
 from app.core.tool_schema import CALL, TOOLS
 
@@ -174,9 +175,14 @@ def send_email(store: Store, arguments: Any, *, caller: str, audit: dict[str, An
     check_quota(store, policy)
     if arguments.get("dry_run"):
         return _dry_run(account, draft)
-    item_id = queue_draft(store, account, draft, face=TOOL_FACE)
-    audit["outbox_id"] = item_id
-    result = send_item(store, item_id, stored_password, SendOptions(face=TOOL_FACE))
+    result = queue_and_send(
+        store,
+        account,
+        draft,
+        stored_password,
+        SendOptions(face=TOOL_FACE),
+        on_queued=lambda item_id: audit.__setitem__("outbox_id", item_id),
+    )
     return sent_result(result, account.name)
 
 
