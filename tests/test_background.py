@@ -179,3 +179,23 @@ def test_enable_without_systemd_falls_back_to_autostart(cli: Cli) -> None:
     assert cli("background", "status", "--json").json["mode"] == "autostart"
     assert cli("background", "disable", "--json").json["enabled"] is False
     assert not Path(entry).exists()
+
+
+def test_the_unit_stands_aside_while_a_window_sends(
+    cli: Cli, smtp_server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = smtp_server(mode="plain", users=None)
+    add_relay(cli, server)
+    assert (
+        cli("send", "--queue", "--to", "b@example.com", "--subject", "s", "--text", "x").code == 0
+    )
+    service, _ = installed_units(cli, monkeypatch)
+    with store_of(cli) as store:
+        window = outbox.SenderLock(store)  # what the GUI's outbox timer holds while open
+        assert window.try_acquire()
+        aside = run_unit(cli, service)
+        assert aside.returncode == 0 and "Another Relaydesk is sending" in aside.stdout
+        assert server.messages == []
+        window.release()  # the window closes
+    assert run_unit(cli, service).returncode == 0
+    assert len(server.messages) == 1

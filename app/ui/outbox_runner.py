@@ -26,6 +26,8 @@ class OutboxRunner(QObject):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.run_due)
+        # While a window sends, a background run (`relaydesk background`) stands aside.
+        self._lock = outbox.SenderLock(store)
         service.outbox_changed.connect(self.on_service_outbox_changed)
         service.paused_changed.connect(self.on_service_outbox_changed)
 
@@ -35,6 +37,7 @@ class OutboxRunner(QObject):
 
     def stop(self) -> None:
         self._timer.stop()
+        self._lock.release()
 
     @Slot()
     def on_service_outbox_changed(self) -> None:
@@ -44,7 +47,11 @@ class OutboxRunner(QObject):
     @Slot()
     def run_due(self) -> None:
         """Start a send for every due item that is not already being sent."""
-        if not self._service.paused and not self._service.preparing:
+        if (
+            not self._service.paused
+            and not self._service.preparing
+            and self._lock.try_acquire()  # False: a background run is sending right now
+        ):
             active = self._service.active_items()
             for item_id in outbox.due_items(self._store):
                 if item_id not in active:

@@ -13,7 +13,7 @@ outbox can still tell whether the final dot went out.
 ``recovery`` settles what a crash left behind. Callers use this package's names.
 """
 
-from app.core.outbox.lock import sender_lock
+from app.core.outbox.lock import SenderLock, sender_lock
 from app.core.outbox.model import (
     DISCARDABLE_STATES,
     DUE_STATES,
@@ -72,6 +72,7 @@ __all__ = [
     "RecipientStatus",
     "RetryPolicy",
     "SendResult",
+    "SenderLock",
     "State",
     "all_refused_error",
     "cancel",

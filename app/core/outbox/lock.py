@@ -59,3 +59,45 @@ def _holder(fd: int) -> int:
     except OSError:
         return 0
     return int(text) if text.isdigit() else 0
+
+
+class SenderLock:
+    """The sender lock held for a long time (a window's outbox timer), taken when free.
+
+    ``try_acquire`` is cheap and never waits: a window calls it on each tick and
+    sends only while it holds the lock, so a background run and a window never
+    send at once; ``release`` lets a background run take over after the window closes.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._path = lock_path(store)
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def try_acquire(self) -> bool:
+        """True when this process holds the lock (now or already)."""
+        if self._fd is not None:
+            return True
+        try:
+            fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            return True  # see sender_lock: claims still keep items apart
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        """Let other senders run (idempotent)."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
