@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.core import outbox
+from app.core import outbox, settings
 from app.core.outbox import sender_lock
 from app.core.paths import Paths
 from app.core.store import Store
@@ -164,6 +164,11 @@ def test_the_cli_learns_the_servers_size_limit(cli: Cli, smtp_server) -> None:
     add_relay(cli, server)
     assert cli("send", "--to", "b@example.com", "--subject", "s", "--text", "t").code == 0
     with home_store(cli) as store:
-        from app.core import settings
-
         assert settings.learned_max_size(store, "relay") == 123_456  # compose warns from this
+
+
+def test_an_id_too_large_for_sqlite_is_a_usage_error(cli: Cli) -> None:
+    for command in (("outbox", "retry"), ("history", "resend")):
+        run = cli(*command, "99999999999999999999999")
+        assert run.code == 64 and "Traceback" not in run.stderr, run.stderr
+        assert "positive numbers" in run.stderr

@@ -81,7 +81,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "settings`).",
     )
     hist.add_argument("action", nargs="?", default="list", choices=["list", "resend"])
-    hist.add_argument("id", nargs="?", type=int, help="history entry id (resend)")
+    hist.add_argument("id", nargs="?", type=record_id, help="history entry id (resend)")
     hist.add_argument(
         "--password-stdin",
         action="store_true",
@@ -112,7 +112,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     box.add_argument(
         "action", nargs="?", default="list", choices=["list", "run", "retry", "cancel", "discard"]
     )
-    box.add_argument("id", nargs="?", type=int, help="outbox item id (retry, cancel, discard)")
+    box.add_argument(
+        "id", nargs="?", type=record_id, help="outbox item id (retry, cancel, discard)"
+    )
     box.add_argument(
         "--password-stdin",
         action="store_true",
@@ -125,6 +127,17 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     audit.add_argument("--limit", type=int, default=50, metavar="N")
     audit.add_argument("--json", action="store_true", help="print JSON")
     audit.set_defaults(handler=cmd_audit)
+
+
+def record_id(text: str) -> int:
+    """An outbox or history id: a whole number SQLite can hold (else a usage error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"“{text}” is not an id (a whole number)") from None
+    if not 1 <= value <= 2**63 - 1:
+        raise argparse.ArgumentTypeError(f"there is no id {text}; ids are positive numbers")
+    return value
 
 
 def _read_text(path: str) -> str:
