@@ -162,9 +162,13 @@ def test_failed_messages_keep_their_spool_file(cli: Cli, smtp_server, tmp_path: 
 def test_the_cli_learns_the_servers_size_limit(cli: Cli, smtp_server) -> None:
     server = smtp_server(mode="plain", users=None, data_size_limit=123_456)
     add_relay(cli, server)
-    assert cli("send", "--to", "b@example.com", "--subject", "s", "--text", "t").code == 0
+    assert cli("account", "test", "relay").code == 0
     with home_store(cli) as store:
         assert settings.learned_max_size(store, "relay") == 123_456  # compose warns from this
+        store.delete_setting("max_size:relay")
+    assert cli("send", "--to", "b@example.com", "--subject", "s", "--text", "t").code == 0
+    with home_store(cli) as store:
+        assert settings.learned_max_size(store, "relay") == 123_456
 
 
 def test_an_id_too_large_for_sqlite_is_a_usage_error(cli: Cli) -> None:

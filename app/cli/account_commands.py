@@ -13,7 +13,7 @@ from app.cli.passwords import password_source, prompt_password, read_password_st
 from app.core import accounts, ratelimit, secrets
 from app.core.accounts import DEFAULT_PORTS, Account, PasswordMode, Security
 from app.core.addresses import validate_address
-from app.core.checks import run_test
+from app.core.checks import remember_limits, run_test
 from app.core.errors import UnreadableFile, UsageError
 from app.core.presets import get_preset, preset_for_email
 from app.core.smtp.transcript import Transcript
@@ -278,6 +278,7 @@ def cmd_test(args: argparse.Namespace, store: Store, out: Output) -> int:
         out.say(f"  {mark} {result.label:<26} {result.seconds * 1000:7.0f} ms{detail}")
 
     report = run_test(account, password, transcript=Transcript(), on_result=show)
+    remember_limits(store, report)
     store.audit(
         face=FACE,
         action="account_test",
