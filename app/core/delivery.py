@@ -7,15 +7,21 @@ one connection, with RSET between them.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.core import faults, outbox, ratelimit, settings, spool
 from app.core.accounts import Account, get_account
-from app.core.errors import PossiblySent, QuotaExceeded, RelayError, StorageError, UsageError
+from app.core.attempt_record import (
+    fail_without_attempt,
+    record_delivery,
+    record_failure,
+    reply_text,
+    statuses_of,
+)
+from app.core.errors import QuotaExceeded, RelayError, UsageError
 from app.core.message import Draft, build
-from app.core.outbox import Outcome, RecipientStatus, RetryPolicy, SendResult, State
+from app.core.outbox import RecipientStatus, RetryPolicy, SendResult, State
 from app.core.smtp.session import Delivery, SmtpSession, Step, Timeouts
 from app.core.smtp.transcript import Transcript
 from app.core.store import Store
@@ -156,7 +162,7 @@ def run_due(
         try:
             account = get_account(store, name)
         except RelayError as error:
-            results += [_fail_without_attempt(store, i, error, options) for i in item_ids]
+            results += [fail_without_attempt(store, i, error, face=options.face) for i in item_ids]
             continue
         connection = _Connection(store, account, password, options)
         try:
@@ -205,8 +211,8 @@ def _attempt(
     recorded: set[str] = set()
 
     def record_part(part: Delivery) -> None:
-        statuses = _statuses(part)
-        outbox.record_transaction(store, item_id, statuses, final_reply=_reply_text(part))
+        statuses = statuses_of(part)
+        outbox.record_transaction(store, item_id, statuses, final_reply=reply_text(part))
         recorded.update(part.accepted)
 
     try:
@@ -221,7 +227,9 @@ def _attempt(
         )
         faults.checkpoint("replied")
     except RelayError as error:
-        return _record_failure(store, item, pending, error, options)
+        return record_failure(
+            store, item, pending, error, face=options.face, policy=_policy(store, options)
+        )
     except BaseException as error:
         # A bug or an interrupt: judge it like a crash, by the step reached.
         outbox.release(store, item_id, face=options.face)
@@ -234,7 +242,9 @@ def _attempt(
             detail={"error": type(error).__name__},
         )
         raise
-    return _record_delivery(store, item, delivery, options, recorded)
+    return record_delivery(
+        store, item, delivery, recorded, face=options.face, policy=_policy(store, options)
+    )
 
 
 def outbox_busy(item: outbox.OutboxItem) -> RelayError:
@@ -261,143 +271,5 @@ def _wait_for_quota(
     return SendResult(item.id, item.state, item.message_id, (), {}, {}, None, error)
 
 
-def _statuses(delivery: Delivery) -> dict[str, tuple[RecipientStatus, str | None]]:
-    statuses: dict[str, tuple[RecipientStatus, str | None]] = {}
-    if delivery.final is not None:
-        for address, reply in delivery.accepted.items():
-            statuses[address] = (RecipientStatus.ACCEPTED, str(reply))
-    for address, reply in delivery.refused.items():
-        status = RecipientStatus.REFUSED if reply.is_permanent else RecipientStatus.DEFERRED
-        statuses[address] = (status, str(reply))
-    if delivery.error is not None:
-        # A later transaction failed after an earlier one went through.
-        status = (
-            RecipientStatus.UNCERTAIN
-            if isinstance(delivery.error, PossiblySent)
-            else RecipientStatus.DEFERRED
-        )
-        for address in delivery.unsent:
-            statuses[address] = (status, delivery.error.message)
-    return statuses
-
-
-def _reply_text(delivery: Delivery) -> str | None:
-    return str(delivery.final) if delivery.final is not None else None
-
-
-def _record_delivery(
-    store: Store,
-    item: outbox.OutboxItem,
-    delivery: Delivery,
-    options: SendOptions,
-    recorded: set[str],
-) -> SendResult:
-    statuses = _statuses(delivery)
-    by_status: dict[RecipientStatus, dict[str, str]] = {}
-    for address, (status, reply) in statuses.items():
-        by_status.setdefault(status, {})[address] = reply or ""
-    accepted = tuple(by_status.get(RecipientStatus.ACCEPTED, {}))
-    refused = by_status.get(RecipientStatus.REFUSED, {})
-    deferred = by_status.get(RecipientStatus.DEFERRED, {})
-    final_reply = _reply_text(delivery)
-
-    error: RelayError | None = None
-    next_at: float | None = None
-    if by_status.get(RecipientStatus.UNCERTAIN):
-        state, error = State.POSSIBLY_SENT, delivery.error
-    elif deferred:
-        state = State.RETRYING
-        next_at = time.time() + _policy(store, options).delay(item.attempts)
-    elif accepted or _earlier_accepted(item):
-        state = State.SENT
-    else:
-        state = State.FAILED
-        error = outbox.all_refused_error(refused)
-    fresh = {a: s for a, s in statuses.items() if a not in recorded}
-    outcome = Outcome(
-        state,
-        statuses=fresh,
-        error=error,
-        next_attempt_at=next_at,
-        final_reply=final_reply,
-        record_history=any(s is RecipientStatus.ACCEPTED for s, _ in fresh.values()),
-        audit={"accepted": list(accepted), "refused": refused},
-    )
-    try:
-        outbox.finish(store, item.id, outcome, face=options.face)
-    except StorageError as failure:
-        return _unrecorded(store, item, failure, options)
-    return SendResult(
-        item.id, state, item.message_id, accepted, refused, deferred, final_reply, error
-    )
-
-
-def _unrecorded(
-    store: Store, item: outbox.OutboxItem, failure: StorageError, options: SendOptions
-) -> SendResult:
-    """The server answered, but the outcome could not be written (disk full).
-
-    The item is settled as possibly sent when even that small write works, so it
-    is neither stuck in ``sending`` nor sent a second time; the person is told
-    the truth: the server may well have the message.
-    """
-    try:
-        state = outbox.release(store, item.id, face=options.face)
-    except StorageError:
-        state = State.SENDING  # the next start settles it (its sender is gone by then)
-    error = StorageError(
-        f"The server accepted the message, but Relaydesk could not record that in {store.path} "
-        "(the disk is full or the folder is read-only).",
-        hint="Free some disk space. The message is kept as possibly sent: check your Sent "
-        "folder before sending it again.",
-        details={"cause": failure.message},
-    )
-    return SendResult(item.id, state, item.message_id, (), {}, {}, None, error)
-
-
-def _earlier_accepted(item: outbox.OutboxItem) -> bool:
-    """Some recipients got the message in an earlier attempt (a partial delivery)."""
-    return any(r.status is RecipientStatus.ACCEPTED for r in item.recipients)
-
-
-def _record_failure(
-    store: Store,
-    item: outbox.OutboxItem,
-    pending: list[str],
-    error: RelayError,
-    options: SendOptions,
-) -> SendResult:
-    state = outbox.state_after_error(error)
-    next_at: float | None = None
-    if state is State.RETRYING:
-        policy = _policy(store, options)
-        if time.time() - item.created_at > policy.max_age:
-            state = State.FAILED
-        else:
-            next_at = time.time() + policy.delay(item.attempts)
-    statuses: dict[str, tuple[RecipientStatus, str | None]] = {}
-    if state is State.POSSIBLY_SENT:
-        maybe = error.details.get("accepted") or pending
-        statuses = {a: (RecipientStatus.UNCERTAIN, None) for a in maybe}
-    outcome = Outcome(
-        state,
-        statuses=statuses,
-        error=error,
-        next_attempt_at=next_at,
-        audit={"error": error.to_dict()},
-    )
-    outbox.finish(store, item.id, outcome, face=options.face)
-    return SendResult(item.id, state, item.message_id, (), {}, {}, None, error)
-
-
 def _policy(store: Store, options: SendOptions) -> RetryPolicy:
     return options.retry_policy or outbox.retry_policy(store)
-
-
-def _fail_without_attempt(
-    store: Store, item_id: int, error: RelayError, options: SendOptions
-) -> SendResult:
-    item = outbox.get_item(store, item_id)
-    outcome = Outcome(State.FAILED, error=error, audit={"error": error.to_dict()})
-    outbox.finish(store, item_id, outcome, face=options.face, expected=outbox.DUE_STATES)
-    return SendResult(item_id, State.FAILED, item.message_id, (), {}, {}, None, error)
