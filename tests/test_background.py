@@ -199,3 +199,38 @@ def test_the_unit_stands_aside_while_a_window_sends(
         window.release()  # the window closes
     assert run_unit(cli, service).returncode == 0
     assert len(server.messages) == 1
+
+
+def test_a_background_run_leaves_ask_password_messages_waiting(
+    cli: Cli, smtp_server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = smtp_server(mode="plain", auth_require_tls=False)
+    added = cli(
+        "account",
+        "add",
+        "asker",
+        "--email",
+        "me@example.com",
+        "--host",
+        server.host,
+        "--port",
+        str(server.port),
+        "--security",
+        "none",
+        "--username",
+        "bob",
+        "--allow-plaintext-auth",
+        "--ask-password",
+    )
+    assert added.code == 0, added.stderr
+    assert (
+        cli("send", "--queue", "--to", "b@example.com", "--subject", "s", "--text", "x").code == 0
+    )
+    service, _ = installed_units(cli, monkeypatch)
+    run = run_unit(cli, service)  # no terminal, nobody to ask
+    assert run.returncode == 75, run.stderr  # waiting, which systemd counts as success
+    assert "password" in run.stdout
+    with store_of(cli) as store:
+        [item] = outbox.list_items(store)
+    assert item.state is State.QUEUED  # not failed: the window or `outbox run` asks later
+    assert server.messages == [] and server.auth_attempts == []

@@ -19,7 +19,13 @@ from app.core.attempt_record import (
     reply_text,
     statuses_of,
 )
-from app.core.errors import QuotaExceeded, RelayError, UsageError
+from app.core.errors import (
+    KeyringUnavailable,
+    PasswordMissing,
+    QuotaExceeded,
+    RelayError,
+    UsageError,
+)
 from app.core.message import Draft, build
 from app.core.outbox import RecipientStatus, RetryPolicy, SendResult, State
 from app.core.smtp.session import Delivery, SmtpSession, Step, Timeouts
@@ -164,6 +170,14 @@ def run_due(
         except RelayError as error:
             results += [fail_without_attempt(store, i, error, face=options.face) for i in item_ids]
             continue
+        try:
+            if account.uses_auth:
+                password(account)  # asked once here; the source keeps it for the session
+        except (PasswordMissing, KeyringUnavailable) as error:
+            # No one to ask (a background run) or the keyring is locked: the messages
+            # wait as they are, rather than fail for something the person can fix.
+            results += [_waiting_for_password(store, i, error) for i in item_ids]
+            continue
         connection = _Connection(store, account, password, options)
         try:
             for item_id in item_ids:
@@ -176,6 +190,11 @@ def run_due(
         finally:
             connection.close()
     return results
+
+
+def _waiting_for_password(store: Store, item_id: int, error: RelayError) -> SendResult:
+    item = outbox.get_item(store, item_id)
+    return SendResult(item_id, item.state, item.message_id, (), {}, {}, None, error)
 
 
 def _attempt(
