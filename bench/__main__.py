@@ -1,4 +1,4 @@
-"""Relaydesk benchmarks: ``python -m bench {bulk,memory,ui_stall,startup,history,all}``.
+"""Relaydesk benchmarks: ``python -m bench {bulk,memory,ui_stall,startup,history,detect,all}``.
 
 Loopback only (127.0.0.0/8); every loop is bounded. Each benchmark prints its own
 figures and a peer measured in the same run. ``--write`` records them in
@@ -16,7 +16,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from bench import bulk, history, memory, startup, ui_stall  # noqa: E402
+from bench import bulk, detect, history, memory, startup, ui_stall  # noqa: E402
 
 Bench = Callable[[], list[str]]
 BENCHES: dict[str, Bench] = {
@@ -25,6 +25,7 @@ BENCHES: dict[str, Bench] = {
     "ui_stall": ui_stall.run,
     "startup": startup.run,
     "history": history.run,
+    "detect": detect.run,
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")
 

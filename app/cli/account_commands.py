@@ -15,7 +15,7 @@ from app.core.accounts import DEFAULT_PORTS, Account, PasswordMode, Security
 from app.core.addresses import validate_address
 from app.core.checks import remember_limits, run_test
 from app.core.errors import UnreadableFile, UsageError
-from app.core.presets import get_preset, preset_for_email
+from app.core.providers import find_preset, preset_for_address
 from app.core.smtp.transcript import Transcript
 from app.core.store import Store
 
@@ -148,21 +148,21 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def _account_from_args(args: argparse.Namespace) -> Account:
     email = validate_address(args.email)
-    preset = get_preset(args.preset) if args.preset else None
+    preset = find_preset(args.preset) if args.preset else None
     if preset is None and not args.host:
-        preset = preset_for_email(email)
+        preset = preset_for_address(email)
         if preset is None:
             raise UsageError(
                 f"Relaydesk has no preset for the domain of {email}.",
-                hint="Give the server: --host smtp.example.com --port 587 --security starttls "
-                "(see `relaydesk account presets` for known providers).",
+                hint=f"Look it up with `relaydesk account detect {email}`, or give the server: "
+                "--host smtp.example.com --port 587 --security starttls.",
             )
     security = (
         Security(args.security)
         if args.security
         else (preset.security if preset and preset.host else Security.STARTTLS)
     )
-    host = args.host or (preset.host if preset else None) or ""
+    host = args.host or (preset.host_for(email) if preset else None) or ""
     if args.port:
         port = args.port
     elif preset and preset.host and not args.security:
@@ -339,9 +339,12 @@ def cmd_default(args: argparse.Namespace, store: Store, out: Output) -> int:
 
 
 def cmd_presets(args: argparse.Namespace, store: Store, out: Output) -> int:
+    from app.core import ispdb
     from app.core.presets import load_presets
 
     presets = load_presets()
+    database = ispdb.load()
+    known = {"providers": len(database), "domains": ispdb.domain_count(database)}
     out.emit(
         {
             "status": "ok",
@@ -357,11 +360,17 @@ def cmd_presets(args: argparse.Namespace, store: Store, out: Output) -> int:
                 }
                 for p in presets
             ],
+            "database": {"name": "Thunderbird ISPDB (bundled)", **known},
         }
     )
     for p in presets:
         where = f"{p.host}:{p.port} {p.security.value}" if p.host else "enter the server yourself"
         out.say(f"{p.id:<24} {p.name:<28} {where}")
+    out.say(
+        f"\nThe bundled provider database (Thunderbird's ISPDB) knows {known['domains']} "
+        f"domains of {known['providers']} providers; `relaydesk account detect ADDRESS` "
+        "looks an address up."
+    )
     return 0
 
 

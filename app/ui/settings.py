@@ -50,6 +50,7 @@ OPTIONS: tuple[Option, ...] = (
         "timer; without systemd, Relaydesk starts minimised at login).",
     ),
     _core("retry_interval"),
+    _core("detect_online_lookup"),
 )
 
 

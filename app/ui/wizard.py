@@ -16,7 +16,6 @@ from app.core.accounts import Account, PasswordMode, Security
 from app.core.checks import TestReport
 from app.core.detect import Detection
 from app.core.errors import AccountExists, NoSuchAccount, RelayError
-from app.core.presets import preset_for_email
 from app.core.smtp.session import Timeouts
 from app.core.store import Store
 from app.ui.qt import QTimer, QtWidgets, Signal, Slot
@@ -174,11 +173,10 @@ class AccountWizard(QtWidgets.QWizard):
 
     def address_confirmed(self, email: str) -> None:
         """Page 1 was left with ``email``: look its settings up when no preset knows them."""
-        wanted = (
-            not self.editing
-            and self.address_page.preset().is_custom
-            and preset_for_email(email) is None
-        )
+        # A listed provider is filled in from the presets; anything else (the provider
+        # database included, which answers at once) goes through the lookup, which names
+        # its source.
+        wanted = not self.editing and self.address_page.preset().is_custom
         if not wanted:
             self.detector.abandon()
         elif email not in self._detections and self.detector.address != email:

@@ -12,6 +12,8 @@ from typing import Any
 
 from app.core.accounts import Account
 from app.core.errors import RelayError
+from app.core.presets import Preset
+from app.core.providers import catalogue
 from app.core.smtp.catalogue import DOING, EXCEPTION_ROWS, REPLY_ROWS, VERIFY_WORDS
 from app.core.smtp.provider_rows import PROVIDER_ROWS
 from app.core.smtp.reply import Reply
@@ -59,6 +61,7 @@ def _facts(step: Step, failure: BaseException | Reply, account: Account) -> dict
         "server_text": "",
         "error": "",
         "verify": "",
+        "access": _access_words(account, preset),
     }
     if isinstance(failure, Reply):
         facts.update(reply=str(failure), server_text=failure.text)
@@ -67,6 +70,19 @@ def _facts(step: Step, failure: BaseException | Reply, account: Account) -> dict
     if isinstance(failure, ssl.SSLCertVerificationError):
         facts["verify"] = _verify_words(failure, account.host)
     return facts
+
+
+def _access_words(account: Account, preset: Preset | None) -> str:
+    """The provider's own "allow mail programs first" step, where its data names one."""
+    if preset is None:  # an account typed by hand: the database may still know its server
+        found = catalogue().for_domain(account.email.rpartition("@")[2])
+        preset = found.preset if found is not None else None
+    if preset is None or preset.host_for(account.email) != account.host:
+        return ""
+    enable = next((link for link in preset.guidance() if link.kind == "enable"), None)
+    if enable is None:
+        return ""
+    return f" {preset.name} asks you to allow mail programs once first: {enable.url}"
 
 
 def _describe(failure: BaseException) -> str:
