@@ -83,7 +83,35 @@ def prune_spool(store: Store, *, now: float | None = None) -> int:
                 (row["id"], State.SENT.value),
             )
         spool.remove(row["spool_path"])  # after the commit: never a row naming no file
-    return len(rows)
+    return len(rows) + _sweep_orphans(store, cutoff=time.time() - ORPHAN_AGE)
+
+
+ORPHAN_AGE = 24 * 3600.0  # a file this old that no item names is left from a crash
+
+
+def _sweep_orphans(store: Store, *, cutoff: float) -> int:
+    """Remove spool files no outbox item names (a crash between commit and unlink).
+
+    Only old ones: a file being written right now has no row yet.
+    """
+    directory = store.path.parent / "spool"
+    try:
+        files = [p for p in directory.iterdir() if p.suffix in (".eml", ".part")]
+    except OSError:
+        return 0
+    named = {
+        row["spool_path"]
+        for row in store.execute("SELECT spool_path FROM outbox WHERE spool_path IS NOT NULL")
+    }
+    removed = 0
+    for path in files:
+        try:
+            if str(path) not in named and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except OSError:
+            continue  # gone already, or not ours to remove
+    return removed
 
 
 def _pid_alive(pid: int) -> bool:
