@@ -182,7 +182,7 @@ def cmd_send(args: argparse.Namespace, store: Store, out: Output) -> int:
         )
         out.emit({"status": "queued", "id": item_id, "message_id": item.message_id})
         return 0
-    source = password_source(from_stdin=args.password_stdin)
+    source = password_source(store, from_stdin=args.password_stdin)
     return _report(queue_and_send(store, account, draft, source, SendOptions(face=FACE)), out)
 
 
@@ -225,7 +225,7 @@ def cmd_history(args: argparse.Namespace, store: Store, out: Output) -> int:
                 "`history resend` needs a history entry id.",
                 hint="See the ids with: relaydesk history",
             )
-        source = password_source(from_stdin=args.password_stdin)
+        source = password_source(store, from_stdin=args.password_stdin)
         return _report(send_again(store, args.id, source, SendOptions(face=FACE)), out)
     entries = history.search(store, args.search, limit=args.limit)
     out.emit({"status": "ok", "messages": [entry.to_dict() for entry in entries]})
@@ -258,7 +258,10 @@ def cmd_outbox(args: argparse.Namespace, store: Store, out: Output) -> int:
         outbox.retry(store, args.id, face=FACE)
         hold(store, args.id)  # this run sends it; a background sender keeps off
         result = send_item(
-            store, args.id, password_source(from_stdin=args.password_stdin), SendOptions(face=FACE)
+            store,
+            args.id,
+            password_source(store, from_stdin=args.password_stdin),
+            SendOptions(face=FACE),
         )
         return _report(result, out)
     if args.action == "cancel":
@@ -299,7 +302,7 @@ def _run_due(args: argparse.Namespace, store: Store, out: Output) -> int:
             out.emit({"status": "busy", "pid": holder or None, "results": []})
             return 0
         outbox.recover(store)
-        source = password_source(from_stdin=args.password_stdin)
+        source = password_source(store, from_stdin=args.password_stdin)
         results = run_due(store, source, SendOptions(face=FACE))
     for result in results:
         state = result.state.value.replace("_", " ")

@@ -160,6 +160,8 @@ def describe_fix(error: RelayError, account_name: str) -> str | None:
     fix = error.details.get("fix")
     if not fix:
         return None
+    if fix.get("signin") == "oauth2":
+        return f"sign in with the provider instead: relaydesk account edit {account_name} --oauth2"
     if "pin_sha256" in fix:
         return (
             "trust this certificate, only if it is your own server's: relaydesk account trust "
@@ -174,10 +176,12 @@ def describe_fix(error: RelayError, account_name: str) -> str | None:
     return f"use {offered.describe()}."
 
 
-def write_report_file(report: TestReport, path: Path, password: str | None, out: Output) -> None:
+def write_report_file(report: TestReport, path: Path, password: object, out: Output) -> None:
     """`account test --report FILE`: the core's report, with the password blanked too."""
     try:
-        write_report(report, path, hide=[password] if password else [])
+        write_report(
+            report, path, hide=[password] if isinstance(password, str) and password else []
+        )
     except OSError as exc:
         raise UnreadableFile(
             f"The report could not be written to {path}: {exc.strerror}.",
@@ -193,6 +197,11 @@ def offer_fix(args: argparse.Namespace, store: Store, out: Output, error: RelayE
         return
     out.note(f"Suggested fix: {words}")
     fix = error.details["fix"]
+    if args.apply_fix and fix.get("signin") == "oauth2":
+        from app.cli.account_setup import switch_to_signin
+
+        switch_to_signin(store, args.name, out)
+        return
     if args.apply_fix and "port" in fix:
         account = apply_fix(accounts.get_account(store, args.name), fix)
         accounts.update_account(store, account)

@@ -12,7 +12,7 @@ from app.core.accounts import Account
 from app.core.autofix import improve
 from app.core.errors import RelayError
 from app.core.probe import Prober
-from app.core.smtp.session import SmtpSession, Step, Timeouts
+from app.core.smtp.session import BearerToken, SmtpSession, Step, Timeouts
 from app.core.smtp.transcript import Transcript
 from app.core.store import Store
 
@@ -108,7 +108,7 @@ class _Checklist:
 
 def run_test(
     account: Account,
-    password: str | None,
+    password: str | BearerToken | None,
     *,
     transcript: Transcript | None = None,
     timeouts: Timeouts | None = None,

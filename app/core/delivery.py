@@ -19,20 +19,14 @@ from app.core.attempt_record import (
     reply_text,
     statuses_of,
 )
-from app.core.errors import (
-    KeyringUnavailable,
-    PasswordMissing,
-    QuotaExceeded,
-    RelayError,
-    UsageError,
-)
+from app.core.errors import QuotaExceeded, RelayError, UsageError
 from app.core.message import Draft, build
 from app.core.outbox import RecipientStatus, RetryPolicy, SendResult, State
-from app.core.smtp.session import Delivery, SmtpSession, Step, Timeouts
+from app.core.smtp.session import BearerToken, Delivery, SmtpSession, Step, Timeouts
 from app.core.smtp.transcript import Transcript
 from app.core.store import Store
 
-PasswordSource = Callable[[Account], str | None]
+PasswordSource = Callable[[Account], "str | BearerToken | None"]
 
 
 @dataclass
@@ -173,9 +167,9 @@ def run_due(
         try:
             if account.uses_auth:
                 password(account)  # asked once here; the source keeps it for the session
-        except (PasswordMissing, KeyringUnavailable) as error:
-            # No one to ask (a background run) or the keyring is locked: the messages
-            # wait as they are, rather than fail for something the person can fix.
+        except RelayError as error:
+            # No one to ask (a background run), a locked keyring, a sign-in to renew:
+            # the messages wait as they are, rather than fail for what the person can fix.
             results += [_waiting_for_password(store, i, error) for i in item_ids]
             continue
         connection = _Connection(store, account, password, options)

@@ -15,6 +15,7 @@ from app.core.errors import (
     RecipientRefused,
     RelayError,
     ServerUnreachable,
+    SignInRequired,
     TemporaryFailure,
 )
 from app.core.store import Store
@@ -174,6 +175,8 @@ def state_after_error(error: RelayError) -> State:
         return State.POSSIBLY_SENT
     if isinstance(error, Cancelled):
         return State.CANCELLED
+    if isinstance(error, SignInRequired):
+        return State.RETRYING  # kept: it goes out after `relaydesk account login`
     if isinstance(error, TemporaryFailure | ServerUnreachable):
         return State.RETRYING
     return State.FAILED

@@ -10,7 +10,7 @@ import smtplib
 import ssl
 from typing import Any
 
-from app.core.accounts import Account
+from app.core.accounts import Account, PasswordMode
 from app.core.errors import RelayError
 from app.core.presets import Preset
 from app.core.providers import catalogue
@@ -38,6 +38,8 @@ def classify(step: Step, failure: BaseException | Reply, account: Account) -> Re
         row = next(r for r in EXCEPTION_ROWS if r.matches(step, failure, account))
         details["exception"] = type(failure).__name__
         reply = None
+    if reply is not None and signin_would_help(reply, account):
+        details["fix"] = {"signin": "oauth2", "preset": account.preset}
     return row.error(
         row.message.format_map(facts),
         hint=row.hint.format_map(facts),
@@ -46,9 +48,26 @@ def classify(step: Step, failure: BaseException | Reply, account: Account) -> Re
     )
 
 
+# Microsoft's answers once password (basic) SMTP AUTH is off: sign in with OAuth2 instead.
+BASIC_AUTH_OFF = ("5.7.139", "5.7.3", "5.7.30")
+
+
+def signin_would_help(reply: Reply, account: Account) -> bool:
+    """A password login refused in a way that OAuth2 sign-in with this provider fixes."""
+    preset = preset_of(account)
+    return (
+        account.password_mode is not PasswordMode.OAUTH2
+        and reply.code in (535, 550)
+        and (reply.enhanced or "") in BASIC_AUTH_OFF
+        and preset is not None
+        and preset.oauth2 is not None
+    )
+
+
 def _facts(step: Step, failure: BaseException | Reply, account: Account) -> dict[str, str]:
     preset = preset_of(account)
     facts = {
+        "name": account.name,
         "host": account.host,
         "email": account.email,
         "provider": preset.name if preset and not preset.is_custom else account.host,
