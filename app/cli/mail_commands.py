@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from app.cli.output import Output
@@ -13,7 +12,8 @@ from app.cli.passwords import password_source
 from app.core import accounts, history, outbox, settings, spool
 from app.core.delivery import SendOptions, queue_draft, run_due, send_item
 from app.core.errors import ExitCode, UnreadableFile, UsageError
-from app.core.message import Attachment, Draft
+from app.core.limits import MAX_BODY_BYTES, decode_text, read_limited
+from app.core.message import Attachment, Draft, attachment_path, open_regular
 from app.core.outbox import SendResult, State
 from app.core.send import hold, queue_and_send, send_again
 from app.core.sizes import human_size
@@ -81,7 +81,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "settings`).",
     )
     hist.add_argument("action", nargs="?", default="list", choices=["list", "resend"])
-    hist.add_argument("id", nargs="?", type=record_id, help="history entry id (resend)")
+    hist.add_argument("id", nargs="?", type=_history_id, help="history entry id (resend)")
     hist.add_argument(
         "--password-stdin",
         action="store_true",
@@ -112,9 +112,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     box.add_argument(
         "action", nargs="?", default="list", choices=["list", "run", "retry", "cancel", "discard"]
     )
-    box.add_argument(
-        "id", nargs="?", type=record_id, help="outbox item id (retry, cancel, discard)"
-    )
+    box.add_argument("id", nargs="?", type=_item_id, help="outbox item id (retry, cancel, discard)")
     box.add_argument(
         "--password-stdin",
         action="store_true",
@@ -129,27 +127,45 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     audit.set_defaults(handler=cmd_audit)
 
 
-def record_id(text: str) -> int:
-    """An outbox or history id: a whole number SQLite can hold (else a usage error)."""
+def _item_id(text: str) -> int:
+    # SQLite ids are 64-bit: a longer number is a typo, not an item.
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"“{text}” is not an id (a whole number)") from None
-    if not 1 <= value <= 2**63 - 1:
-        raise argparse.ArgumentTypeError(f"there is no id {text}; ids are positive numbers")
+        raise argparse.ArgumentTypeError(f"not an item id: {text[:40]!r}") from None
+    if not 0 < value < 2**63:
+        raise argparse.ArgumentTypeError(
+            f"no outbox item has the id {text[:40]}; see them with: relaydesk outbox list"
+        )
+    return value
+
+
+def _history_id(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a history entry id: {text[:40]!r}") from None
+    if not 0 < value < 2**63:
+        raise argparse.ArgumentTypeError(
+            f"no history entry has the id {text[:40]}; see them with: relaydesk history"
+        )
     return value
 
 
 def _read_text(path: str) -> str:
+    # Capped before decoding: a body larger than any message may carry is refused unread.
+    what = "text on standard input" if path == "-" else f"file {path}"
     if path == "-":
-        return sys.stdin.read()
+        return decode_text(read_limited(sys.stdin.buffer, MAX_BODY_BYTES, what), what)
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
+        with open_regular(attachment_path(path)) as handle:
+            data = read_limited(handle, MAX_BODY_BYTES, what)
+    except OSError as error:
         raise UnreadableFile(
-            f"Cannot read {path}: {getattr(error, 'strerror', None) or error}.",
+            f"Cannot read {path}: {error.strerror or error}.",
             hint="Check the path; text files must be UTF-8.",
         ) from None
+    return decode_text(data, what)
 
 
 def _draft_from_args(args: argparse.Namespace) -> Draft:
