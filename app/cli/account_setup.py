@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from app.cli import oauth2_options
+from app.cli.identity_options import add_identity_options, identity_from_args, store_identity
 from app.cli.output import Output
 from app.cli.passwords import password_source, prompt_password, read_password_stdin
 from app.core import account_changes, accounts, secrets
@@ -57,6 +58,7 @@ def add_options(add: argparse.ArgumentParser) -> None:
         help="with --security none: send the password without encryption",
     )
     add.add_argument("--default", action="store_true", help="make this the default account")
+    add_identity_options(add)
     add.add_argument("--json", action="store_true", help="print JSON")
     oauth2_options.add_options(add)
 
@@ -126,6 +128,7 @@ def _account_from_args(args: argparse.Namespace) -> Account:
 
 def cmd_add(args: argparse.Namespace, store: Store, out: Output) -> int:
     account = _account_from_args(args)
+    signature, reply_to = identity_from_args(args)  # checked before anything is stored
     args.out = out
     secret, oauth2, signed_in = _collect(args, store, account, original=None)
     account_changes.create_account(
@@ -133,6 +136,7 @@ def cmd_add(args: argparse.Namespace, store: Store, out: Output) -> int:
     )
     if signed_in is not None:
         finish_sign_in(store, account.name, signed_in, face=FACE)
+    store_identity(store, account.name, signature, reply_to)
     _warn_plaintext(account, out)
     out.say(f"Added account “{account.name}”: {describe(account)}.")
     out.say(f"Check it with: relaydesk account test {account.name}")
@@ -182,6 +186,7 @@ def _collect(
 
 def cmd_edit(args: argparse.Namespace, store: Store, out: Output) -> int:
     original = accounts.get_account(store, args.name)
+    signature, reply_to = identity_from_args(args)
     merged = _edit_namespace(args, original)
     account = _account_from_args(merged)
     merged.out = out
@@ -193,6 +198,7 @@ def cmd_edit(args: argparse.Namespace, store: Store, out: Output) -> int:
         finish_sign_in(store, account.name, signed_in, face=FACE)
     if getattr(args, "default", False):
         accounts.set_default_account(store, account.name)
+    store_identity(store, account.name, signature, reply_to)
     _warn_plaintext(account, out)
     out.say(f"Changed account “{account.name}”: {describe(account)}.")
     out.emit({"status": "ok", "account": account_dict(store, account, False)})

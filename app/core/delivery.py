@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from app.core import faults, outbox, ratelimit, settings, spool
+from app.core import faults, identity, outbox, ratelimit, settings, spool
 from app.core.accounts import Account, get_account
 from app.core.attempt_record import (
     fail_without_attempt,
@@ -61,9 +61,11 @@ def queue_draft(store: Store, account: Account, draft: Draft, *, face: str) -> i
     """Validate and build the draft, then commit it to the outbox; nothing is sent yet.
 
     A draft with a large file attachment is built to a spool file next to the
-    database, so it is never whole in memory.
+    database, so it is never whole in memory. The account's signature and default
+    Reply-To are added here, for every face.
     """
     outbox.check_recipient_count(len(draft.to) + len(draft.cc) + len(draft.bcc))
+    draft = identity.apply(store, account.name, draft)
     kinds = {address: "to" for address in draft.to}
     kinds.update({address: "cc" for address in draft.cc})
     kinds.update({address: "bcc" for address in draft.bcc})

@@ -148,6 +148,26 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX quota_holds_caller ON quota_holds(caller, at);
     """,
+    # 6: drafts saved while they are written (restored after a crash), and what each
+    # account adds to its messages (signature, default Reply-To).
+    """
+    CREATE TABLE drafts (
+        id INTEGER PRIMARY KEY,
+        account TEXT,
+        to_addrs TEXT NOT NULL DEFAULT '',
+        cc_addrs TEXT NOT NULL DEFAULT '',
+        bcc_addrs TEXT NOT NULL DEFAULT '',
+        subject TEXT NOT NULL DEFAULT '',
+        text TEXT NOT NULL DEFAULT '',
+        html TEXT,
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE identities (
+        account TEXT PRIMARY KEY REFERENCES accounts(name) ON DELETE CASCADE,
+        signature TEXT NOT NULL DEFAULT '',
+        reply_to TEXT NOT NULL DEFAULT ''
+    );
+    """,
 )
 
 
