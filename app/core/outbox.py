@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -214,6 +215,52 @@ def enqueue(
         account=account.name,
         outbox_id=item_id,
         detail={"recipients": len(message.recipients), "size": message.size},
+    )
+    return item_id
+
+
+def enqueue_in(
+    db: sqlite3.Connection,
+    account: str,
+    message: BuiltMessage,
+    *,
+    face: str,
+    kinds: dict[str, str] | None = None,
+    next_attempt_at: float | None = None,
+    batch_id: int | None = None,
+) -> int:
+    """Insert one ``queued`` item inside the caller's open transaction (a merge run
+    queues all its messages in one); the caller commits and audits."""
+    now = time.time()
+    kinds = {address.lower(): kind for address, kind in (kinds or {}).items()}
+    cursor = db.execute(
+        "INSERT INTO outbox (account, message_id, subject, envelope_from, data, size, smtputf8,"
+        " state, attempts, created_at, updated_at, next_attempt_at, face, batch_id)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)",
+        (
+            account,
+            message.message_id,
+            message.subject,
+            message.envelope_from,
+            message.data,
+            message.size,
+            int(message.needs_smtputf8),
+            State.QUEUED.value,
+            now,
+            now,
+            now if next_attempt_at is None else next_attempt_at,
+            face,
+            batch_id,
+        ),
+    )
+    item_id = int(cursor.lastrowid or 0)
+    db.executemany(
+        "INSERT INTO outbox_recipients (outbox_id, position, address, kind, status)"
+        " VALUES (?, ?, ?, ?, 'pending')",
+        [
+            (item_id, position, address, kinds.get(address.lower(), "to"))
+            for position, address in enumerate(message.recipients)
+        ],
     )
     return item_id
 

@@ -1,0 +1,134 @@
+"""Queueing a merge run as one batch, and following it: progress, pause, cancel, export.
+
+The whole run is inserted in ONE transaction: either every row that passed the
+check is in the outbox, or (on a crash or a full disk) none is and the run can
+simply be started again. Items get their send time from the account's quota
+up front, so a run larger than the daily limit is spread over the days it
+needs and the last slot is known at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from app.core import outbox, ratelimit
+from app.core.accounts import Account
+from app.core.errors import InvalidInput
+from app.core.merge.plan import CheckReport, MergeRun, rendered_rows
+from app.core.merge.recipients import Row
+from app.core.message import BuiltMessage
+from app.core.store import Store
+
+
+@dataclass(frozen=True)
+class QueuedRun:
+    """What ``queue`` did."""
+
+    batch_id: int
+    queued: int
+    report: CheckReport
+    last_slot: float  # when the last message may go under the quota (now if no quota)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "batch": self.batch_id,
+            "queued": self.queued,
+            "last_slot": self.last_slot,
+            **self.report.to_dict(),
+        }
+
+
+def quota_slots(store: Store, account: Account, now: float | None = None) -> Iterator[float]:
+    """The earliest send time of each next message under the account's quota, in order."""
+    now = time.time() if now is None else now
+    windows = [
+        (span, limit, deque(ratelimit.sent_since(store, account.name, now - span)))
+        for _, span, limit in ratelimit.get_quota(store, account).limits()
+    ]
+    slot = now
+    while True:
+        moved = True
+        while moved:
+            moved = False
+            for span, limit, times in windows:
+                while times and times[0] <= slot - span:
+                    times.popleft()
+                if len(times) >= limit:
+                    slot = max(slot, times[len(times) - limit] + span)
+                    moved = True
+        for _, _, times in windows:
+            times.append(slot)
+        yield slot
+
+
+def queue(
+    store: Store, run: MergeRun, *, name: str, face: str, skip_invalid: bool = False
+) -> QueuedRun:
+    """Check and queue every row in one transaction; InvalidInput if a row fails and
+    ``skip_invalid`` is not set (then nothing is queued)."""
+    report = CheckReport()
+    slots = quota_slots(store, run.account)
+    now = time.time()
+    queued = 0
+    last = now
+    with store.transaction() as db:
+        cursor = db.execute(
+            "INSERT INTO batches (name, account, face, created_at) VALUES (?, ?, ?, ?)",
+            (name, run.account.name, face, now),
+        )
+        batch_id = int(cursor.lastrowid or 0)
+        for row, message in rendered_rows(run, report):
+            item_id = None
+            if message is not None:
+                last = next(slots)
+                item_id = outbox.enqueue_in(
+                    db,
+                    run.account.name,
+                    message,
+                    face=face,
+                    kinds={a: "cc" for a in message.recipients[1:]},  # the first is the To
+                    next_attempt_at=last,
+                    batch_id=batch_id,
+                )
+                queued += 1
+            db.execute(
+                "INSERT INTO batch_rows (batch_id, row_number, address, outbox_id, note)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (batch_id, row.number, run.address_of(row), item_id, _note(run, row, message)),
+            )
+        if report.problem_count and not skip_invalid:
+            raise _refused(report)  # rolls the whole run back
+        if queued == 0:
+            raise InvalidInput(
+                "No row of the list can be sent.",
+                hint="Check the address column and the unsubscribe list.",
+            )
+        db.execute("UPDATE batches SET total = ? WHERE id = ?", (queued, batch_id))
+    store.audit(
+        face=face,
+        action="merge_queue",
+        outcome="queued",
+        account=run.account.name,
+        detail={"batch": batch_id, "queued": queued, "problems": report.problem_count},
+    )
+    return QueuedRun(batch_id, queued, report, last)
+
+
+def _note(run: MergeRun, row: Row, message: BuiltMessage | None) -> str | None:
+    if message is not None:
+        return None
+    address = run.address_of(row)
+    return "unsubscribed" if address.lower() in run.unsubscribed else "problem"
+
+
+def _refused(report: CheckReport) -> InvalidInput:
+    first = report.problems[0]
+    return InvalidInput(
+        f"{report.problem_count} of {report.rows} rows cannot be sent (row {first.row}: "
+        f"{first.message}); nothing was queued.",
+        hint="Fix the rows listed by --dry-run, or queue the rest with --skip-invalid.",
+        details={"problems": [p.to_dict() for p in report.problems[:50]]},
+    )
