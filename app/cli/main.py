@@ -23,7 +23,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; the command modules load only for a CLI run (fast GUI start)."""
-    from app.cli import account_commands, agent_commands, mail_commands
+    from app.cli import account_commands, agent_commands, mail_commands, merge_commands
 
     parser = _Parser(
         prog="relaydesk",
@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     account_commands.register(commands)
     mail_commands.register(commands)
     agent_commands.register(commands)
+    merge_commands.register(commands)
     return parser
 
 

@@ -360,3 +360,15 @@ def _audit_outcome(
         outbox_id=item.id,
         detail=detail,
     )
+
+
+# --- for the multi-connection runner (app.core.pool) -------------------------------
+
+Connection = _Connection
+
+
+def attempt_on(
+    store: Store, item_id: int, connection: _Connection, options: SendOptions
+) -> SendResult:
+    """One attempt at a due item on a connection the caller holds open for its account."""
+    return _attempt(store, item_id, connection, options, outbox.DUE_STATES)

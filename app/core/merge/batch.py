@@ -100,7 +100,7 @@ def queue(
                 (batch_id, row.number, run.address_of(row), item_id, _note(run, row, message)),
             )
         if report.problem_count and not skip_invalid:
-            raise _refused(report)  # rolls the whole run back
+            raise refusal(report)  # rolls the whole run back
         if queued == 0:
             raise InvalidInput(
                 "No row of the list can be sent.",
@@ -124,7 +124,8 @@ def _note(run: MergeRun, row: Row, message: BuiltMessage | None) -> str | None:
     return "unsubscribed" if address.lower() in run.unsubscribed else "problem"
 
 
-def _refused(report: CheckReport) -> InvalidInput:
+def refusal(report: CheckReport) -> InvalidInput:
+    """The error for a run whose rows have problems (nothing is queued)."""
     first = report.problems[0]
     return InvalidInput(
         f"{report.problem_count} of {report.rows} rows cannot be sent (row {first.row}: "

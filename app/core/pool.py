@@ -1,0 +1,286 @@
+"""Several connections per account, sharing the durable outbox.
+
+Each worker thread holds its own store connection and its own SMTP session
+(pipelining and chunking as the server offers). Items are handed out from one
+in-memory queue under a lock, and every send still starts with the outbox's
+atomic ``claim``, so no message is sent by two connections, nor by this run and
+another process at once.
+
+Rules that bind across the connections:
+
+* Quotas: before an item is handed out, the free slots in each quota window
+  (counted from the history, as ``ratelimit`` does) must exceed the messages in
+  flight, so four connections never overshoot a limit one would respect.
+* Refusals: connections open one after another; a 421 or a refused connection
+  while at least one other connection is working lowers the count for the
+  rest of the run (the server told us its limit), and the item that met it is
+  handed to a surviving connection at once.
+* Group commits: a worker commits the protocol step only where recovery needs
+  it (FINAL_DOT, before the bytes that could complete a transaction leave).
+  With PIPELINING, MAIL, RCPT and DATA (or BDAT LAST) go out in one write, so
+  that is one commit per pipelined group instead of one per command; the
+  outcome of each message is still committed before the next one starts.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from app.core import outbox, ratelimit
+from app.core.accounts import Account
+from app.core.delivery import Connection, PasswordSource, SendOptions, attempt_on
+from app.core.errors import (
+    AuthFailed,
+    ConnectionLost,
+    ConnectionRefused,
+    QuotaExceeded,
+    RelayError,
+    ServerUnreachable,
+    TlsError,
+    UsageError,
+)
+from app.core.outbox import SendResult, State
+from app.core.smtp.steps import Step
+from app.core.store import Store
+
+MAX_FAILURES_IN_A_ROW = 5
+
+
+@dataclass
+class PoolReport:
+    """What a run over several connections did."""
+
+    results: list[SendResult] = field(default_factory=list)
+    opened: int = 0  # connections that were working at once, at most
+    lowered_to: int | None = None  # the count after a server refused more
+    quota_reached: bool = False
+    error: RelayError | None = None  # no connection could be opened at all
+
+    @property
+    def sent(self) -> int:
+        return sum(1 for r in self.results if r.state is State.SENT)
+
+
+class _PoolConnection(Connection):
+    """A connection that commits only the step recovery needs (see the module doc)."""
+
+    opened = False
+
+    def _on_step(self, step: Step) -> None:
+        if self.item_id and step is Step.FINAL_DOT:
+            outbox.record_step(self._store, self.item_id, step)
+        if self._options.on_step:
+            self._options.on_step(step)
+
+    def warm(self) -> None:
+        """Open the session before any item is claimed (a refusal then costs no item)."""
+        self.session_for(0)
+
+
+def is_refusal(error: RelayError | None) -> bool:
+    """A 421 or a refused TCP connection: the server wants fewer sessions from us."""
+    if error is None:
+        return False
+    return isinstance(error, ConnectionRefused) or (
+        error.reply is not None and error.reply.code == 421
+    )
+
+
+def free_slots(store: Store, account: Account, now: float | None = None) -> int | None:
+    """Messages that may still go now under the account's quota; None without a quota."""
+    now = time.time() if now is None else now
+    free: int | None = None
+    for _, span, limit in ratelimit.get_quota(store, account).limits():
+        used = store.execute(
+            "SELECT COUNT(*) FROM history WHERE account = ? AND sent_at >= ?",
+            (account.name, now - span),
+        ).fetchone()[0]
+        left = max(0, limit - int(used))
+        free = left if free is None else min(free, left)
+    return free
+
+
+class _Pool:
+    def __init__(
+        self,
+        open_store: Callable[[], Store],
+        account: Account,
+        password: PasswordSource,
+        options: SendOptions,
+        connections: int,
+        item_ids: list[int],
+        on_result: Callable[[SendResult], None] | None,
+        stop: threading.Event,
+    ) -> None:
+        self._open_store = open_store
+        self._account = account
+        self._password = password
+        self._options = options
+        self._on_result = on_result
+        self._stop = stop
+        self._queue = deque(item_ids)
+        self._lock = threading.Lock()
+        self._inflight = 0
+        self._alive = 0
+        self._limit = max(1, connections)
+        self._requeued: set[int] = set()
+        self._turns = [threading.Event() for _ in range(self._limit + 1)]
+        self._turns[0].set()
+        self.report = PoolReport()
+
+    def run(self) -> PoolReport:
+        threads = [
+            threading.Thread(target=self._worker, args=(n,), name=f"relaydesk-conn-{n}")
+            for n in range(self._limit)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return self.report
+
+    def _worker(self, index: int) -> None:
+        self._turns[index].wait()  # connections open one after another
+        store = self._open_store()
+        connection = _PoolConnection(store, self._account, self._password, self._options)
+        try:
+            if not self._open(index, connection):
+                return
+            self._work(store, connection)
+        finally:
+            connection.close()
+            store.close()
+            with self._lock:
+                self._alive -= 1 if connection.opened else 0
+
+    def _open(self, index: int, connection: _PoolConnection) -> bool:
+        try:
+            if index >= self._limit or self._stop.is_set() or not self._queue:
+                return False
+            connection.warm()
+        except RelayError as error:
+            with self._lock:
+                if self._alive == 0:
+                    self.report.error = error  # the server takes no connection at all
+                    self._stop.set()
+                else:
+                    self._lower(index)
+            return False
+        finally:
+            self._turns[index + 1].set()
+        with self._lock:
+            connection.opened = True
+            self._alive += 1
+            self.report.opened = max(self.report.opened, self._alive)
+        return True
+
+    def _lower(self, count: int) -> None:
+        if count < self._limit:
+            self._limit = count
+            self.report.lowered_to = count
+
+    def _work(self, store: Store, connection: _PoolConnection) -> None:
+        failures = 0  # in a row: a server that went away for good ends the run
+        while (item_id := self._take(store)) is not None:
+            try:
+                result = attempt_on(store, item_id, connection, self._options)
+            except UsageError:
+                result = None  # cancelled, or taken by another process meanwhile
+            finally:
+                with self._lock:
+                    self._inflight -= 1
+            if result is None:
+                continue
+            failures = failures + 1 if _connection_trouble(result.error) else 0
+            if failures >= MAX_FAILURES_IN_A_ROW:
+                with self._lock:
+                    self.report.error = self.report.error or result.error
+                self._stop.set()
+            if not self._settle(result, connection):
+                return
+
+    def _settle(self, result: SendResult, connection: _PoolConnection) -> bool:
+        """Record the result; False when this connection should stop."""
+        if result.error is not None:
+            connection.close()  # a fresh session for the next item
+        with self._lock:
+            again = result.state is State.RETRYING and result.item_id not in self._requeued
+            if again:  # a dropped connection or a 452: another connection tries at once
+                self._requeued.add(result.item_id)
+                self._queue.append(result.item_id)
+            else:
+                self.report.results.append(result)
+            if isinstance(result.error, QuotaExceeded):
+                self.report.quota_reached = True
+                self._stop.set()
+            if is_refusal(result.error) and self._alive > 1:
+                self._alive -= 1
+                connection.opened = False
+                self._lower(self._alive)
+                return False
+        if not again and self._on_result is not None:
+            self._on_result(result)
+        return True
+
+    def _take(self, store: Store) -> int | None:
+        while True:
+            with self._lock:
+                if self._stop.is_set() or not self._queue or self._alive > self._limit:
+                    return None
+                free = free_slots(store, self._account)
+                if free is not None and free <= self._inflight:
+                    self.report.quota_reached = True
+                    return None
+                item_id = self._queue.popleft()
+                if not _still_due(store, item_id, any_time=item_id in self._requeued):
+                    continue  # paused, cancelled or sent elsewhere since the run began
+                self._inflight += 1
+                return item_id
+
+
+def _connection_trouble(error: RelayError | None) -> bool:
+    return isinstance(error, ServerUnreachable | ConnectionLost | AuthFailed | TlsError)
+
+
+def _still_due(store: Store, item_id: int, *, any_time: bool) -> bool:
+    due_by = float("inf") if any_time else time.time() + 1
+    row = store.execute(
+        "SELECT 1 FROM outbox WHERE id = ? AND state IN (?, ?)"
+        " AND coalesce(next_attempt_at, 0) <= ?",
+        (item_id, State.QUEUED.value, State.RETRYING.value, due_by),
+    ).fetchone()
+    return row is not None
+
+
+def send_with_pool(
+    open_store: Callable[[], Store],
+    account: Account,
+    item_ids: list[int],
+    password: PasswordSource,
+    options: SendOptions | None = None,
+    *,
+    connections: int = 1,
+    on_result: Callable[[SendResult], None] | None = None,
+    stop: threading.Event | None = None,
+) -> PoolReport:
+    """Send ``item_ids`` (all of ``account``) over up to ``connections`` sessions at once.
+
+    ``open_store`` gives each worker its own database connection (SQLite
+    connections are per thread). ``stop`` ends the run after the messages in
+    flight; the rest stay queued.
+    """
+    pool = _Pool(
+        open_store,
+        account,
+        password,
+        options or SendOptions(),
+        connections,
+        item_ids,
+        on_result,
+        stop or threading.Event(),
+    )
+    return pool.run()
