@@ -10,7 +10,7 @@ from typing import Any
 from app.cli import setup_commands
 from app.cli.output import Output
 from app.cli.passwords import password_source, prompt_password, read_password_stdin
-from app.core import accounts, ratelimit, secrets
+from app.core import accounts, connections, ratelimit, secrets
 from app.core.accounts import DEFAULT_PORTS, Account, PasswordMode, Security
 from app.core.addresses import validate_address
 from app.core.checks import run_test
@@ -69,6 +69,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="with --security none: send the password without encryption",
     )
     add.add_argument("--default", action="store_true", help="make this the default account")
+    add.add_argument(
+        "--connections",
+        type=int,
+        metavar="N",
+        help="connections at once for runs of many messages (1-8; default 1)",
+    )
     add.add_argument("--json", action="store_true", help="print JSON")
     add.set_defaults(handler=cmd_add)
 
@@ -209,6 +215,8 @@ def _account_from_args(args: argparse.Namespace) -> Account:
 
 def cmd_add(args: argparse.Namespace, store: Store, out: Output) -> int:
     account = _account_from_args(args)
+    if args.connections is not None:
+        connections.check_connections(args.connections)
     if account.password_mode is PasswordMode.KEYRING:
         secrets.ensure_keyring()  # before asking for anything
         password = read_password_stdin() if args.password_stdin else prompt_password(account)
@@ -222,6 +230,8 @@ def cmd_add(args: argparse.Namespace, store: Store, out: Output) -> int:
         accounts.add_account(store, account)
     if args.default:
         accounts.set_default_account(store, account.name)
+    if args.connections is not None:
+        connections.set_connections(store, account.name, args.connections)
     store.audit(
         face=FACE,
         action="account_add",

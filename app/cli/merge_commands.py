@@ -90,6 +90,17 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     runs.add_argument("--json", action="store_true", help="print JSON")
     runs.set_defaults(handler=cmd_merges)
 
+    tool = commands.add_parser(
+        "merge-call",
+        help="the send_merge tool for agents: one JSON call on stdin, JSON result out",
+        description="Reads the send_merge arguments (see --schema) on stdin and runs them "
+        "within the caller's policy (relaydesk policy show CALLER): allowed account and "
+        "recipients, and the whole run inside the hourly and daily quota, or nothing is queued.",
+    )
+    tool.add_argument("--caller", default="cli", help="caller id whose policy applies")
+    tool.add_argument("--schema", action="store_true", help="print the JSON schema and stop")
+    tool.set_defaults(handler=cmd_merge_call, json=True)
+
 
 def _unsubscribed(path: str | None) -> frozenset[str]:
     if not path:
@@ -293,3 +304,27 @@ def cmd_merges(args: argparse.Namespace, store: Store, out: Output) -> int:
     done = {"pause": "held", "resume": "released", "cancel": "cancelled"}[args.action]
     out.say(f"Merge run {args.id}: {changed} messages {done}.")
     return 0
+
+
+def cmd_merge_call(args: argparse.Namespace, store: Store, out: Output) -> int:
+    import json
+
+    from app.core import tool
+    from app.core.merge.agent import SEND_MERGE, SEND_MERGE_DESCRIPTION, send_merge
+
+    if args.schema:
+        out.emit(
+            {"name": "send_merge", "description": SEND_MERGE_DESCRIPTION, "parameters": SEND_MERGE}
+        )
+        return 0
+    try:
+        arguments = json.loads(sys.stdin.read())
+    except json.JSONDecodeError as error:
+        raise UsageError(
+            f"The call is not valid JSON: {error.msg} (line {error.lineno}).",
+            hint="Send one object; see relaydesk merge-call --schema",
+        ) from None
+    tool.validate(SEND_MERGE, arguments, "send_merge arguments")
+    result = send_merge(store, arguments, caller=args.caller)
+    out.emit(result)
+    return tool.result_exit_code(result)

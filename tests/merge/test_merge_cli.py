@@ -34,7 +34,7 @@ def people(count: int) -> str:
     return "email,name\n" + "".join(f"p{n}@example.com,Person {n}\n" for n in range(count))
 
 
-def add_relay(cli: Cli, port: int) -> None:
+def add_relay(cli: Cli, port: int, *extra: str) -> None:
     added = cli(
         "account",
         "add",
