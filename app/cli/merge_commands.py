@@ -58,7 +58,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--skip-list", metavar="FILE", help="addresses that get nothing (one per line or CSV)"
     )
     merge.add_argument("--dry-run", action="store_true", help="check every row; queue nothing")
-    merge.add_argument("--preview", type=int, metavar="N", help="print row N's message and stop")
+    merge.add_argument(
+        "--preview",
+        type=int,
+        metavar="N",
+        help="print row N's message and stop (numbered as in a spreadsheet: the first "
+        "person is row 2, under the column names)",
+    )
     merge.add_argument(
         "--skip-invalid", action="store_true", help="queue the good rows even if some have problems"
     )

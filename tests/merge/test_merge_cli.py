@@ -92,7 +92,7 @@ def test_dry_run_preview_and_bad_input(cli: Cli, tmp_path: Path) -> None:
     assert [p["row"] for p in dry.json["problems"]] == [3, 4]
     plain = cli("merge", str(template), str(listing), "--dry-run")
     assert "row 3: broken:" in plain.stdout and "Traceback" not in plain.stderr
-    shown = cli("merge", str(template), str(listing), "--preview", "1")
+    shown = cli("merge", str(template), str(listing), "--preview", "2")
     assert shown.code == 0 and "Subject: Invitation for Ok" in shown.stdout
     assert "To: Ok <ok@example.com>" in shown.stdout
     nothing = cli("merge", str(template), str(listing))

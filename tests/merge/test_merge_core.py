@@ -30,7 +30,7 @@ def parsed(data: bytes) -> email.message.EmailMessage:
 def test_preview_is_the_personalised_message(relaydesk_home: Path, tmp_path: Path) -> None:
     with Store.open() as store:
         run = make_run(write_template(tmp_path), write_list(tmp_path, LIST), add_account(store))
-        first, second = parsed(preview(run, 1).data), parsed(preview(run, 2).data)
+        first, second = parsed(preview(run, 2).data), parsed(preview(run, 3).data)
     assert first["Subject"] == "Hello Ann <b>&, order 1001"
     assert first["To"].addresses[0].display_name == "Ann <b>&"
     assert first["To"].addresses[0].addr_spec == "ann@example.com"
@@ -42,7 +42,7 @@ def test_preview_is_the_personalised_message(relaydesk_home: Path, tmp_path: Pat
     # Fallbacks fill empty cells.
     assert second["Subject"] == "Hello friend, order 1002"
     assert "Dear customer" in second.get_body(("plain",)).get_content()
-    assert b"\n" not in preview(run, 1).data.replace(b"\r\n", b"")
+    assert b"\n" not in preview(run, 2).data.replace(b"\r\n", b"")
 
 
 @pytest.mark.parametrize(
@@ -183,7 +183,7 @@ def test_cc_and_per_row_attachments_and_unsubscribe(relaydesk_home: Path, tmp_pa
             add_account(store),
             unsubscribe="https://example.com/leave?who={{email}}",
         )
-        built = preview(run, 1)
+        built = preview(run, 2)
         report = check(run)
     message = parsed(built.data)
     assert built.recipients == ("ann@example.com", "boss@example.com", "team@example.com")

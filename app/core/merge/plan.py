@@ -154,14 +154,22 @@ def check(run: MergeRun) -> CheckReport:
 
 
 def preview(run: MergeRun, number: int) -> BuiltMessage:
-    """Data row ``number`` (1 = the first row after the header) exactly as it would be queued."""
+    """Row ``number`` exactly as it would be queued.
+
+    Rows are numbered as the problems are: a CSV row by its line, as a
+    spreadsheet shows it (the header is row 1, the first person row 2); rows
+    from History or a tool call from 1.
+    """
     check_columns(run)
-    for index, row in enumerate(run.rows(), start=1):
-        if index == number:
+    first = None
+    for row in run.rows():
+        first = row.number if first is None else first
+        if row.number == number:
             return run.renderer().render(row.values)
+    shown = f" (the first is row {first})" if first is not None else ""
     raise InvalidInput(
-        f"The list has no row {number}.",
-        hint="Rows are counted from 1, the first line after the column names.",
+        f"The list has no row {number}{shown}.",
+        hint="Rows are numbered as in a spreadsheet: the column names are row 1.",
     )
 
 
