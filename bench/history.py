@@ -53,9 +53,18 @@ def fill(store: Store, rows: int = ROWS) -> list[str]:
         sender = "alice@oldjob.example" if i < rows // 30 else rng.choice(SENDERS)
         recipients = [{"address": a, "status": "accepted", "reply": "250 2.0.0 OK"} for a in to]
         search_text = " ".join([subject, sender, *to]).casefold()
-        return (i, "work", f"<{i}.{rng.randrange(10**9)}@example.com>", subject, sender,
-                json.dumps(recipients), search_text, "250 2.0.0 OK queued", 20_000,
-                now - rows + i)  # fmt: skip
+        return (
+            i,
+            "work",
+            f"<{i}.{rng.randrange(10**9)}@example.com>",
+            subject,
+            sender,
+            json.dumps(recipients),
+            search_text,
+            "250 2.0.0 OK queued",
+            20_000,
+            now - rows + i,
+        )
 
     with store.transaction() as db:
         db.executemany(

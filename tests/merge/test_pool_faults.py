@@ -56,9 +56,10 @@ def options() -> SendOptions:
 class CountingEhlo(RecordingHandler):
     """Refuses with 421 every session beyond the first ``limit`` (a per-login connection cap)."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, delay: float = 0.03) -> None:
         super().__init__()
         self.limit = limit
+        self.delay = delay  # per message, as a real server takes: the connections overlap
         self.sessions: set[int] = set()
         self.refused = 0
         self._lock = threading.Lock()
@@ -75,6 +76,10 @@ class CountingEhlo(RecordingHandler):
             self.sessions.add(id(session))
         session.host_name = hostname
         return responses
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        await asyncio.sleep(self.delay)
+        return await super().handle_DATA(server, session, envelope)
 
 
 @pytest.mark.parametrize("extensions", [("PIPELINING",), ("PIPELINING", "CHUNKING")])

@@ -48,6 +48,7 @@ def send_batch(
         due_in_batch(store, batch_id),
         password,
         options,
+        database=store.path,
         connections=connections.check_connections(wanted),
         on_result=on_result,
         stop=stop,
