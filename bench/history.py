@@ -1,4 +1,4 @@
-"""history: 100,000 sent messages; search time and opening the History view."""
+"""history: 1,000,000 sent messages; search time and opening the History view."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from app.core import history
 from app.core.paths import Paths
 from app.core.store import Store
 
-ROWS = 100_000
+ROWS = 1_000_000
 RUNS = 7
 FIRST = "anna ben carla david emma felix greta hugo ida jonas klara lukas mia noah olga".split()
 LAST = "meyer schmidt garcia rossi novak dubois jensen kowalski silva tanaka okafor".split()

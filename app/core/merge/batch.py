@@ -9,6 +9,7 @@ needs and the last slot is known at once.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -80,7 +81,10 @@ def queue(
             (name, run.account.name, face, now),
         )
         batch_id = int(cursor.lastrowid or 0)
+        pending: list[tuple[object, ...]] = []  # batch_rows, written in groups
         for row, message in rendered_rows(run, report):
+            if report.problem_count and not skip_invalid:
+                continue  # it will all be rolled back: only count the problems
             item_id = None
             if message is not None:
                 last = next(slots)
@@ -94,11 +98,12 @@ def queue(
                     batch_id=batch_id,
                 )
                 queued += 1
-            db.execute(
-                "INSERT INTO batch_rows (batch_id, row_number, address, outbox_id, note)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (batch_id, row.number, run.address_of(row), item_id, _note(run, row, message)),
+            pending.append(
+                (batch_id, row.number, run.address_of(row), item_id, _note(run, row, message))
             )
+            if len(pending) >= ROWS_PER_WRITE:
+                _write_rows(db, pending)
+        _write_rows(db, pending)
         if report.problem_count and not skip_invalid:
             raise refusal(report)  # rolls the whole run back
         if queued == 0:
@@ -115,6 +120,18 @@ def queue(
         detail={"batch": batch_id, "queued": queued, "problems": report.problem_count},
     )
     return QueuedRun(batch_id, queued, report, last)
+
+
+ROWS_PER_WRITE = 500
+
+
+def _write_rows(db: sqlite3.Connection, pending: list[tuple[object, ...]]) -> None:
+    db.executemany(
+        "INSERT INTO batch_rows (batch_id, row_number, address, outbox_id, note)"
+        " VALUES (?, ?, ?, ?, ?)",
+        pending,
+    )
+    pending.clear()
 
 
 def _note(run: MergeRun, row: Row, message: BuiltMessage | None) -> str | None:

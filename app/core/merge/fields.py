@@ -52,17 +52,38 @@ class Piece:
 
     def render(self, values: Mapping[str, str], escape: Callable[[str], str] | None = None) -> str:
         """The text with each placeholder replaced; ``escape`` applies to values only."""
-        out: list[str] = []
-        for part in self.parts:
-            if isinstance(part, str):
-                out.append(part)
-                continue
-            key, fallback = part
+        pattern, slots = self._compiled()
+        if not slots:
+            return pattern
+        filled = []
+        for key, fallback in slots:
             value = values.get(key, "")
             if not value.strip():
                 value = fallback or ""
-            out.append(escape(value) if escape else value)
-        return "".join(out)
+            filled.append(escape(value) if escape else value)
+        return pattern.format(*filled)
+
+    @property
+    def slots(self) -> tuple[tuple[str, str | None], ...]:
+        """The placeholders in order (computed once: a run renders thousands of rows)."""
+        return self._compiled()[1]
+
+    @property
+    def pattern(self) -> str:
+        """The literal text as a ``str.format`` pattern with one ``{}`` per placeholder."""
+        return self._compiled()[0]
+
+    def _compiled(self) -> tuple[str, tuple[tuple[str, str | None], ...]]:
+        cached: tuple[str, tuple[tuple[str, str | None], ...]] | None = self.__dict__.get("_cache")
+        if cached is None:
+            literal = [
+                part.replace("{", "{{").replace("}", "}}") if isinstance(part, str) else "{}"
+                for part in self.parts
+            ]
+            slots = tuple(part for part in self.parts if isinstance(part, tuple))
+            cached = ("".join(literal), slots)
+            object.__setattr__(self, "_cache", cached)  # frozen, but a pure cache
+        return cached
 
 
 def missing_fields(pieces: list[Piece], values: Mapping[str, str]) -> list[str]:

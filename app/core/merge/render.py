@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html as html_module
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime, formataddr, make_msgid
@@ -28,7 +29,7 @@ from app.core.addresses import (
 )
 from app.core.errors import InvalidInput
 from app.core.merge import mime
-from app.core.merge.fields import Piece, field_key, missing_fields
+from app.core.merge.fields import Piece, field_key
 from app.core.merge.template import MergeTemplate
 from app.core.message import Attachment, BuiltMessage, html_to_text
 
@@ -85,14 +86,18 @@ class Renderer:
         self._from = header_from(self.sender_name, self.sender)
         self._domain = self.sender.rpartition("@")[2]
         self._pieces = self.template.pieces()
+        self._needed = sorted(set().union(*(p.needed() for p in self._pieces)))
         self._unsubscribe = Piece.parse(self.options.unsubscribe or "")
         self._fixed_parts = [_part(a) for a in self.template.attachments]
         self._row_parts: dict[Path, bytes] = {}
         self._to_name, self._to_address = _split_mailbox(self.template.to)
+        self._to_key = field_key(self.options.to_column)
+        self._cc_key = field_key(self.options.cc_column)
+        self._files_key = field_key(self.options.attachments_column)
 
     def render(self, values: dict[str, str]) -> BuiltMessage:
         """The message for one row; InvalidInput (naming the problem) if the row cannot go."""
-        missing = missing_fields(self._pieces, values)
+        missing = [key for key in self._needed if not values.get(key, "").strip()]
         if missing:
             names = ", ".join(missing)
             raise InvalidInput(
@@ -114,7 +119,7 @@ class Renderer:
         message_id = make_msgid(domain=self._domain)
         lines += [
             mime.header("Subject", subject),
-            mime.header("Date", format_datetime(datetime.now().astimezone())),
+            mime.header("Date", _date_now()),
             mime.header("Message-ID", message_id),
             b"MIME-Version: 1.0\r\n",
             mime.header("User-Agent", f"Relaydesk/{__version__}"),
@@ -135,7 +140,7 @@ class Renderer:
         )
 
     def _address(self, values: dict[str, str]) -> str:
-        raw = values.get(field_key(self.options.to_column), "")
+        raw = values.get(self._to_key, "")
         if not raw.strip():
             raise InvalidInput(
                 f"The {self.options.to_column} cell is empty.",
@@ -155,7 +160,7 @@ class Renderer:
         return ascii_address(address)
 
     def _cc(self, values: dict[str, str]) -> tuple[str, ...]:
-        raw = values.get(field_key(self.options.cc_column), "")
+        raw = values.get(self._cc_key, "")
         if not raw.strip():
             return ()
         return tuple(self._plain(a) for a in parse_address_list(raw.replace(";", ",")))
@@ -200,7 +205,7 @@ class Renderer:
         return mime.body(text, html, [*self._fixed_parts, *self._row_attachments(values)])
 
     def _row_attachments(self, values: dict[str, str]) -> list[bytes]:
-        raw = values.get(field_key(self.options.attachments_column), "")
+        raw = values.get(self._files_key, "")
         parts = []
         for name in (n.strip() for n in _SPLIT.split(raw)):
             if not name:
@@ -214,6 +219,17 @@ class Renderer:
                 self._row_parts[path] = part
             parts.append(part)
         return parts
+
+
+def _date_now() -> str:
+    """The Date header value, formatted once a second (a run makes thousands)."""
+    second = int(time.time())
+    if _DATE[0] != second:
+        _DATE[:] = [second, format_datetime(datetime.now().astimezone())]
+    return str(_DATE[1])
+
+
+_DATE: list[object] = [0, ""]
 
 
 def _split_mailbox(to: Piece | None) -> tuple[Piece | None, Piece | None]:
