@@ -25,12 +25,15 @@ Rules that bind across the connections:
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from app.core import outbox, ratelimit
 from app.core.accounts import Account
@@ -135,6 +138,29 @@ class GroupSync:
         self.wait(self.ticket())
 
 
+@dataclass
+class _SharedStore(Store):
+    """A worker's store whose writes take turns with the other workers' in this process.
+
+    SQLite lets one writer in at a time; a second one gets SQLITE_BUSY and its busy
+    handler sleeps (1, 2, 5, 10 … ms) before it looks again. Taking turns on a
+    lock here wakes the next worker the moment the write before it is done.
+    """
+
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self.lock, super().transaction() as db:
+            yield db
+
+    def execute(
+        self, sql: str, parameters: tuple[Any, ...] | dict[str, Any] = ()
+    ) -> sqlite3.Cursor:
+        with self.lock:
+            return super().execute(sql, parameters)
+
+
 def group_commits(store: Store) -> None:
     """This connection's commits wait for the group's fsync (WAL, ``synchronous=NORMAL``)."""
     store.connection.execute("PRAGMA synchronous = NORMAL")
@@ -192,6 +218,7 @@ class _Pool:
         self._turns[0].set()
         self.report = PoolReport()
         self._group = GroupSync(database)
+        self._writes = threading.RLock()
 
     def run(self) -> PoolReport:
         threads = [
@@ -206,7 +233,8 @@ class _Pool:
 
     def _worker(self, index: int) -> None:
         self._turns[index].wait()  # connections open one after another
-        store = self._open_store()
+        opened = self._open_store()
+        store = _SharedStore(opened.connection, opened.path, self._writes)
         group_commits(store)
         connection = _PoolConnection(store, self._account, self._password, self._options)
         connection.group = self._group

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from app.core import connections
 from app.core.store import Store
 from app.ui.merge.window import MergeWindow
 from app.ui.qt import QtCore, QtWidgets
@@ -42,7 +43,7 @@ def window(
 def test_merge_window_from_list_to_results(
     window: Any, qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    merge, server, _ = window
+    merge, server, store = window
     people = "".join(f"p{n}@example.com,Person {n},{n}\n" for n in range(ROWS))
     listing = write_list(tmp_path, "email,name,order\n" + people + "not-an-address,X,1\n")
     merge.load_template_file(str(write_template(tmp_path)))
@@ -67,7 +68,8 @@ def test_merge_window_from_list_to_results(
     monkeypatch.setattr(
         QtWidgets.QMessageBox, "question", lambda *a, **k: QtWidgets.QMessageBox.StandardButton.Yes
     )
-    merge.connections.setValue(3)
+    merge.connections.setValue(3)  # remembered as the account's setting
+    assert connections.get_connections(store, "relay") == 3
     qtbot.mouseClick(merge.panel.queue_button, QtCore.Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not merge.panel.running, timeout=20000)
     assert f"{ROWS} of {ROWS} done ({ROWS} sent)" in merge.state.text()

@@ -75,8 +75,13 @@ class MergeWindow(QtWidgets.QWidget):
         self.unsubscribe = QtWidgets.QLineEdit()
         self.unsubscribe.setPlaceholderText("optional: mailto:leave@example.com or https://…")
         self.unsubscribe.setAccessibleName("Unsubscribe link")
+        self.connections.setToolTip(
+            "Connections at once for this account (remembered). A server that allows fewer "
+            "answers 421; the run then goes on with as many as it takes."
+        )
         self.account.currentIndexChanged.connect(self.on_account_changed)
         self.on_account_changed()
+        self.connections.valueChanged.connect(self.on_connections_value_changed)
 
         form = QtWidgets.QGridLayout()
         form.addWidget(QtWidgets.QLabel("Template:"), 0, 0)
@@ -241,6 +246,12 @@ class MergeWindow(QtWidgets.QWidget):
         name = self.account.currentData()
         if name:
             self.connections.setValue(connections.get_connections(self._store, name))
+
+    @Slot(int)
+    def on_connections_value_changed(self, count: int) -> None:
+        name = self.account.currentData()
+        if name:
+            connections.set_connections(self._store, name, count)
 
     @Slot()
     def on_options_changed(self) -> None:
