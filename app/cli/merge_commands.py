@@ -11,6 +11,7 @@ from typing import Any
 
 from app.cli.output import Output
 from app.cli.passwords import password_source
+from app.core import connections
 from app.core.accounts import get_account
 from app.core.delivery import SendOptions
 from app.core.errors import UnreadableFile, UsageError
@@ -150,6 +151,8 @@ def _run(args: argparse.Namespace, store: Store) -> MergeRun:
 
 
 def cmd_merge(args: argparse.Namespace, store: Store, out: Output) -> int:
+    if args.connections is not None:
+        connections.check_connections(args.connections)  # before anything is queued
     run = _run(args, store)
     if args.preview is not None:
         message = preview(run, args.preview)

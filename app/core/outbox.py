@@ -367,6 +367,15 @@ def due_by_account(store: Store, now: float | None = None) -> dict[str, list[int
     return grouped
 
 
+def next_attempt_at(store: Store) -> float | None:
+    """When the soonest queued or retrying item is due (None: nothing waits); one query."""
+    row = store.execute(
+        "SELECT MIN(next_attempt_at) FROM outbox WHERE state IN (?, ?)",
+        (State.QUEUED.value, State.RETRYING.value),
+    ).fetchone()
+    return None if row is None or row[0] is None else float(row[0])
+
+
 def message_data(store: Store, item_id: int) -> bytes:
     """The stored message bytes, exactly as they will be transmitted (all in memory)."""
     return message_source(store, item_id).read_all()

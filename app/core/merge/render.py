@@ -88,6 +88,8 @@ class Renderer:
         self._pieces = self.template.pieces()
         self._needed = sorted(set().union(*(p.needed() for p in self._pieces)))
         self._unsubscribe = Piece.parse(self.options.unsubscribe or "")
+        if self.options.unsubscribe is not None:
+            _check_link(self.options.unsubscribe)
         self._fixed_parts = [_part(a) for a in self.template.attachments]
         self._row_parts: dict[Path, bytes] = {}
         self._to_name, self._to_address = _split_mailbox(self.template.to)
@@ -183,12 +185,7 @@ class Renderer:
         if not self.options.unsubscribe:
             return []
         link = self._unsubscribe.render(values, escape=lambda v: quote(v, safe=""))
-        check_header_value("unsubscribe link", link)
-        if not link.startswith(("mailto:", "https://", "http://")) or not link.isascii():
-            raise InvalidInput(
-                f"The unsubscribe link “{link[:80]}” is not a mailto: or https: address.",
-                hint="Use e.g. mailto:leave@example.com or https://example.com/unsubscribe?u={{id}}",
-            )
+        _check_link(link)
         found = [mime.header("List-Unsubscribe", f"<{link}>")]
         if link.startswith("https://"):
             found.append(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n")
@@ -230,6 +227,15 @@ def _date_now() -> str:
 
 
 _DATE: list[object] = [0, ""]
+
+
+def _check_link(link: str) -> None:
+    check_header_value("unsubscribe link", link)
+    if not link.startswith(("mailto:", "https://", "http://")) or not link.isascii():
+        raise InvalidInput(
+            f"The unsubscribe link “{link[:80]}” is not a mailto: or https: address.",
+            hint="Use e.g. mailto:leave@example.com or https://example.com/unsubscribe?u={{id}}",
+        )
 
 
 def _split_mailbox(to: Piece | None) -> tuple[Piece | None, Piece | None]:
