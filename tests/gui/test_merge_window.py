@@ -114,3 +114,31 @@ def test_file_menu_opens_the_merge_window(qtbot: Any, controller: Any) -> None:
     action.trigger()  # a second time brings the same window back
     assert controller.window.merge_window is merge
     merge.close()
+
+
+def test_background_runner_sends_a_big_queue_a_few_at_a_time(
+    qtbot: Any, account: Any, server: Any, make_controller: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.core.accounts import get_account
+    from app.core.delivery import queue_draft
+    from app.core.message import Draft
+    from app.ui.outbox_runner import AT_ONCE
+    from app.ui.sending import SendService
+
+    with Store.open() as store:
+        for n in range(12):
+            draft = Draft(to=(f"r{n}@example.com",), subject=f"n{n}", text="hi")
+            queue_draft(store, get_account(store, "work"), draft, face="cli")
+    in_flight: list[int] = []
+    original = SendService.send_item
+
+    def counting(self: SendService, *args: Any, **kwargs: Any) -> Any:
+        in_flight.append(len(self.active_items()))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SendService, "send_item", counting)
+    controller = make_controller(run_outbox=True)
+    controller.start()
+    qtbot.waitUntil(lambda: len(server.messages) == 12, timeout=30_000)
+    assert max(in_flight) < AT_ONCE  # never a thread and a connection per queued message
+    assert len({m.rcpt_tos[0] for m in server.messages}) == 12

@@ -210,3 +210,32 @@ def test_template_attachments_and_bad_template(tmp_path: Path) -> None:
         load_template(tmp_path / "nope.eml")
     with pytest.raises(InvalidInput, match="does not look like a message"):
         load_template(write_template(tmp_path, ""))
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "ann@Example.COM",
+        "a.b+tag@sub.example.org",
+        "x@bücher.de",
+        "a..b@example.com",
+        "noat",
+        "trailing.@example.com",
+        "a@-bad-.com",
+        "a@example.invalid",
+        " ann@example.com ",
+    ],
+)
+def test_the_fast_address_check_agrees_with_the_full_one(address: str) -> None:
+    from app.core.addresses import validate_address
+    from app.core.merge.render import quick_address
+
+    try:
+        expected: str | type[Exception] = validate_address(address)
+    except InvalidInput:
+        expected = InvalidInput
+    if expected is InvalidInput:
+        with pytest.raises(InvalidInput):
+            quick_address(address)
+    else:
+        assert quick_address(address) == expected
