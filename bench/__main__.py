@@ -16,7 +16,16 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from bench import bulk, connections, history, memory, merge_scale, startup, ui_stall  # noqa: E402
+from bench import (  # noqa: E402
+    bulk,
+    connections,
+    detect,
+    history,
+    memory,
+    merge_scale,
+    startup,
+    ui_stall,
+)
 
 Bench = Callable[[], list[str]]
 BENCHES: dict[str, Bench] = {
@@ -27,6 +36,7 @@ BENCHES: dict[str, Bench] = {
     "ui_stall": ui_stall.run,
     "startup": startup.run,
     "history": history.run,
+    "detect": detect.run,
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")
 

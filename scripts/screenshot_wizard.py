@@ -45,6 +45,7 @@ def _shoot(out: Path, temp: Path) -> int:
         _walk(app, server, out, "")
         _edit(app, server, out)
         _found_via_mx(app, out)
+        _found_in_database(app, out)
         _gmail(app, out, "")
         keyring.set_keyring(fail.Keyring())
         _gmail(app, out, "-no-keyring")
@@ -148,6 +149,9 @@ def _offline_detector(mx: dict[str, list[str]]) -> object:
         def mx(self, domain: str, timeout: float) -> list[str]:
             return mx.get(domain, [])
 
+        def srv(self, name: str, timeout: float) -> list[object]:
+            return []
+
     def refuse(host: str, port: int, timeout: float) -> object:
         raise ConnectionRefusedError(111, "Connection refused")
 
@@ -168,6 +172,20 @@ def _found_via_mx(app: object, out: Path) -> None:
     wizard.next()
     _wait_for_lookup(app, wizard)
     _save(app, wizard, out / "wizard-2-found-via-mx.png")
+    wizard.reject()
+
+
+def _found_in_database(app: object, out: Path) -> None:
+    """Page 2 filled from the bundled provider database, its source and page shown."""
+    from app.ui.wizard import AccountWizard
+
+    wizard = AccountWizard(detector=_offline_detector({}))  # type: ignore[arg-type]
+    wizard.show()
+    wizard.address_page.email.setText("alice@web.de")
+    wizard.address_page.from_name.setText("Alice Example")
+    wizard.next()
+    _wait_for_lookup(app, wizard)
+    _save(app, wizard, out / "wizard-2-found-in-database.png")
     wizard.reject()
 
 

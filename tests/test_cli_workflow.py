@@ -232,10 +232,11 @@ def test_gmail_preset_fills_in_the_server(cli: Cli) -> None:
     )
     assert run.code == 0, run.stderr
     [account] = cli("account", "list", "--json").json["accounts"]
+    # Implicit TLS first where the provider offers it (RFC 8314).
     assert (account["host"], account["port"], account["security"]) == (
         "smtp.gmail.com",
-        587,
-        "starttls",
+        465,
+        "tls",
     )
     assert account["username"] == "someone@gmail.com" and account["preset"] == "gmail"
 

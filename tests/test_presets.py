@@ -89,13 +89,12 @@ def test_gmail_address_gets_gmail_settings() -> None:
     preset = preset_for_email("ada.lovelace@gmail.com")
     assert preset is not None
     assert preset.id == "gmail"
-    assert (preset.host, preset.port, preset.security) == ("smtp.gmail.com", 587, Security.STARTTLS)
+    # Implicit TLS first (RFC 8314), STARTTLS still offered.
+    assert (preset.host, preset.port, preset.security) == ("smtp.gmail.com", 465, Security.TLS)
     assert preset.username_for("ada.lovelace@gmail.com") == "ada.lovelace@gmail.com"
     assert preset.app_password_url
     assert preset.daily_limit == 500
-    assert any(
-        option.port == 465 and option.security is Security.TLS for option in preset.alternatives
-    )
+    assert [(o.port, o.security) for o in preset.alternatives] == [(587, Security.STARTTLS)]
 
 
 def test_domain_match_ignores_case_and_spaces() -> None:
@@ -118,6 +117,13 @@ def test_domain_match_ignores_case_and_spaces() -> None:
 def test_common_domains_are_recognised(email: str, preset_id: str) -> None:
     preset = preset_for_email(email)
     assert preset is not None and preset.id == preset_id
+
+
+def test_curated_presets_also_answer_for_the_domains_the_database_lends_them() -> None:
+    for email in ("a@hotmail.co.uk", "a@outlook.de", "a@live.fr"):
+        preset = preset_for_email(email)
+        assert preset is not None and preset.id == "outlook", email
+    assert preset_for_email("a@web.de") is None  # known only to the database: not curated
 
 
 @pytest.mark.parametrize("email", ["someone@example.com", "no-at-sign", "", "trailing@"])
@@ -160,6 +166,7 @@ def test_custom_preset_leaves_username_to_the_user() -> None:
         ("ASPMX.L.GOOGLE.COM.", "google-workspace"),
         ("alt1.aspmx.l.google.com", "google-workspace"),
         ("contoso-com.mail.protection.outlook.com", "microsoft365"),
+        ("eur.olc.protection.outlook.com", "outlook"),  # consumer Outlook, not Microsoft 365
         ("in1-smtp.messagingengine.com", "fastmail"),
         ("mail.protonmail.ch", "proton-bridge"),
     ],

@@ -8,18 +8,24 @@ from pathlib import Path
 from typing import Any
 
 from app.cli import setup_commands
+from app.cli.account_setup import (
+    FACE,
+    account_dict,
+    add_options,
+    cmd_add,
+    cmd_edit,
+    cmd_login,
+    describe,
+)
 from app.cli.output import Output
 from app.cli.passwords import password_source, prompt_password, read_password_stdin
-from app.core import accounts, connections, ratelimit, secrets
-from app.core.accounts import DEFAULT_PORTS, Account, PasswordMode, Security
-from app.core.addresses import validate_address
+from app.core import account_changes, accounts, ratelimit, secrets
+from app.core.accounts import PasswordMode
 from app.core.checks import run_test
-from app.core.errors import UnreadableFile, UsageError
-from app.core.presets import get_preset, preset_for_email
+from app.core.errors import UsageError
+from app.core.oauth2 import config as oauth2_config
 from app.core.smtp.transcript import Transcript
 from app.core.store import Store
-
-FACE = "cli"
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,44 +46,41 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "sends without authentication, e.g. through a local relay.",
     )
     add.add_argument("name", help="a short name for the account, e.g. work")
-    add.add_argument("--email", required=True, help="the address mail is sent from")
-    add.add_argument("--preset", help="provider preset id (see `relaydesk account presets`)")
-    add.add_argument("--host", help="SMTP server host name")
-    add.add_argument("--port", type=int, help="SMTP port (default: 587, 465 for tls, 25 for none)")
-    add.add_argument(
-        "--security",
-        choices=[s.value for s in Security],
-        help="starttls (port 587), tls (port 465) or none",
-    )
-    add.add_argument("--username", help="login name (default: from the preset)")
-    add.add_argument("--from-name", default="", help="display name, e.g. 'Ada Lovelace'")
-    add.add_argument("--ca-file", help="PEM file of a CA to trust for this server")
-    secret = add.add_mutually_exclusive_group()
-    secret.add_argument(
-        "--password-stdin",
-        action="store_true",
-        help="read the password from the first line of standard input",
-    )
-    secret.add_argument(
-        "--ask-password",
-        action="store_true",
-        help="do not store the password; ask for it each time it is needed",
-    )
-    add.add_argument(
-        "--allow-plaintext-auth",
-        action="store_true",
-        help="with --security none: send the password without encryption",
-    )
-    add.add_argument("--default", action="store_true", help="make this the default account")
-    add.add_argument(
-        "--connections",
-        type=int,
-        metavar="N",
-        help="connections at once for runs of many messages (1-8; default 1)",
-    )
-    add.add_argument("--json", action="store_true", help="print JSON")
+    add_options(add)
     add.set_defaults(handler=cmd_add)
 
+    edit = sub.add_parser(
+        "edit",
+        help="change an account (the options of add)",
+        description="Change an account's settings. Takes the options of `account add`; only "
+        "the options given change. Switching between password and sign-in keeps the "
+        "account's history and queued messages.",
+    )
+    edit.add_argument("name", help="the account to change")
+    add_options(edit)
+    for action in edit._actions:
+        if action.option_strings and action.dest != "help":
+            action.default = argparse.SUPPRESS  # only what was given changes
+            action.required = False
+    edit.set_defaults(handler=cmd_edit)
+
+    login = sub.add_parser(
+        "login",
+        help="sign in again (OAuth2 accounts)",
+        description="Sign in with the provider again, e.g. after the sign-in was revoked. "
+        "Messages waiting for the sign-in are sent afterwards.",
+    )
+    login.add_argument("name")
+    login.add_argument(
+        "--oauth2-device", action="store_true", help="sign in with a code on another device"
+    )
+    login.add_argument("--json", action="store_true", help="print JSON")
+    login.set_defaults(handler=cmd_login)
+
+    _register_other(sub)
+
+
+def _register_other(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     listing = sub.add_parser("list", help="list accounts")
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(handler=cmd_list)
@@ -152,135 +155,25 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     setup_commands.register(sub)
 
 
-def _account_from_args(args: argparse.Namespace) -> Account:
-    email = validate_address(args.email)
-    preset = get_preset(args.preset) if args.preset else None
-    if preset is None and not args.host:
-        preset = preset_for_email(email)
-        if preset is None:
-            raise UsageError(
-                f"Relaydesk has no preset for the domain of {email}.",
-                hint="Give the server: --host smtp.example.com --port 587 --security starttls "
-                "(see `relaydesk account presets` for known providers).",
-            )
-    security = (
-        Security(args.security)
-        if args.security
-        else (preset.security if preset and preset.host else Security.STARTTLS)
-    )
-    host = args.host or (preset.host if preset else None) or ""
-    if args.port:
-        port = args.port
-    elif preset and preset.host and not args.security:
-        port = preset.port
-    else:
-        port = DEFAULT_PORTS[security]
-    username = args.username
-    if username is None and preset is not None and preset.host:
-        username = preset.username_for(email)
-        if username is None:
-            raise UsageError(
-                f"{preset.name} needs a username that Relaydesk cannot guess.",
-                hint=f"Give it with --username. {preset.notes}".strip(),
-            )
-    mode = PasswordMode.NONE
-    if username:
-        mode = PasswordMode.ASK if args.ask_password else PasswordMode.KEYRING
-    ca_file = None
-    if args.ca_file:
-        path = Path(args.ca_file).expanduser().resolve()
-        if not path.is_file():
-            raise UnreadableFile(
-                f"The CA file {path} does not exist.",
-                hint="Give the PEM file of the certificate authority that signed the server's "
-                "certificate.",
-            )
-        ca_file = str(path)
-    account = Account(
-        name=args.name,
-        email=email,
-        host=host,
-        port=port,
-        security=security,
-        username=username or None,
-        from_name=args.from_name,
-        password_mode=mode,
-        ca_file=ca_file,
-        allow_plaintext_auth=args.allow_plaintext_auth,
-        preset=preset.id if preset else None,
-    )
-    account.validate()
-    return account
-
-
-def cmd_add(args: argparse.Namespace, store: Store, out: Output) -> int:
-    account = _account_from_args(args)
-    if args.connections is not None:
-        connections.check_connections(args.connections)
-    if account.password_mode is PasswordMode.KEYRING:
-        secrets.ensure_keyring()  # before asking for anything
-        password = read_password_stdin() if args.password_stdin else prompt_password(account)
-        accounts.add_account(store, account)
-        try:
-            secrets.store_password(account.name, password)
-        except BaseException:
-            accounts.remove_account(store, account.name)
-            raise
-    else:
-        accounts.add_account(store, account)
-    if args.default:
-        accounts.set_default_account(store, account.name)
-    if args.connections is not None:
-        connections.set_connections(store, account.name, args.connections)
-    store.audit(
-        face=FACE,
-        action="account_add",
-        outcome="ok",
-        account=account.name,
-        detail={"host": account.host, "port": account.port, "preset": account.preset},
-    )
-    out.say(f"Added account “{account.name}”: {_describe(account)}.")
-    out.say(f"Check it with: relaydesk account test {account.name}")
-    out.emit({"status": "ok", "account": _account_dict(account, False)})
-    return 0
-
-
-def _describe(account: Account) -> str:
-    auth = f"login {account.username}" if account.username else "no login"
-    return f"{account.email} via {account.host}:{account.port} ({account.security.value}, {auth})"
-
-
-def _account_dict(account: Account, is_default: bool) -> dict[str, Any]:
-    return {
-        "name": account.name,
-        "email": account.email,
-        "from_name": account.from_name,
-        "host": account.host,
-        "port": account.port,
-        "security": account.security.value,
-        "username": account.username,
-        "password": account.password_mode.value,
-        "ca_file": account.ca_file,
-        "preset": account.preset,
-        "default": is_default,
-    }
-
-
 def cmd_list(args: argparse.Namespace, store: Store, out: Output) -> int:
     rows = accounts.list_accounts(store)
-    out.emit({"status": "ok", "accounts": [_account_dict(a, d) for a, d in rows]})
+    out.emit({"status": "ok", "accounts": [account_dict(store, a, d) for a, d in rows]})
     if not rows:
         out.say("No accounts yet. Add one: relaydesk account add NAME --email ADDRESS")
     for account, is_default in rows:
         marker = "*" if is_default else " "
-        out.say(f"{marker} {account.name:<16} {_describe(account)}")
+        stale = account.password_mode is PasswordMode.OAUTH2 and oauth2_config.needs_signin(
+            store, account.name
+        )
+        note = f" — must sign in again: relaydesk account login {account.name}" if stale else ""
+        out.say(f"{marker} {account.name:<16} {describe(account)}{note}")
     return 0
 
 
 def cmd_test(args: argparse.Namespace, store: Store, out: Output) -> int:
     account = accounts.get_account(store, args.name)
-    password = password_source(from_stdin=args.password_stdin)(account)
-    out.say(f"Testing “{account.name}”: {_describe(account)}")
+    password = password_source(store, from_stdin=args.password_stdin)(account)
+    out.say(f"Testing “{account.name}”: {describe(account)}")
 
     def show(result: Any) -> None:
         mark = "✓" if result.ok else "✗"
@@ -313,9 +206,7 @@ def cmd_test(args: argparse.Namespace, store: Store, out: Output) -> int:
 
 
 def cmd_remove(args: argparse.Namespace, store: Store, out: Output) -> int:
-    account = accounts.remove_account(store, args.name)
-    secret_removed = secrets.delete_password(account.name)
-    store.audit(face=FACE, action="account_remove", outcome="ok", account=account.name)
+    account, secret_removed = account_changes.remove_account(store, args.name, face=FACE)
     out.say(
         f"Removed account “{account.name}”"
         + (" and its password from the keyring." if secret_removed else ".")
@@ -348,9 +239,12 @@ def cmd_default(args: argparse.Namespace, store: Store, out: Output) -> int:
 
 
 def cmd_presets(args: argparse.Namespace, store: Store, out: Output) -> int:
+    from app.core import ispdb
     from app.core.presets import load_presets
 
     presets = load_presets()
+    database = ispdb.load()
+    known = {"providers": len(database), "domains": ispdb.domain_count(database)}
     out.emit(
         {
             "status": "ok",
@@ -366,11 +260,17 @@ def cmd_presets(args: argparse.Namespace, store: Store, out: Output) -> int:
                 }
                 for p in presets
             ],
+            "database": {"name": "Thunderbird ISPDB (bundled)", **known},
         }
     )
     for p in presets:
         where = f"{p.host}:{p.port} {p.security.value}" if p.host else "enter the server yourself"
         out.say(f"{p.id:<24} {p.name:<28} {where}")
+    out.say(
+        f"\nThe bundled provider database (Thunderbird's ISPDB) knows {known['domains']} "
+        f"domains of {known['providers']} providers; `relaydesk account detect ADDRESS` "
+        "looks an address up."
+    )
     return 0
 
 

@@ -96,7 +96,7 @@ def cmd_sendmail(args: argparse.Namespace, store: Store, out: Output) -> int:
     data = sendmail.read_message(sys.stdin.buffer, ignore_dots=ignore_dots)
     item_id = sendmail.queue_message(store, data, options)
     result = send_item(
-        store, item_id, password_source(from_stdin=False), SendOptions(face=sendmail.FACE)
+        store, item_id, password_source(store, from_stdin=False), SendOptions(face=sendmail.FACE)
     )
     if result.error is not None:
         code = out.error(result.error)

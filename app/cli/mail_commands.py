@@ -153,7 +153,10 @@ def cmd_send(args: argparse.Namespace, store: Store, out: Output) -> int:
         return 0
     outbox.recover(store)
     result = send_item(
-        store, item_id, password_source(from_stdin=args.password_stdin), SendOptions(face=FACE)
+        store,
+        item_id,
+        password_source(store, from_stdin=args.password_stdin),
+        SendOptions(face=FACE),
     )
     return _report(result, out)
 
@@ -221,7 +224,10 @@ def cmd_outbox(args: argparse.Namespace, store: Store, out: Output) -> int:
     if args.action == "retry":
         outbox.retry(store, args.id, face=FACE)
         result = send_item(
-            store, args.id, password_source(from_stdin=args.password_stdin), SendOptions(face=FACE)
+            store,
+            args.id,
+            password_source(store, from_stdin=args.password_stdin),
+            SendOptions(face=FACE),
         )
         return _report(result, out)
     if args.action == "cancel":
@@ -247,7 +253,7 @@ def cmd_outbox(args: argparse.Namespace, store: Store, out: Output) -> int:
 
 def _run_due(args: argparse.Namespace, store: Store, out: Output) -> int:
     outbox.recover(store)
-    source = password_source(from_stdin=args.password_stdin)
+    source = password_source(store, from_stdin=args.password_stdin)
     results = run_due(store, source, SendOptions(face=FACE))
     for result in results:
         state = result.state.value.replace("_", " ")

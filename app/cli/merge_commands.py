@@ -236,7 +236,7 @@ def _send(
     report = send_batch(
         store,
         batch_id,
-        password_source(from_stdin=args.password_stdin),
+        password_source(store, from_stdin=args.password_stdin),
         SendOptions(face=FACE),
         count=args.connections,
         on_result=_Ticker(out, waiting),

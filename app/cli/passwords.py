@@ -1,14 +1,14 @@
-"""Where the CLI gets a password: the keyring, standard input, or a prompt."""
+"""The CLI's way to ask for a password (stdin or a terminal prompt); the rules are core's."""
 
 from __future__ import annotations
 
 import getpass
 import sys
-from collections.abc import Callable
 
-from app.core import secrets
-from app.core.accounts import Account, PasswordMode
+from app.core.accounts import Account
+from app.core.credentials import CredentialResolver
 from app.core.errors import PasswordMissing, UsageError
+from app.core.store import Store
 
 
 def read_password_stdin() -> str:
@@ -38,20 +38,7 @@ def prompt_password(account: Account) -> str:
     return password
 
 
-def password_source(*, from_stdin: bool) -> Callable[[Account], str | None]:
-    """A callable the send path asks for the password, only when it needs one."""
-    cache: dict[str, str] = {}
-
-    def source(account: Account) -> str | None:
-        if account.password_mode is PasswordMode.NONE:
-            return None
-        if account.name not in cache:
-            if from_stdin:
-                cache[account.name] = read_password_stdin()
-            elif account.password_mode is PasswordMode.KEYRING:
-                cache[account.name] = secrets.get_password(account.name)
-            else:
-                cache[account.name] = prompt_password(account)
-        return cache[account.name]
-
-    return source
+def password_source(store: Store, *, from_stdin: bool) -> CredentialResolver:
+    """The core resolver, asking through stdin (``--password-stdin``) or the terminal."""
+    ask = (lambda _account: read_password_stdin()) if from_stdin else prompt_password
+    return CredentialResolver(store, ask=ask, ask_first=from_stdin)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from app.cli.output import Output
-from app.core import accounts
+from app.core import accounts, settings
 from app.core.accounts import Security
 from app.core.autofix import Fix, apply_fix
 from app.core.checks import TestReport
@@ -20,6 +20,7 @@ from app.core.trust import PIN_WARNING, check_fingerprint, fetch_certificate, pi
 
 FACE = "cli"
 _MODE = {"tls": "TLS", "starttls": "STARTTLS", "none": "no encryption"}
+_LINK_WORDS = {"app_password": "App password", "enable": "Switch access on", "docs": "Help"}
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,12 +28,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     finder = sub.add_parser(
         "detect",
         help="find the SMTP settings for an address",
-        description="Look up the SMTP server for an address: provider presets, the domain's "
-        "MX records, its autoconfig document, then guessing and probing smtp./mail./the domain "
-        "on ports 465, 587 and 25. Nothing is logged in to.",
+        description="Look up the SMTP server for an address: the curated presets and the bundled "
+        "provider database (Thunderbird's ISPDB), then the domain's autoconfig document, DNS SRV "
+        "records and MX hosts, then (only if the detect_online_lookup setting or --online allows "
+        "it) Thunderbird's online database, then guessing and probing smtp./mail./the domain "
+        "on ports 465, 587 and 25. Nothing is logged in to. The output names the source.",
     )
     finder.add_argument("address")
     finder.add_argument("--timeout", type=float, default=5.0, help="seconds per step")
+    finder.add_argument(
+        "--online",
+        action="store_true",
+        help="this once, also ask Thunderbird's online database (it learns the domain)",
+    )
     finder.add_argument("--json", action="store_true", help="print JSON")
     finder.set_defaults(handler=cmd_detect)
 
@@ -53,7 +61,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_detect(args: argparse.Namespace, store: Store, out: Output) -> int:
-    found = detect(args.address, timeout=args.timeout)
+    if not 0 < args.timeout <= 60:
+        raise UsageError(
+            f"--timeout {args.timeout:g} is out of range.", hint="Give seconds from 0.1 to 60."
+        )
+    online = args.online or bool(settings.get(store, "detect_online_lookup"))
+    found = detect(args.address, timeout=args.timeout, online=online)
     if found.best is None:
         error = ServerUnreachable(
             f"Relaydesk found no SMTP server for {found.email}.",
@@ -78,10 +91,16 @@ def cmd_detect(args: argparse.Namespace, store: Store, out: Output) -> int:
         )
     if best.note:
         out.say(f"  {best.note}")
+    for link in found.links:
+        out.say(f"  {_LINK_WORDS.get(link.kind, 'More')}: {link.url}" + _link_text(link.text))
     preset = f"--preset {best.preset}" if best.preset and best.source != "probe" else ""
     where = preset or f"--host {best.host} --port {best.port} --security {best.security.value}"
     out.say(f"Add it with: relaydesk account add NAME --email {found.email} {where}")
     return 0
+
+
+def _link_text(text: str) -> str:
+    return f" ({text})" if text and "settings for mail programs" not in text else ""
 
 
 def cmd_trust(args: argparse.Namespace, store: Store, out: Output) -> int:
@@ -141,6 +160,8 @@ def describe_fix(error: RelayError, account_name: str) -> str | None:
     fix = error.details.get("fix")
     if not fix:
         return None
+    if fix.get("signin") == "oauth2":
+        return f"sign in with the provider instead: relaydesk account edit {account_name} --oauth2"
     if "pin_sha256" in fix:
         return (
             "trust this certificate, only if it is your own server's: relaydesk account trust "
@@ -155,10 +176,12 @@ def describe_fix(error: RelayError, account_name: str) -> str | None:
     return f"use {offered.describe()}."
 
 
-def write_report_file(report: TestReport, path: Path, password: str | None, out: Output) -> None:
+def write_report_file(report: TestReport, path: Path, password: object, out: Output) -> None:
     """`account test --report FILE`: the core's report, with the password blanked too."""
     try:
-        write_report(report, path, hide=[password] if password else [])
+        write_report(
+            report, path, hide=[password] if isinstance(password, str) and password else []
+        )
     except OSError as exc:
         raise UnreadableFile(
             f"The report could not be written to {path}: {exc.strerror}.",
@@ -174,6 +197,11 @@ def offer_fix(args: argparse.Namespace, store: Store, out: Output, error: RelayE
         return
     out.note(f"Suggested fix: {words}")
     fix = error.details["fix"]
+    if args.apply_fix and fix.get("signin") == "oauth2":
+        from app.cli.account_setup import switch_to_signin
+
+        switch_to_signin(store, args.name, out)
+        return
     if args.apply_fix and "port" in fix:
         account = apply_fix(accounts.get_account(store, args.name), fix)
         accounts.update_account(store, account)

@@ -27,6 +27,7 @@ class PasswordMode(StrEnum):
 
     KEYRING = "keyring"  # stored in the OS keyring
     ASK = "ask"  # asked each time, kept in memory only
+    OAUTH2 = "oauth2"  # signed in with the provider; tokens in the keyring (app.core.oauth2)
     NONE = "none"  # no authentication (a local relay)
 
 

@@ -62,23 +62,6 @@ def autoconfig_urls(email: str, domain: str) -> list[str]:
     ]
 
 
-def lookup(
-    email: str, domain: str, fetcher: Fetcher, timeout: float
-) -> tuple[str, list[SmtpEntry]]:
-    """The first autoconfig location that gives SMTP servers: (its URL, the servers)."""
-    for url in autoconfig_urls(email, domain):
-        body = fetcher(url, timeout)
-        if not body:
-            continue
-        try:
-            entries = parse_client_config(body, email)
-        except ValueError:
-            continue  # not a usable document; try the next location
-        if entries:
-            return url, entries
-    return "", []
-
-
 def parse_client_config(document: bytes, email: str) -> list[SmtpEntry]:
     """The SMTP servers of a clientConfig document; ValueError if it is not one."""
     try:

@@ -11,7 +11,7 @@ from app.core.accounts import Account
 from app.core.autofix import improve
 from app.core.errors import RelayError
 from app.core.probe import Prober
-from app.core.smtp.session import SmtpSession, Step, Timeouts
+from app.core.smtp.session import BearerToken, SmtpSession, Step, Timeouts
 from app.core.smtp.transcript import Transcript
 
 # The checklist a person sees, in order; the session reports the first four itself.
@@ -106,7 +106,7 @@ class _Checklist:
 
 def run_test(
     account: Account,
-    password: str | None,
+    password: str | BearerToken | None,
     *,
     transcript: Transcript | None = None,
     timeouts: Timeouts | None = None,

@@ -17,11 +17,11 @@ from app.core.accounts import Account, get_account
 from app.core.errors import QuotaExceeded, RelayError, UsageError
 from app.core.message import Draft, build
 from app.core.outbox import RecipientStatus, RetryPolicy, SendResult, State
-from app.core.smtp.session import Delivery, SmtpSession, Step, Timeouts
+from app.core.smtp.session import BearerToken, Delivery, SmtpSession, Step, Timeouts
 from app.core.smtp.transcript import Transcript
 from app.core.store import Store
 
-PasswordSource = Callable[[Account], str | None]
+PasswordSource = Callable[[Account], "str | BearerToken | None"]
 
 
 @dataclass

@@ -1,116 +1,40 @@
-"""Find the SMTP settings for an address: presets, MX, autoconfig, then guess and probe.
+"""Find the SMTP settings for an address, the way Thunderbird does, then guess and probe.
 
-Each step has a short timeout and the first confident answer wins. The DNS
-resolver, the HTTP fetcher and the prober (with its host→address connector)
-are parameters, so tests run offline against local servers.
+Order, first answer wins:
+1. the curated presets and the bundled ISPDB, by the address's domain (no network);
+2. the domain's own autoconfig document, DNS SRV records (RFC 8314 ``_submissions``,
+   RFC 6186 ``_submission``) and its MX hosts — asked at the same time, since none
+   depends on another; an MX host's domain is looked up in the presets and the ISPDB
+   (registrable domain from the Public Suffix List) — see ``detect_network``;
+3. Thunderbird's online ISPDB, only when the setting allows it (it learns the domain);
+4. guessing smtp./mail./the domain and probing them in parallel.
+
+Every network step is bounded by ``timeout`` and stops early once ``cancel`` is set.
+The resolver, the HTTP fetcher and the prober are parameters, so tests run offline.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Protocol
-
-import dns.exception
-import dns.resolver
+import threading
 
 from app.core import autoconfig
-from app.core.accounts import Security
 from app.core.autofix import STANDARD
-from app.core.errors import InvalidAddress
-from app.core.presets import Preset, preset_for_email, preset_for_mx
+from app.core.detect_network import from_network, from_online
+from app.core.detection import (
+    LABELS,
+    Candidate,
+    Detection,
+    check_cancel,
+    preset_candidates,
+    split_address,
+)
+from app.core.dns_lookup import DnsResolver, Resolver
 from app.core.probe import Prober, Target
+from app.core.providers import catalogue
 
-LABELS = {
-    "preset": "known provider",
-    "mx": "found via MX",
-    "autoconfig": "found via autoconfig",
-    "probe": "guessed",
-}
+__all__ = ["LABELS", "Candidate", "Detection", "DnsResolver", "Resolver", "detect"]
+
 GUESSED_HOSTS = ("smtp.{domain}", "mail.{domain}", "{domain}")
-
-
-class Resolver(Protocol):
-    """Answers "which hosts receive mail for this domain?", best first."""
-
-    def mx(self, domain: str, timeout: float) -> list[str]: ...
-
-
-class DnsResolver:
-    """The system's DNS, through dnspython."""
-
-    def mx(self, domain: str, timeout: float) -> list[str]:
-        try:
-            answer = dns.resolver.resolve(domain, "MX", lifetime=timeout, search=False)
-        except dns.exception.DNSException:
-            return []
-        records = sorted(answer, key=lambda record: record.preference)
-        hosts = [record.exchange.to_text(omit_final_dot=True).lower() for record in records]
-        return [host for host in hosts if host not in ("", ".")]  # "." is a null MX
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One way to submit mail for the address, and where Relaydesk learned it."""
-
-    host: str
-    port: int
-    security: Security
-    username: str | None
-    source: str  # preset | mx | autoconfig | probe
-    preset: str | None = None  # preset id, when a known provider
-    provider: str = ""  # provider name for people
-    verified: bool | None = None  # None: not probed
-    auth_offered: bool | None = None
-    note: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "host": self.host,
-            "port": self.port,
-            "security": self.security.value,
-            "username": self.username,
-            "source": self.source,
-            "found": LABELS[self.source],
-            "preset": self.preset,
-            "provider": self.provider,
-            "verified": self.verified,
-            "auth_offered": self.auth_offered,
-            "note": self.note,
-        }
-
-
-@dataclass(frozen=True)
-class Detection:
-    """The answer: candidates best first (empty when nothing was found), and how."""
-
-    email: str
-    domain: str
-    candidates: tuple[Candidate, ...]
-    trail: tuple[str, ...] = field(default=())  # what each step tried, for people
-
-    @property
-    def best(self) -> Candidate | None:
-        return self.candidates[0] if self.candidates else None
-
-    @property
-    def source(self) -> str | None:
-        return self.best.source if self.best else None
-
-    @property
-    def label(self) -> str:
-        """ "found via MX", "guessed", … for the wizard."""
-        return LABELS[self.best.source] if self.best else "not found"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "status": "ok" if self.candidates else "not_found",
-            "email": self.email,
-            "domain": self.domain,
-            "source": self.source,
-            "found": self.label,
-            "candidates": [candidate.to_dict() for candidate in self.candidates],
-            "trail": list(self.trail),
-        }
 
 
 def detect(
@@ -120,76 +44,36 @@ def detect(
     fetcher: autoconfig.Fetcher = autoconfig.fetch_url,
     prober: Prober | None = None,
     timeout: float = 5.0,
+    online: bool = False,
+    cancel: threading.Event | None = None,
 ) -> Detection:
-    """Find where and how ``address`` submits mail."""
-    email = address.strip()
-    local, at, domain = email.rpartition("@")
-    domain = domain.lower().rstrip(".")
-    if not at or not local or "." not in domain or any(c.isspace() for c in email):
-        raise InvalidAddress(
-            f"“{address}” is not an email address.", hint="Type the whole address, name@domain."
-        )
+    """Find where and how ``address`` submits mail; Cancelled once ``cancel`` is set."""
+    email, domain = split_address(address)
+    stop = cancel or threading.Event()
     trail: list[str] = []
-    candidates = (
-        _from_preset(email, trail)
-        or _from_mx(email, domain, resolver or DnsResolver(), timeout, trail)
-        or _from_autoconfig(email, domain, fetcher, timeout, trail)
-        or _from_probe(email, domain, prober or Prober(timeout=timeout), trail)
-    )
+    candidates = _from_catalogue(email, domain, trail)
+    if not candidates:
+        candidates, mx_hosts = from_network(
+            email, domain, resolver or DnsResolver(), fetcher, timeout, stop, trail
+        )
+        if not candidates and online:
+            candidates = from_online(email, domain, mx_hosts, fetcher, timeout, stop, trail)
+        elif not candidates:
+            trail.append("online: not asked (turned off in the settings)")
+        if not candidates:
+            check_cancel(stop)
+            candidates = _from_probe(email, domain, prober or Prober(timeout=timeout), trail)
     return Detection(email, domain, tuple(candidates), tuple(trail))
 
 
-def _preset_candidates(preset: Preset, email: str, source: str, note: str) -> list[Candidate]:
-    assert preset.host is not None
-    options = [(preset.port, preset.security)]
-    options += [
-        (o.port, o.security)
-        for o in preset.alternatives
-        if o.port != preset.port or o.security is not preset.security
-    ]
-    username = preset.username_for(email)
-    return [
-        Candidate(preset.host, port, security, username, source, preset.id, preset.name, note=note)
-        for port, security in options
-    ]
-
-
-def _from_preset(email: str, trail: list[str]) -> list[Candidate]:
-    preset = preset_for_email(email)
-    if preset is None or preset.host is None:
-        trail.append("preset: no provider preset for this domain")
+def _from_catalogue(email: str, domain: str, trail: list[str]) -> list[Candidate]:
+    found = catalogue().for_domain(domain)
+    if found is None or found.preset.host is None:
+        trail.append("preset: no known provider for this domain")
         return []
-    trail.append(f"preset: {preset.name}")
-    return _preset_candidates(preset, email, "preset", preset.notes)
-
-
-def _from_mx(
-    email: str, domain: str, resolver: Resolver, timeout: float, trail: list[str]
-) -> list[Candidate]:
-    hosts = resolver.mx(domain, timeout)
-    for host in hosts:
-        preset = preset_for_mx(host)
-        if preset is not None and preset.host is not None:
-            trail.append(f"mx: {host} → {preset.name}")
-            return _preset_candidates(preset, email, "mx", f"MX {host} belongs to {preset.name}.")
-    trail.append(f"mx: {', '.join(hosts)} (no known provider)" if hosts else "mx: no MX records")
-    return []
-
-
-def _from_autoconfig(
-    email: str, domain: str, fetcher: autoconfig.Fetcher, timeout: float, trail: list[str]
-) -> list[Candidate]:
-    url, entries = autoconfig.lookup(email, domain, fetcher, timeout)
-    if not entries:
-        trail.append("autoconfig: no document with SMTP servers")
-        return []
-    trail.append(f"autoconfig: {url}")
-    note = f"From {url.split('?')[0]}."
-    if url.startswith("http://"):
-        note += " It came over plain HTTP, so check it before you trust it."
-    return [
-        Candidate(e.host, e.port, e.security, e.username, "autoconfig", note=note) for e in entries
-    ]
+    source = "ispdb" if found.origin == "ispdb" else "preset"
+    trail.append(f"{source}: {found.preset.name}")
+    return preset_candidates(found.preset, email, source, found.preset.notes)
 
 
 def _from_probe(email: str, domain: str, prober: Prober, trail: list[str]) -> list[Candidate]:

@@ -193,6 +193,21 @@ class AuthFailed(RelayError):
     code = "auth_failed"
 
 
+class SignInRequired(AuthFailed):
+    """The OAuth2 sign-in is gone (revoked, expired, never done): the user must sign in again.
+
+    Queued messages wait in the outbox (see ``outbox.state_after_error``).
+    """
+
+    code = "signin_required"
+
+
+class SignInFailed(AuthFailed):
+    """The provider refused the OAuth2 sign-in itself (declined, wrong client, scope)."""
+
+    code = "signin_failed"
+
+
 class SenderRefused(RelayError):
     """MAIL FROM refused: this login may not send as that address."""
 
@@ -243,3 +258,9 @@ class KeyringUnavailable(ConfigError):
 
 class PasswordMissing(ConfigError):
     code = "password_missing"
+
+
+class ClientIdMissing(ConfigError):
+    """No OAuth2 client ID is configured for the provider (see docs/oauth2.md)."""
+
+    code = "oauth2_client_id_missing"

@@ -30,6 +30,7 @@ from app.core.errors import (
     RecipientRefused,
     RelayError,
     ServerUnreachable,
+    SignInRequired,
     TemporaryFailure,
     UnreadableFile,
     UsageError,
@@ -591,6 +592,8 @@ def state_after_error(error: RelayError) -> State:
         return State.POSSIBLY_SENT
     if isinstance(error, Cancelled):
         return State.CANCELLED
+    if isinstance(error, SignInRequired):
+        return State.RETRYING  # kept: it goes out after `relaydesk account login`
     if isinstance(error, TemporaryFailure | ServerUnreachable):
         return State.RETRYING
     return State.FAILED

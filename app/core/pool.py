@@ -37,6 +37,7 @@ from typing import Any
 
 from app.core import outbox, ratelimit
 from app.core.accounts import Account
+from app.core.credentials import TokenCredential
 from app.core.delivery import Connection, PasswordSource, SendOptions, attempt_on
 from app.core.errors import (
     AuthFailed,
@@ -236,7 +237,7 @@ class _Pool:
         opened = self._open_store()
         store = _SharedStore(opened.connection, opened.path, self._writes)
         group_commits(store)
-        connection = _PoolConnection(store, self._account, self._password, self._options)
+        connection = _PoolConnection(store, self._account, self._source_for(store), self._options)
         connection.group = self._group
         try:
             if not self._open(index, connection):
@@ -248,6 +249,18 @@ class _Pool:
             store.close()
             with self._lock:
                 self._alive -= 1 if connection.opened else 0
+
+    def _source_for(self, store: Store) -> PasswordSource:
+        """The credential resolved before the run, for this worker's thread.
+
+        An OAuth2 token renews itself through the store, and a store belongs to one
+        thread: each worker gets a token object of its own over its own store.
+        """
+        credential = self._password(self._account)  # cached by the resolver: no lookup
+        if isinstance(credential, TokenCredential):
+            local = TokenCredential(store, self._account)
+            return lambda _account: local
+        return lambda _account: credential
 
     def _open(self, index: int, connection: _PoolConnection) -> bool:
         try:
@@ -368,6 +381,10 @@ def send_with_pool(
     connections are per thread). ``stop`` ends the run after the messages in
     flight; the rest stay queued.
     """
+    try:
+        password(account)  # resolved once, here, in the caller's thread (and asked only once)
+    except RelayError as error:
+        return PoolReport(error=error)
     pool = _Pool(
         open_store,
         account,

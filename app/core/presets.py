@@ -59,6 +59,15 @@ class PortOption:
 
 
 @dataclass(frozen=True)
+class Link:
+    """A provider page to show a person: where to make an app password, switch access on, read."""
+
+    url: str
+    text: str
+    kind: str  # "app_password" | "enable" | "docs"
+
+
+@dataclass(frozen=True)
 class OAuth2Provider:
     """A provider's published OAuth2 endpoints for SMTP sign-in (no client ID: see oauth2)."""
 
@@ -90,6 +99,27 @@ class Preset:
     notes: str
     alternatives: tuple[PortOption, ...] = ()
     oauth2: OAuth2Provider | None = None
+    links: tuple[Link, ...] = ()  # from the provider database; see guidance()
+
+    @property
+    def options(self) -> tuple[PortOption, ...]:
+        """Every port and mode, the preferred first."""
+        return (PortOption(self.port, self.security), *self.alternatives)
+
+    def guidance(self) -> tuple[Link, ...]:
+        """Pages worth showing, most useful first: app password, switching access on, docs."""
+        links = list(self.links)
+        if self.help_url:
+            links.insert(0, Link(self.help_url, f"{self.name}: settings for mail programs", "docs"))
+        if self.app_password_url:
+            links.insert(0, Link(self.app_password_url, "Create an app password", "app_password"))
+        order = {"app_password": 0, "enable": 1, "docs": 2}
+        docs = next((link for link in links if link.kind == "docs"), None)
+        kept: dict[str, Link] = {}  # one of each URL; of the docs pages only the first
+        for link in links:
+            if link.kind != "docs" or link is docs:
+                kept.setdefault(link.url, link)
+        return tuple(sorted(kept.values(), key=lambda link: order.get(link.kind, 3)))
 
     @property
     def is_custom(self) -> bool:
@@ -98,16 +128,22 @@ class Preset:
 
     def username_for(self, email: str) -> str | None:
         """The login name for ``email``; None when the user has to type it in."""
-        if self.username is None:
-            return None
-        local, _, domain = email.strip().rpartition("@")
-        if not local:  # no "@": treat the whole thing as the local part
-            local, domain = domain, ""
-        return (
-            self.username.replace("%EMAILADDRESS%", email.strip())
-            .replace("%EMAILLOCALPART%", local)
-            .replace("%EMAILDOMAIN%", domain)
-        )
+        return None if self.username is None else _expand(self.username, email)
+
+    def host_for(self, email: str) -> str | None:
+        """The server for ``email`` (a few database entries name it ``mail.%EMAILDOMAIN%``)."""
+        return None if self.host is None else _expand(self.host, email)
+
+
+def _expand(template: str, email: str) -> str:
+    local, _, domain = email.strip().rpartition("@")
+    if not local:  # no "@": treat the whole thing as the local part
+        local, domain = domain, ""
+    return (
+        template.replace("%EMAILADDRESS%", email.strip())
+        .replace("%EMAILLOCALPART%", local)
+        .replace("%EMAILDOMAIN%", domain.lower())
+    )
 
 
 @functools.cache
@@ -150,15 +186,16 @@ def get_preset(preset_id: str) -> Preset:
 
 
 def preset_for_email(email: str) -> Preset | None:
-    """The preset whose domains include the address's domain, ignoring case."""
+    """The curated preset for the address's domain, ignoring case: its own domains and those
+    the bundled provider database lends it (``hotmail.co.uk`` → Outlook.com). Providers known
+    only to the database: ``providers.preset_for_address``."""
+    from app.core.providers import catalogue  # that module builds on this one
+
     _, at, domain = email.strip().rpartition("@")
-    domain = _normalise_host(domain if at else "")
-    if not domain:
+    found = catalogue().for_domain(domain) if at and domain.strip() else None
+    if found is None or found.origin == "ispdb":
         return None
-    for preset in load_presets():
-        if domain in preset.domains:
-            return preset
-    return None
+    return found.preset
 
 
 def preset_for_mx(mx_host: str) -> Preset | None:
@@ -210,23 +247,38 @@ def _parse_entry(entry: object) -> Preset:
     if auth not in AUTH_KINDS:
         raise ValueError(f"auth {auth!r} must be one of {', '.join(sorted(AUTH_KINDS))}")
 
+    stated = (
+        PortOption(_port(entry.get("port"), "port"), _security(entry.get("security"), "security")),
+        *_alternatives(entry.get("alternatives", [])),
+    )
+    # A provider's implicit-TLS port goes first; "custom" keeps its default for company relays.
+    first, *others = secure_first(stated) if host is not None else stated
     return Preset(
         id=preset_id,
         name=_text(entry, "name"),
         domains=_names(entry, "domains"),
         mx_suffixes=_names(entry, "mx_suffixes"),
         host=host,
-        port=_port(entry.get("port"), "port"),
-        security=_security(entry.get("security"), "security"),
+        port=first.port,
+        security=first.security,
         username=_optional_text(entry, "username"),
         auth=auth,
         app_password_url=_url(entry, "app_password_url"),
         help_url=_url(entry, "help_url"),
         daily_limit=_daily_limit(entry.get("daily_limit")),
         notes=_text(entry, "notes"),
-        alternatives=_alternatives(entry.get("alternatives", [])),
+        alternatives=tuple(others),
         oauth2=_oauth2(entry.get("oauth2")),
     )
+
+
+_SECURITY_RANK = {Security.TLS: 0, Security.STARTTLS: 1, Security.NONE: 2}
+
+
+def secure_first(options: tuple[PortOption, ...]) -> tuple[PortOption, ...]:
+    """Implicit TLS first (RFC 8314 §3.3), then STARTTLS, unencrypted last; duplicates dropped."""
+    unique = tuple(dict.fromkeys(options))
+    return tuple(sorted(unique, key=lambda option: _SECURITY_RANK[option.security]))
 
 
 def _text(entry: dict[str, Any], key: str) -> str:

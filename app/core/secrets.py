@@ -103,3 +103,26 @@ def delete_password(account: str) -> bool:
     except keyring.errors.KeyringError:
         return False
     return True
+
+
+# --- other secrets (OAuth2 tokens, client secrets) under their own keyring entries ----
+
+
+def store_secret(key: str, value: str) -> None:
+    """Save one secret under ``key``; keyring replaces an existing entry in one call."""
+    store_password(key, value)
+
+
+def get_secret(key: str) -> str | None:
+    """The secret under ``key``, or None when there is none."""
+    ensure_keyring()
+    try:
+        value = keyring.get_password(SERVICE, key)
+    except keyring.errors.KeyringError as error:
+        raise _unavailable(type(error).__name__) from None
+    return value if isinstance(value, str) else None
+
+
+def delete_secret(key: str) -> bool:
+    """Remove the secret under ``key``; False when there was none."""
+    return delete_password(key)

@@ -123,6 +123,15 @@ SETTINGS: tuple[Setting, ...] = (
         "Send message data with BDAT where the server offers CHUNKING.",
         in_dialog=False,
     ),
+    Setting(
+        "detect_online_lookup",
+        bool,
+        False,
+        "&Ask Thunderbird's online provider database",
+        "When setting up an address nothing else recognises, send its domain (never the "
+        "whole address) to autoconfig.thunderbird.net. Off by default: the same database "
+        "ships with Relaydesk, so asking online only finds providers added since.",
+    ),
 )
 _BY_KEY = {setting.key: setting for setting in SETTINGS}
 

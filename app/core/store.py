@@ -127,7 +127,18 @@ MIGRATIONS: tuple[str, ...] = (
     END;
     INSERT INTO history_search (history_search) VALUES ('rebuild');
     """,
-    # 4: merge runs. A batch groups the outbox items of one run; batch_rows keeps each
+    # 4: an OAuth2 account's sign-in settings (endpoints, scopes, client ID: no secret) and
+    # whether it must sign in again. Tokens live in the keyring only.
+    """
+    CREATE TABLE account_oauth2 (
+        account TEXT PRIMARY KEY,
+        settings TEXT NOT NULL,
+        needs_signin INTEGER NOT NULL DEFAULT 1,
+        signed_in_at REAL,
+        updated_at REAL NOT NULL
+    );
+    """,
+    # 5: merge runs. A batch groups the outbox items of one run; batch_rows keeps each
     # CSV row's fate (queued as an item, or skipped and why) for the results export.
     """
     CREATE TABLE batches (

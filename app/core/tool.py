@@ -17,11 +17,12 @@ from typing import Any
 
 import jsonschema
 
-from app.core import outbox, secrets
-from app.core.accounts import Account, PasswordMode, get_account, list_accounts
+from app.core import outbox
+from app.core.accounts import Account, get_account, list_accounts
 from app.core.addresses import parse_address_list
+from app.core.credentials import CredentialResolver
 from app.core.delivery import SendOptions, queue_draft, send_item
-from app.core.errors import InvalidInput, PasswordMissing, RelayError
+from app.core.errors import InvalidInput, RelayError
 from app.core.message import Attachment, Draft, build
 from app.core.outbox import SendResult, State
 from app.core.policy import (
@@ -48,20 +49,6 @@ _STATUS = {
     State.POSSIBLY_SENT: "possibly_sent",
     State.CANCELLED: "failed",
 }
-
-
-def stored_password(account: Account) -> str | None:
-    """The password from the keyring; an agent can never be asked for one."""
-    if account.password_mode is PasswordMode.NONE:
-        return None
-    if account.password_mode is PasswordMode.ASK:
-        raise PasswordMissing(
-            f"Account “{account.name}” asks for its password each time, and a tool call "
-            "cannot ask.",
-            hint=f"Store it in the keyring: relaydesk account password {account.name} "
-            "--password-stdin",
-        )
-    return secrets.get_password(account.name)
 
 
 def validate(schema: dict[str, Any], value: Any, what: str) -> None:
@@ -176,7 +163,12 @@ def send_email(store: Store, arguments: Any, *, caller: str, audit: dict[str, An
         return _dry_run(account, draft)
     item_id = queue_draft(store, account, draft, face=TOOL_FACE)
     audit["outbox_id"] = item_id
-    result = send_item(store, item_id, stored_password, SendOptions(face=TOOL_FACE))
+    result = send_item(
+        store,
+        item_id,
+        CredentialResolver(store, cannot_ask="a tool call cannot ask"),
+        SendOptions(face=TOOL_FACE),
+    )
     return sent_result(result, account.name)
 
 

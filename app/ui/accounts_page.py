@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from app.core import accounts, secrets, settings
+from app.core import account_changes, accounts, settings
 from app.core.accounts import Account, PasswordMode
 from app.core.checks import TestReport
 from app.core.errors import RelayError
+from app.core.oauth2 import config as oauth2_config
 from app.core.store import Store
 from app.ui.password_prompt import PasswordCache, password_for
 from app.ui.qt import QtWidgets, Signal, Slot
@@ -16,6 +17,7 @@ COLUMNS = ("Name", "Address", "Server", "Security", "Password", "Default")
 _PASSWORD = {
     PasswordMode.KEYRING: "keyring",
     PasswordMode.ASK: "ask each time",
+    PasswordMode.OAUTH2: "signed in",
     PasswordMode.NONE: "none",
 }
 
@@ -33,6 +35,7 @@ class AccountsPage(QtWidgets.QWidget):
         self._passwords = passwords
         self._wizard: QtWidgets.QWizard | None = None
         self._names: list[str] = []
+        self._signs_in: set[str] = set()
         self.tests = TestRunner(self)
         self.tests.finished.connect(self.on_tests_finished)
         self.table = QtWidgets.QTableWidget(0, len(COLUMNS))
@@ -59,10 +62,12 @@ class AccountsPage(QtWidgets.QWidget):
         self.default = QtWidgets.QPushButton("Make &default")
         self.test = QtWidgets.QPushButton("&Test")
         self.remove = QtWidgets.QPushButton("Remo&ve…")
+        self.signin = QtWidgets.QPushButton("Sign &in again…")
+        self.signin.setToolTip("Sign in with the provider again (accounts that sign in).")
         buttons = QtWidgets.QHBoxLayout()
         buttons.addWidget(self.add)
         buttons.addStretch()
-        for button in (self.edit, self.default, self.test, self.remove):
+        for button in (self.signin, self.edit, self.default, self.test, self.remove):
             buttons.addWidget(button)
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.empty)
@@ -75,6 +80,7 @@ class AccountsPage(QtWidgets.QWidget):
         self.default.clicked.connect(self.on_default_clicked)
         self.test.clicked.connect(self.on_test_clicked)
         self.remove.clicked.connect(self.on_remove_clicked)
+        self.signin.clicked.connect(self.on_signin_clicked)
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.reload()
 
@@ -85,6 +91,9 @@ class AccountsPage(QtWidgets.QWidget):
     def reload(self) -> None:
         listed = accounts.list_accounts(self._store)
         self._names = [account.name for account, _ in listed]
+        self._signs_in = {
+            account.name for account, _ in listed if account.password_mode is PasswordMode.OAUTH2
+        }
         self.table.setRowCount(len(listed))
         for row, (account, is_default) in enumerate(listed):
             values = (
@@ -92,7 +101,7 @@ class AccountsPage(QtWidgets.QWidget):
                 f"{account.from_name} <{account.email}>" if account.from_name else account.email,
                 f"{account.host}:{account.port}",
                 account.security.value.upper() if account.security.value != "none" else "none",
-                _PASSWORD[account.password_mode],
+                self._login_words(account),
                 "★ default" if is_default else "",
             )
             for column, value in enumerate(values):
@@ -100,12 +109,22 @@ class AccountsPage(QtWidgets.QWidget):
         self.empty.setVisible(not listed)
         self.table.setVisible(bool(listed))
         self._update_buttons()
+        stale = [name for name in sorted(self._signs_in)
+                 if oauth2_config.needs_signin(self._store, name)]  # fmt: skip
+        if stale:
+            self.status.show_text(
+                f"{', '.join(f'“{n}”' for n in stale)} must sign in again before mail can go "
+                "out; waiting messages stay in the outbox. Select it and click Sign in again.",
+                "error",
+            )
 
     def _update_buttons(self) -> None:
         chosen = self.selected() is not None
         for button in (self.edit, self.default, self.remove):
             button.setEnabled(chosen)
         self.test.setEnabled(chosen and not self.tests.running)
+        name = self.selected()
+        self.signin.setVisible(name is not None and name in self._signs_in)
 
     def open_wizard(self, account: Account | None = None) -> None:
         """The account wizard: a new account, or ``account`` to edit."""
@@ -158,6 +177,28 @@ class AccountsPage(QtWidgets.QWidget):
             self.reload()
             self.changed.emit()
 
+    def _login_words(self, account: Account) -> str:
+        """How the account logs in; "sign-in needed" when the provider revoked it."""
+        if account.password_mode is PasswordMode.OAUTH2 and oauth2_config.needs_signin(
+            self._store, account.name
+        ):
+            return "sign-in needed"
+        return _PASSWORD[account.password_mode]
+
+    @Slot()
+    def on_signin_clicked(self) -> None:
+        name = self.selected()
+        settings = oauth2_config.load(self._store, name) if name else None
+        if name is None or settings is None:
+            return
+        from app.ui.oauth_signin import SignInAgainDialog
+
+        dialog = SignInAgainDialog(name, settings, self)
+        if dialog.exec() == QtWidgets.QDialog.DialogCode.Accepted:
+            self.reload()
+            self.status.show_text(f"“{name}” is signed in again; waiting mail goes out now.", "ok")
+            self.changed.emit()
+
     @Slot()
     def on_test_clicked(self) -> None:
         name = self.selected()
@@ -165,9 +206,8 @@ class AccountsPage(QtWidgets.QWidget):
             return
         try:
             account = accounts.get_account(self._store, name)
+            # Only "ask each time" is asked here; the worker reads the keyring or tokens.
             go, password = password_for(account, self._passwords, self)
-            if account.password_mode is PasswordMode.KEYRING:
-                password = secrets.get_password(account.name)
         except RelayError as error:
             self.status.show_text(f"{error.message} {error.hint}", "error")
             return
@@ -202,11 +242,10 @@ class AccountsPage(QtWidgets.QWidget):
         if answer != QtWidgets.QMessageBox.StandardButton.Yes:
             return
         try:
-            accounts.remove_account(self._store, name)
+            account_changes.remove_account(self._store, name, face="gui")
         except RelayError as error:
             self.status.show_text(f"{error.message} {error.hint}", "error")
             return
-        secrets.delete_password(name)
         self._passwords.forget(name)
         self.reload()
         self.status.show_text(f"Account “{name}” removed.", "ok")

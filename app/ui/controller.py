@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from app.core import accounts, settings
-from app.core.errors import RelayError
+from app.core.errors import RelayError, SignInRequired
 from app.core.paths import Paths
 from app.core.store import Store
 from app.ui.main_window import MainWindow
@@ -60,6 +60,7 @@ class Controller(QObject):
         self.tray = Tray(self)
         self.quick_send: QuickSendDialog | None = None
         self.compose_windows: list[ComposeWindow] = []
+        self._signin_dialogs: dict[str, QtWidgets.QDialog] = {}
         self.ready = False
         self._closed = False
         self._wire()
@@ -230,6 +231,30 @@ class Controller(QObject):
     @Slot(object, object)
     def on_service_problem(self, _result: SendResult | None, error: RelayError) -> None:
         self._notify("Message not sent", f"{error.message} {error.hint}", problem=True)
+        account = error.details.get("account")
+        if isinstance(error, SignInRequired) and isinstance(account, str):
+            self.offer_sign_in(account)
+
+    def offer_sign_in(self, account: str) -> None:
+        """The sign-in is gone: offer "Sign in with …" at once (the message waits)."""
+        from app.core.oauth2 import config as oauth2_config
+        from app.ui.oauth_signin import SignInAgainDialog
+
+        settings = oauth2_config.load(self.store, account)
+        open_dialogs = self._signin_dialogs
+        if settings is None or (account in open_dialogs and open_dialogs[account].isVisible()):
+            return
+        dialog = SignInAgainDialog(account, settings, self.window, paths=self.paths)
+        dialog.accepted.connect(self.on_signed_in_again)
+        open_dialogs[account] = dialog
+        dialog.show()
+
+    @Slot()
+    def on_signed_in_again(self) -> None:
+        if self.ready:
+            self.window.accounts.reload()
+        if self._run_outbox and self.ready:
+            self.runner.run_due()  # the messages that waited for the sign-in
 
     def _notify(self, title: str, text: str, *, problem: bool) -> None:
         shown = settings.get(self.store, "notifications") and self.tray.notify(

@@ -10,6 +10,7 @@ import time
 from app.core import accounts, outbox
 from app.core.accounts import PasswordMode
 from app.core.errors import RelayError
+from app.core.oauth2 import config as oauth2_config
 from app.core.store import Store
 from app.ui.qt import QObject, QTimer, Slot
 from app.ui.sending import SendService
@@ -65,6 +66,10 @@ class OutboxRunner(QObject):
             account.name
         ):
             return  # never pop up a password dialog unasked; "Retry now" will ask
+        if account.password_mode is PasswordMode.OAUTH2 and oauth2_config.needs_signin(
+            self._store, account.name
+        ):
+            return  # waits for "Sign in again"; retrying now would only fail the same way
         self._service.send_item(item_id, account.name, quiet=True)
 
     def _next_wake_ms(self) -> int:

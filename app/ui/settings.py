@@ -42,6 +42,7 @@ OPTIONS: tuple[Option, ...] = (
     ),
     _core("start_minimised"),
     _core("retry_interval"),
+    _core("detect_online_lookup"),
 )
 
 

@@ -11,12 +11,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from app.core import accounts, secrets
+from app.core import account_changes, accounts
 from app.core.accounts import Account, PasswordMode, Security
 from app.core.checks import TestReport
+from app.core.credentials import FixedToken
 from app.core.detect import Detection
 from app.core.errors import AccountExists, NoSuchAccount, RelayError
-from app.core.presets import preset_for_email
+from app.core.oauth2.signin import finish_sign_in
 from app.core.smtp.session import Timeouts
 from app.core.store import Store
 from app.ui.qt import QTimer, QtWidgets, Signal, Slot
@@ -93,8 +94,13 @@ class AccountWizard(QtWidgets.QWizard):
         """The account as entered so far (not yet validated or stored)."""
         address, server, password = self.address_page, self.server_page, self.password_page
         ca_file = server.ca_file.text().strip()
-        login = not password.no_login.isChecked() and bool(server.username.text().strip())
-        if not login:
+        signin = password.uses_signin()
+        login = signin or (
+            not password.no_login.isChecked() and bool(server.username.text().strip())
+        )
+        if signin:
+            mode = PasswordMode.OAUTH2
+        elif not login:
             mode = PasswordMode.NONE
         elif password.keeps_in_keyring():
             mode = PasswordMode.KEYRING
@@ -108,7 +114,9 @@ class AccountWizard(QtWidgets.QWizard):
             "host": host,
             "port": server.port.value(),
             "security": server.current_security(),
-            "username": server.username.text().strip() if login else None,
+            "username": (server.username.text().strip() or address.email.text().strip())
+            if login
+            else None,
             "from_name": address.from_name.text().strip(),
             "password_mode": mode,
             "ca_file": str(Path(ca_file).expanduser()) if ca_file else None,
@@ -121,10 +129,17 @@ class AccountWizard(QtWidgets.QWizard):
             return replace(self.original, **fields)
         return Account(**fields)
 
-    def password(self) -> str | None:
-        """The password for the test (memory only), or None for an account without login."""
-        if self.build_account().password_mode is PasswordMode.NONE:
+    def password(self) -> str | FixedToken | None:
+        """The password (or fresh sign-in) for the test, memory only; None: nothing to give."""
+        mode = self.build_account().password_mode
+        if mode is PasswordMode.NONE:
             return None
+        if mode is PasswordMode.OAUTH2:
+            tokens = self.password_page.signin.tokens
+            settings = self.password_page.signin_settings()
+            if tokens is None or settings is None:
+                return None  # keeps its sign-in: the test worker uses the stored tokens
+            return FixedToken(tokens.access_token, settings.mechanisms)
         return self.password_page.secret()
 
     def name_problem(self, name: str) -> tuple[str, str] | None:
@@ -146,6 +161,11 @@ class AccountWizard(QtWidgets.QWizard):
 
     def apply_fix(self, changes: dict[str, object]) -> None:
         """Put a diagnosis's suggested settings into the server page (a pin only with consent)."""
+        if changes.get("signin"):  # basic auth is off: back to the password page, signing in
+            self.password_page.use_signin.setChecked(True)
+            while self.currentPage() is not self.password_page:
+                self.back()
+            return
         server = self.server_page
         if "pin_sha256" in changes:
             pin = str(changes["pin_sha256"])
@@ -174,11 +194,10 @@ class AccountWizard(QtWidgets.QWizard):
 
     def address_confirmed(self, email: str) -> None:
         """Page 1 was left with ``email``: look its settings up when no preset knows them."""
-        wanted = (
-            not self.editing
-            and self.address_page.preset().is_custom
-            and preset_for_email(email) is None
-        )
+        # A listed provider is filled in from the presets; anything else (the provider
+        # database included, which answers at once) goes through the lookup, which names
+        # its source.
+        wanted = not self.editing and self.address_page.preset().is_custom
         if not wanted:
             self.detector.abandon()
         elif email not in self._detections and self.detector.address != email:
@@ -258,53 +277,40 @@ class AccountWizard(QtWidgets.QWizard):
         return True
 
     def _store(self, store: Store, account: Account) -> None:
-        accounts.add_account(store, account)
-        if account.password_mode is PasswordMode.KEYRING:
-            try:
-                secrets.store_password(account.name, self.password_page.password.text())
-            except BaseException:
-                accounts.remove_account(store, account.name)
-                raise
         tested = self.test_page.report
-        store.audit(
+        password = self.password_page.password.text()
+        account_changes.create_account(
+            store,
+            account,
             face=FACE,
-            action="account_add",
-            outcome="ok",
-            account=account.name,
-            detail={
-                "host": account.host,
-                "port": account.port,
-                "preset": account.preset,
-                "tested": bool(tested and tested.ok),
-            },
+            secret=account_changes.Secrets(
+                password=password if account.password_mode is PasswordMode.KEYRING else None
+            ),
+            oauth2=self.password_page.signin_settings(),
+            detail={"tested": bool(tested and tested.ok)},
         )
+        self._keep_sign_in(store, account)
+
+    def _keep_sign_in(self, store: Store, account: Account) -> None:
+        tokens = self.password_page.signin.tokens
+        if account.password_mode is PasswordMode.OAUTH2 and tokens is not None:
+            finish_sign_in(store, account.name, tokens, face=FACE)
 
     def _update(self, store: Store, original: Account, account: Account) -> None:
         typed = self.password_page.password.text()
-        accounts.update_account(store, account)
-        try:
-            if account.password_mode is PasswordMode.KEYRING and typed:
-                secrets.store_password(account.name, typed)
-        except BaseException:
-            accounts.update_account(store, original)
-            raise
-        if original.password_mode is PasswordMode.KEYRING is not account.password_mode:
-            secrets.delete_password(account.name)  # the person no longer wants it stored
-        self.password_changed = bool(typed) or account.password_mode is not original.password_mode
         tested = self.test_page.report
-        store.audit(
+        keep = account.password_mode is not PasswordMode.KEYRING or not typed
+        account_changes.update_account(
+            store,
+            original,
+            account,
             face=FACE,
-            action="account_edit",
-            outcome="ok",
-            account=account.name,
-            detail={
-                "host": account.host,
-                "port": account.port,
-                "security": account.security.value,
-                "password": "changed" if typed else "kept",
-                "tested": bool(tested and tested.ok),
-            },
+            secret=account_changes.Secrets(password=None if keep else typed),
+            oauth2=self.password_page.signin_settings(),
+            detail={"tested": bool(tested and tested.ok)},
         )
+        self._keep_sign_in(store, account)
+        self.password_changed = bool(typed) or account.password_mode is not original.password_mode
 
     def _show_on_address_page(self, error: RelayError) -> None:
         while self.currentPage() is not self.address_page:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import html
+
 from app.core.accounts import DEFAULT_PORTS, Account, Security
 from app.core.addresses import validate_address
 from app.core.detect import Detection
 from app.core.errors import InvalidAddress
-from app.core.presets import CUSTOM_ID, Preset, get_preset, load_presets, preset_for_email
-from app.ui.qt import QtWidgets, Slot
+from app.core.presets import CUSTOM_ID, Link, Preset, get_preset, load_presets
+from app.core.providers import preset_for_address
+from app.ui.qt import Qt, QtWidgets, Slot
 from app.ui.wizard_widgets import MessageLabel, field_label, success_color, warning_color
 
 SECURITY_LABELS = (
@@ -18,9 +21,17 @@ SECURITY_LABELS = (
 NOT_FOUND = "No settings found"
 FOUND_LABELS = {
     "preset": "Known provider",
+    "ispdb": "From Thunderbird's database",
     "mx": "Found via MX",
     "autoconfig": "Found via autoconfig",
+    "srv": "Found via DNS SRV",
+    "online": "From Thunderbird's online database",
     "probe": "Guessed — please check",
+}
+LINK_WORDS = {
+    "app_password": "Create an app password",
+    "enable": "Switch access for mail programs on",
+    "docs": "The provider's help page",
 }
 
 
@@ -125,12 +136,14 @@ class AddressPage(QtWidgets.QWizardPage):
         self.error.clear_problem()
         if not self._name_edited:
             self.account_name.setText(account_name_for(text))
-        found = preset_for_email(text)
-        if found is not None and not self._provider_chosen:
+        found = preset_for_address(text) if "@" in text else None
+        listed = found is not None and self.provider.findData(found.id) >= 0
+        if found is not None and listed and not self._provider_chosen:
             self.provider.setCurrentIndex(self.provider.findData(found.id))
         domain = text.rpartition("@")[2].strip()
         if found is not None:
-            self.recognised.setText(f"Recognised: {found.name}")
+            where = "" if listed else " (Thunderbird's provider database)"
+            self.recognised.setText(f"Recognised: {found.name}{where}")
         elif "@" in text and "." in domain:
             self.recognised.setText(
                 f"No preset for {domain}: choose your provider, or enter the server next."
@@ -177,6 +190,12 @@ class ServerPage(QtWidgets.QWizardPage):
         self.ca_browse.setAccessibleName("Choose CA certificate file")
         self.username = QtWidgets.QLineEdit()
         self.username.setAccessibleName("Username")
+        self.guide = QtWidgets.QLabel()  # the provider's page, from the presets or the database
+        self.guide.setAccessibleName("Provider help")
+        self.guide.setOpenExternalLinks(True)
+        self.guide.setWordWrap(True)
+        self.guide.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.guide.hide()
         self.allow_plaintext = QtWidgets.QCheckBox("Send the password &without encryption")
         self.allow_plaintext.setToolTip(
             "Anyone on the network path can read the password. Only for a trusted local relay."
@@ -195,6 +214,7 @@ class ServerPage(QtWidgets.QWizardPage):
         form.addRow(field_label("&CA file:", self.ca_file), ca_row)
         form.addRow(field_label("&Username:", self.username), self.username)
         form.addRow("", self.allow_plaintext)
+        form.addRow("", self.guide)
         self.setTabOrder(self.ca_file, self.ca_browse)
         self.setTabOrder(self.ca_browse, self.username)
 
@@ -244,6 +264,7 @@ class ServerPage(QtWidgets.QWizardPage):
             self.setSubTitle(f"The published settings for {preset.name}; change them if needed.")
             self.host.setText(preset.host or "")
             self.username.setText(preset.username_for(email) or "")
+        self.show_links(preset.guidance())
         self.security.setCurrentIndex(self.security.findData(preset.security.value))
         self.port.setValue(preset.port)
         self.on_security_changed()
@@ -277,6 +298,7 @@ class ServerPage(QtWidgets.QWizardPage):
         guessed = best.source == "probe"
         color = warning_color(self) if guessed else success_color(self)
         self._set_found(FOUND_LABELS[best.source], color, "\n".join(detection.trail))
+        self.show_links(detection.links)
         where = f"{best.host}:{best.port} ({best.security.value.upper()})"
         if self.host_typed:
             self.setSubTitle(f"Relaydesk found {where}; you typed your own server, so it is kept.")
@@ -287,6 +309,22 @@ class ServerPage(QtWidgets.QWizardPage):
         if guessed:
             lead = f"A server answered at {where}; Relaydesk guessed it is yours."
         self.setSubTitle(f"{lead} Check these settings, then continue.")
+
+    def show_links(self, links: tuple[Link, ...]) -> None:
+        """The provider's most useful page (switching access on beats general help)."""
+        useful = [link for link in links if link.kind != "app_password"]  # page 3 offers it
+        if not useful:
+            self.guide.hide()
+            return
+        link = useful[0]
+        words = html.escape(LINK_WORDS.get(link.kind, "More from the provider"))
+        detail = html.escape(link.text) if link.kind == "enable" and link.text else ""
+        self.guide.setText(
+            f'<a href="{html.escape(link.url, quote=True)}">{words}</a>'
+            + (f"<br><small>{detail}</small>" if detail else "")
+        )
+        self.guide.setToolTip(link.url)
+        self.guide.show()
 
     def _set_found(self, text: str, color: str, tooltip: str) -> None:
         self.found.setText(text)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from app.core import secrets
 from app.core.accounts import Account, PasswordMode
-from app.core.errors import RelayError
+from app.core.oauth2 import config as oauth2_config
+from app.core.oauth2.config import OAuth2Settings, from_preset
 from app.core.presets import Preset
+from app.core.store import Store
+from app.ui.oauth_signin import SignInPanel, brand
 from app.ui.qt import QtCore, QtGui, QtWidgets, Slot
 from app.ui.wizard_widgets import MessageLabel, field_label
 
@@ -44,16 +47,28 @@ class PasswordPage(QtWidgets.QWizardPage):
         self._original: Account | None = None  # the account being edited
         self._known_password: str | None = None  # ask-each-time password typed this session
         self._kept: str | None = None  # the kept password, once looked up for the test
+        # OAuth2 sign-in instead of a password, for providers that publish it.
+        self.use_signin = QtWidgets.QCheckBox()
+        self.signin = SignInPanel(self)
+        self.signin.busy_changed.connect(self.on_signin_busy_changed)
+        self.use_signin.toggled.connect(self.on_use_signin_toggled)
+        self._signin_settings: OAuth2Settings | None = None
 
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.guidance)
         layout.addWidget(self.open_url, 0, QtCore.Qt.AlignmentFlag.AlignLeft)
-        layout.addWidget(self.no_login)
+        layout.addWidget(self.use_signin)
+        layout.addWidget(self.signin)
+        self._password_box = QtWidgets.QWidget()
+        box = QtWidgets.QVBoxLayout(self._password_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.no_login)
         form = QtWidgets.QFormLayout()
         form.addRow(field_label("&Password:", self.password), self.password)
-        layout.addLayout(form)
-        layout.addWidget(self.store_keyring)
-        layout.addWidget(self.ask_each_time)
+        box.addLayout(form)
+        box.addWidget(self.store_keyring)
+        box.addWidget(self.ask_each_time)
+        layout.addWidget(self._password_box)
         layout.addWidget(self.keyring_note)
         layout.addStretch(1)
 
@@ -82,10 +97,68 @@ class PasswordPage(QtWidgets.QWizardPage):
         self.open_url.setText(_AUTH_BUTTON_TEXT.get(preset.auth, "Open the provider's page…"))
         self.open_url.setToolTip(self._url)
         self.open_url.setVisible(bool(self._url))
-        if not server.username.text().strip():
+        if not server.username.text().strip() and preset.oauth2 is None:
             self.no_login.setChecked(True)
         self._apply_keyring_state()
         self.on_no_login_toggled(self.no_login.isChecked())
+        self._offer_signin(preset, wizard.address_page.account_name.text().strip())  # type: ignore[attr-defined]
+
+    def _offer_signin(self, preset: Preset, account_name: str) -> None:
+        """Sign-in for providers with OAuth2: the only way (Outlook.com) or an alternative."""
+        stored = self._stored_signin()
+        if stored is None and (preset.oauth2 is None or preset.is_custom):
+            self._signin_settings = None
+            self.use_signin.setChecked(False)
+            self.use_signin.hide()
+            self.signin.hide()
+            self._show_password_widgets(True)
+            return
+        settings = stored or from_preset(preset)
+        self._signin_settings = settings
+        self.signin.configure(account_name or "new", settings, again=stored is not None)
+        self.use_signin.setText(f"Sign in with {brand(settings)} &instead of a password")
+        only_signin = preset.auth == "oauth2" or (stored is not None and preset.oauth2 is None)
+        self.use_signin.setVisible(not only_signin)
+        wanted = only_signin or stored is not None
+        self.use_signin.setChecked(wanted or self.use_signin.isChecked())
+        self.on_use_signin_toggled(self.use_signin.isChecked())
+
+    def _stored_signin(self) -> OAuth2Settings | None:
+        """The edited account's own sign-in settings (endpoints, client ID), if it signs in."""
+        original = self._original
+        if original is None or original.password_mode is not PasswordMode.OAUTH2:
+            return None
+        with Store.open() as store:  # settings only: no keyring on the GUI thread
+            return oauth2_config.load(store, original.name)
+
+    def _show_password_widgets(self, visible: bool) -> None:
+        self._password_box.setVisible(visible)
+        if not visible:
+            self.keyring_note.clear_problem()
+
+    def uses_signin(self) -> bool:
+        """True when the account will sign in with OAuth2 instead of a password."""
+        return self.use_signin.isChecked() and self._signin_settings is not None
+
+    def signin_settings(self) -> OAuth2Settings | None:
+        return self.signin.settings() if self.uses_signin() else None
+
+    @Slot(bool)
+    def on_signin_busy_changed(self, _busy: bool) -> None:
+        self.completeChanged.emit()
+
+    @Slot(bool)
+    def on_use_signin_toggled(self, checked: bool) -> None:
+        self.signin.setVisible(checked)
+        self._show_password_widgets(not checked)
+        if checked:
+            self.setTitle("Sign in")
+            who = self.wizard().server_page.username.text().strip() if self.wizard() else ""  # type: ignore[attr-defined]
+            self.setSubTitle(f"Sign in as {who or 'your address'} with the provider.")
+        else:
+            self.setTitle("Password")
+            self._apply_keyring_state()
+        self.completeChanged.emit()
 
     def _apply_keyring_state(self) -> None:
         usable = secrets.keyring_usable()
@@ -103,23 +176,26 @@ class PasswordPage(QtWidgets.QWizardPage):
         )
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt override
+        if self.uses_signin():
+            keeps = (
+                self._original is not None
+                and self._original.password_mode is PasswordMode.OAUTH2
+                and self.signin.settings() == self._signin_settings
+            )
+            return not self.signin.busy and (self.signin.tokens is not None or keeps)
         return self.no_login.isChecked() or bool(self.password.text()) or self.can_keep()
 
     def validatePage(self) -> bool:  # noqa: N802 - Qt override
-        """Edit mode with an empty field: fetch the kept password now, for the test."""
+        """Edit mode with an empty field: an ask-each-time password typed earlier is reused.
+
+        A password kept in the keyring is not read here: the test worker reads it on
+        its own thread (the keyring can block, and never on the GUI thread).
+        """
         self._kept = None
-        if self.no_login.isChecked() or self.password.text() or not self.can_keep():
+        if self.uses_signin() or self.no_login.isChecked() or self.password.text():
             return True
-        if self.ask_each_time.isChecked():
+        if self.can_keep() and self.ask_each_time.isChecked():
             self._kept = self._known_password
-            return True
-        assert self._original is not None
-        try:
-            self._kept = secrets.get_password(self._original.name)
-        except RelayError as error:
-            self.keyring_note.show_problem(error.message, error.hint)
-            self.password.setFocus()
-            return False
         return True
 
     def keeps_in_keyring(self) -> bool:
@@ -134,12 +210,14 @@ class PasswordPage(QtWidgets.QWizardPage):
             return original.password_mode is PasswordMode.KEYRING
         return original.password_mode is PasswordMode.ASK and bool(self._known_password)
 
-    def secret(self) -> str:
-        """The password for the test: the typed one, else the kept one."""
-        return self.password.text() or self._kept or ""
+    def secret(self) -> str | None:
+        """The password for the test: the typed one, else the kept one (None: the keyring's)."""
+        return self.password.text() or self._kept or None
 
     def forget(self) -> None:
-        """Drop every password this page holds (the wizard is closing)."""
+        """Drop every password and token this page holds (the wizard is closing)."""
+        self.signin.shutdown()
+        self.signin.tokens = None
         self.password.clear()
         self._kept = None
         self._known_password = None

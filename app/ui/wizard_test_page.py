@@ -6,6 +6,7 @@ from pathlib import Path
 
 from app.core.accounts import Account
 from app.core.checks import CHECKS, CheckResult, TestReport
+from app.core.credentials import FixedToken
 from app.core.errors import Cancelled
 from app.core.report import write_report
 from app.core.smtp.transcript import TranscriptLine
@@ -27,7 +28,7 @@ class TestPage(QtWidgets.QWizardPage):
         self.runner = TestRunner(self)
         self.report: TestReport | None = None
         self._account: Account | None = None
-        self._password: str | None = None
+        self._password: str | FixedToken | None = None
         self._seconds: dict[str, float] = {}
 
         self.status = QtWidgets.QLabel()
@@ -215,6 +216,8 @@ class TestPage(QtWidgets.QWizardPage):
     @Slot(object)
     def on_fix_requested(self, changes: dict[str, object]) -> None:
         self.wizard().apply_fix(changes)  # type: ignore[attr-defined]
+        if changes.get("signin"):
+            return  # the wizard went back to sign in; the test runs again after it
         self._account = self.wizard().build_account()  # type: ignore[attr-defined]
         self.start_test()
 

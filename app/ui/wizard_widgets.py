@@ -82,6 +82,12 @@ def fix_changes(fix: object) -> tuple[dict[str, object], str]:
         return {}, ""
     if fix.get("pin_sha256"):
         return {"pin_sha256": fix["pin_sha256"]}, "&Trust this certificate…"
+    if fix.get("signin") == "oauth2":
+        who = {"outlook": "Microsoft", "microsoft365": "Microsoft", "gmail": "Google",
+               "google-workspace": "Google", "yahoo": "Yahoo", "aol": "AOL"}  # fmt: skip
+        return {
+            "signin": True
+        }, f"&Sign in with {who.get(str(fix.get('preset')), 'the provider')} instead"
     if fix.get("security") and fix.get("port"):
         mode = {"tls": "TLS", "starttls": "STARTTLS", "none": "no encryption"}
         label = f"&Use port {fix['port']} with {mode.get(str(fix['security']), fix['security'])}"

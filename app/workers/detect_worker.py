@@ -8,11 +8,15 @@ user has moved on from is abandoned (parked until it ends), never waited for.
 
 from __future__ import annotations
 
+import inspect
+import threading
 from collections.abc import Callable
 from functools import partial
 
+from app.core import settings
 from app.core.detect import Detection, detect
 from app.core.errors import RelayError
+from app.core.store import Store
 from app.ui.qt import QObject, QThread, Signal, Slot
 from app.workers.base import park
 
@@ -21,8 +25,23 @@ STEP_TIMEOUT = 3.0  # seconds for each of MX, autoconfig and probing
 
 
 def default_detector() -> Detector:
-    """The real lookup: system DNS, HTTPS autoconfig, probes on the network."""
-    return partial(detect, timeout=STEP_TIMEOUT)
+    """The real lookup: system DNS, HTTPS autoconfig, probes on the network; Thunderbird's
+    online database only if the person allowed it (setting ``detect_online_lookup``)."""
+    try:
+        with Store.open() as store:
+            online = bool(settings.get(store, "detect_online_lookup"))
+    except RelayError:
+        online = False  # an unreadable data file must not widen what is sent out
+    return partial(detect, timeout=STEP_TIMEOUT, online=online)
+
+
+def _takes_cancel(detector: Detector) -> bool:
+    """True for a detector that can be told to stop (``app.core.detect.detect`` can)."""
+    try:
+        parameters = inspect.signature(detector).parameters
+    except (TypeError, ValueError):
+        return False
+    return "cancel" in parameters
 
 
 class DetectWorker(QObject):
@@ -35,11 +54,15 @@ class DetectWorker(QObject):
         super().__init__()
         self._detector = detector
         self._address = address
+        self.cancel = threading.Event()  # set when the person moves on
 
     @Slot()
     def run(self) -> None:
         try:
-            detection = self._detector(self._address)
+            if _takes_cancel(self._detector):
+                detection = self._detector(self._address, cancel=self.cancel)  # type: ignore[call-arg]
+            else:
+                detection = self._detector(self._address)
         except RelayError as error:
             self.failed.emit(error)
             return
@@ -99,6 +122,7 @@ class DetectRunner(QObject):
             return
         worker.found.disconnect(self._on_worker_found)
         worker.failed.disconnect(self._on_worker_failed)
+        worker.cancel.set()  # the lookup stops at its next check instead of running out its time
         thread.quit()
         if not thread.wait(20):  # an idle thread ends at once; a blocked lookup is parked
             park(thread, worker)

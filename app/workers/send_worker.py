@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 
-from app.core import outbox, secrets, settings
-from app.core.accounts import Account, PasswordMode, get_account
+from app.core import outbox, settings
+from app.core.accounts import get_account
+from app.core.credentials import resolver_with
 from app.core.delivery import SendOptions, queue_draft, send_item
 from app.core.errors import RelayError
 from app.core.message import Draft
@@ -65,15 +66,6 @@ class SendWorker(Worker):
         if cancelled:
             session.cancel()
 
-    def _password_for(self, account: Account) -> str | None:
-        if account.password_mode is PasswordMode.NONE:
-            return None
-        if self._password is not None:
-            return self._password
-        if account.password_mode is PasswordMode.KEYRING:
-            return secrets.get_password(account.name)
-        return None  # "ask" without an answer: the session reports PasswordMissing
-
     def work(self) -> None:
         try:
             store = Store.open(self._paths)  # this thread's own connection
@@ -102,7 +94,7 @@ class SendWorker(Worker):
         options = SendOptions(
             face="gui", on_progress=self.progress.emit, on_session=self._on_session
         )
-        result = send_item(store, self.item_id, self._password_for, options)
+        result = send_item(store, self.item_id, resolver_with(store, self._password), options)
         with self._lock:
             requeue, session = self._requeue, self._session
         if requeue and result.state is State.CANCELLED:

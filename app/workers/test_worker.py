@@ -12,9 +12,11 @@ import threading
 
 from app.core.accounts import Account
 from app.core.checks import TestReport, run_test
+from app.core.credentials import FixedToken, resolver_with
 from app.core.errors import RelayError
 from app.core.smtp.session import SmtpSession, Timeouts
 from app.core.smtp.transcript import Transcript
+from app.core.store import Store
 from app.ui.qt import QObject, QThread, Signal, Slot
 from app.workers.base import park as _park
 from app.workers.base import parked as _parked
@@ -33,7 +35,10 @@ class TestWorker(QObject):
     finished = Signal(object)  # app.core.checks.TestReport
 
     def __init__(
-        self, account: Account, password: str | None, timeouts: Timeouts | None = None
+        self,
+        account: Account,
+        password: str | FixedToken | None,
+        timeouts: Timeouts | None = None,
     ) -> None:
         super().__init__()
         self._account = account
@@ -47,15 +52,27 @@ class TestWorker(QObject):
     def run(self) -> None:
         """Run the test; always ends with ``finished``."""
         transcript = Transcript(on_line=self.line.emit)
+        store: Store | None = None
         try:
+            # The keyring and the token endpoint are asked here, on the worker thread.
+            store = Store.open()
+            given = self._password
+            credential = (
+                given
+                if isinstance(given, FixedToken)
+                else resolver_with(store, given)(self._account)
+            )
             report = run_test(
                 self._account,
-                self._password,
+                credential,
                 transcript=transcript,
                 timeouts=self._timeouts,
                 on_result=self.check.emit,
                 on_session=self._attach,
             )
+        except RelayError as error:
+            report = TestReport(self._account, transcript=transcript)
+            report.error = error
         except Exception as error:  # a bug must still end the test visibly, never hang it
             report = TestReport(self._account, transcript=transcript)
             report.error = RelayError(
@@ -64,6 +81,8 @@ class TestWorker(QObject):
             )
         finally:
             self._password = None
+            if store is not None:
+                store.close()
         self.finished.emit(report)
 
     def cancel(self) -> None:
@@ -107,7 +126,10 @@ class TestRunner(QObject):
         return self._worker is not None
 
     def start(
-        self, account: Account, password: str | None, timeouts: Timeouts | None = None
+        self,
+        account: Account,
+        password: str | FixedToken | None,
+        timeouts: Timeouts | None = None,
     ) -> None:
         """Begin a test; the previous one must have finished."""
         if self.running:

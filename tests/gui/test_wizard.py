@@ -194,7 +194,7 @@ def test_gmail_address_is_recognised_and_guided(qtbot, wizard, secret_service):
 
     server = wizard.server_page
     assert server.host.text() == "smtp.gmail.com"
-    assert server.port.value() == 587 and server.current_security() is Security.STARTTLS
+    assert server.port.value() == 465 and server.current_security() is Security.TLS  # RFC 8314
     assert server.username.text() == "ada.lovelace@gmail.com"
     assert not server.allow_plaintext.isEnabled()
     server.security.setCurrentIndex(server.security.findData("tls"))

@@ -17,6 +17,7 @@ from aiosmtpd.controller import Controller
 
 from app.core.accounts import Security
 from app.core.detect import Detection, detect
+from app.core.dns_lookup import SrvRecord
 from app.core.probe import Prober
 from app.ui.qt import Qt, QtWidgets
 from app.ui.wizard import AccountWizard
@@ -49,6 +50,9 @@ class TableResolver:
 
     def mx(self, domain: str, timeout: float) -> list[str]:
         return self.table.get(domain, [])
+
+    def srv(self, name: str, timeout: float) -> list[SrvRecord]:
+        return []
 
 
 def no_fetch(url: str, timeout: float) -> bytes | None:

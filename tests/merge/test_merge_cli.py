@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from app.core import outbox
+from app.core import connections, outbox
 from app.core.outbox import State
 from app.core.store import Store
 from tests.cli_runner import REPO, Cli
@@ -80,6 +80,12 @@ def test_merge_sends_a_personal_copy_to_every_row(
     assert first["Subject"] == f"Invitation for Person {number}"
     rows = list(csv.DictReader(results.read_text(encoding="utf-8").splitlines()))
     assert len(rows) == 150 and {r["result"] for r in rows} == {"sent"}
+    # `account edit` takes the option too, and refuses what no server would allow.
+    assert cli("account", "edit", "relay", "--connections", "9").code == 65
+    assert cli("account", "edit", "relay", "--connections", "2").code == 0
+    monkeypatch.setenv("RELAYDESK_HOME", cli.env["RELAYDESK_HOME"])
+    with Store.open() as store:
+        assert connections.get_connections(store, "relay") == 2
 
 
 def test_dry_run_preview_and_bad_input(cli: Cli, tmp_path: Path) -> None:

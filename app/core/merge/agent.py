@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from app.core.accounts import get_account
+from app.core.credentials import CredentialResolver
 from app.core.delivery import SendOptions
 from app.core.errors import QuotaExceeded, RelayError
 from app.core.merge import batch
@@ -112,8 +113,6 @@ def send_merge(store: Store, arguments: dict[str, Any], *, caller: str) -> dict[
 
     ``arguments`` must already match ``SEND_MERGE`` (the dispatcher validates it).
     """
-    from app.core.tool import stored_password  # the tool module loads jsonschema
-
     check_caller(caller)
     try:
         policy = get_policy(store, caller)
@@ -126,7 +125,8 @@ def send_merge(store: Store, arguments: dict[str, Any], *, caller: str) -> dict[
             return {"status": "dry_run", **report.to_dict()}
         queued = batch.queue(store, run, name=f"tool:{caller}", face=TOOL_FACE)
         _audit_items(store, queued.batch_id, caller)
-        sent = send_batch(store, queued.batch_id, stored_password, SendOptions(face=TOOL_FACE))
+        resolver = CredentialResolver(store, cannot_ask="a tool call cannot ask")
+        sent = send_batch(store, queued.batch_id, resolver, SendOptions(face=TOOL_FACE))
     except RelayError as error:
         return {"status": "rejected", "error": error.to_dict()}
     return {

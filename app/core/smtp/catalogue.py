@@ -3,10 +3,12 @@
 Messages and hints are ``str.format`` templates over: host, port, username,
 email, provider (preset name or host), app_password_url, doing (what the
 session was doing), reply ("535 5.7.8 ..."), server_text (the reply without
-its code), error (the exception in words), verify (why a
-certificate is not trusted). To explain a new failure, add a row above the
-general row that would otherwise catch it, and a test in tests/test_diagnose.py (and
-one against a real server in tests/test_catalogue.py). Provider-specific reply rows
+its code), error (the exception in words), verify (why a certificate is not
+trusted), access (" WEB.DE asks you to allow mail programs once first: URL"
+where the provider's data names such a step, else ""). To explain a new
+failure, add a row above the general row that would otherwise catch it, and a
+test in tests/test_diagnose.py (and one against a real server in
+tests/test_catalogue.py). Provider-specific reply rows
 live in ``provider_rows`` and are checked first.
 """
 
@@ -213,7 +215,7 @@ REPLY_ROWS: tuple[ReplyRow, ...] = (
         error=AuthFailed,
         message="{provider} rejected the username {username} or its password.",
         hint="Check the password, and that {username} is the right username (often the full "
-        "address). Some providers need an app password instead of your normal one.",
+        "address). Some providers need an app password instead of your normal one.{access}",
     ),
     ReplyRow(
         code="534",

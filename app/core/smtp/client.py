@@ -17,7 +17,9 @@ import ssl
 import threading
 from base64 import b64encode
 from collections.abc import Sequence
+from typing import Any
 
+from app.core.smtp import sasl
 from app.core.smtp.reply import Reply
 from app.core.smtp.transcript import Transcript
 
@@ -130,6 +132,18 @@ class SmtpClient(smtplib.SMTP):
             if reply.code == 334:
                 reply = self.command(_b64(secret))
         return reply
+
+    def authenticate_bearer(self, mechanism: str, response: str) -> tuple[Reply, dict[str, Any]]:
+        """AUTH XOAUTH2 / OAUTHBEARER; a 334 error challenge is answered, never left hanging.
+
+        Returns the final reply and the decoded JSON error of the challenge ({} if none).
+        """
+        reply = self.command("AUTH", f"{mechanism} {response}")
+        challenge: dict[str, Any] = {}
+        if reply.code == 334:
+            challenge = sasl.decode_error_challenge(reply.text)
+            reply = self.command(sasl.abort_response(mechanism))
+        return reply, challenge
 
     def start_tls(self, context: ssl.SSLContext, lock: threading.Lock) -> ssl.SSLSocket:
         """Wrap the socket after a 220 to STARTTLS; forget everything said before.

@@ -10,8 +10,10 @@ import smtplib
 import ssl
 from typing import Any
 
-from app.core.accounts import Account
+from app.core.accounts import Account, PasswordMode
 from app.core.errors import RelayError
+from app.core.presets import Preset
+from app.core.providers import catalogue
 from app.core.smtp.catalogue import DOING, EXCEPTION_ROWS, REPLY_ROWS, VERIFY_WORDS
 from app.core.smtp.provider_rows import PROVIDER_ROWS
 from app.core.smtp.reply import Reply
@@ -36,6 +38,8 @@ def classify(step: Step, failure: BaseException | Reply, account: Account) -> Re
         row = next(r for r in EXCEPTION_ROWS if r.matches(step, failure, account))
         details["exception"] = type(failure).__name__
         reply = None
+    if reply is not None and signin_would_help(reply, account):
+        details["fix"] = {"signin": "oauth2", "preset": account.preset}
     return row.error(
         row.message.format_map(facts),
         hint=row.hint.format_map(facts),
@@ -44,9 +48,26 @@ def classify(step: Step, failure: BaseException | Reply, account: Account) -> Re
     )
 
 
+# Microsoft's answers once password (basic) SMTP AUTH is off: sign in with OAuth2 instead.
+BASIC_AUTH_OFF = ("5.7.139", "5.7.3", "5.7.30")
+
+
+def signin_would_help(reply: Reply, account: Account) -> bool:
+    """A password login refused in a way that OAuth2 sign-in with this provider fixes."""
+    preset = preset_of(account)
+    return (
+        account.password_mode is not PasswordMode.OAUTH2
+        and reply.code in (535, 550)
+        and (reply.enhanced or "") in BASIC_AUTH_OFF
+        and preset is not None
+        and preset.oauth2 is not None
+    )
+
+
 def _facts(step: Step, failure: BaseException | Reply, account: Account) -> dict[str, str]:
     preset = preset_of(account)
     facts = {
+        "name": account.name,
         "host": account.host,
         "email": account.email,
         "provider": preset.name if preset and not preset.is_custom else account.host,
@@ -59,6 +80,7 @@ def _facts(step: Step, failure: BaseException | Reply, account: Account) -> dict
         "server_text": "",
         "error": "",
         "verify": "",
+        "access": _access_words(account, preset),
     }
     if isinstance(failure, Reply):
         facts.update(reply=str(failure), server_text=failure.text)
@@ -67,6 +89,19 @@ def _facts(step: Step, failure: BaseException | Reply, account: Account) -> dict
     if isinstance(failure, ssl.SSLCertVerificationError):
         facts["verify"] = _verify_words(failure, account.host)
     return facts
+
+
+def _access_words(account: Account, preset: Preset | None) -> str:
+    """The provider's own "allow mail programs first" step, where its data names one."""
+    if preset is None:  # an account typed by hand: the database may still know its server
+        found = catalogue().for_domain(account.email.rpartition("@")[2])
+        preset = found.preset if found is not None else None
+    if preset is None or preset.host_for(account.email) != account.host:
+        return ""
+    enable = next((link for link in preset.guidance() if link.kind == "enable"), None)
+    if enable is None:
+        return ""
+    return f" {preset.name} asks you to allow mail programs once first: {enable.url}"
 
 
 def _describe(failure: BaseException) -> str:

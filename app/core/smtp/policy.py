@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from app.core.accounts import Account
 from app.core.errors import (
+    AuthFailed,
     AuthNotOffered,
     Cancelled,
     CertificateUntrusted,
@@ -15,6 +18,7 @@ from app.core.errors import (
     StartTlsMissing,
 )
 from app.core.sizes import megabytes
+from app.core.smtp.reply import Reply
 from app.core.smtp.steps import Step
 
 
@@ -122,3 +126,27 @@ def cancelled(step: Step) -> Cancelled:
 def normalized_pin(pin: str) -> str:
     """A pin as lower-case hex without colons or spaces."""
     return pin.replace(":", "").replace(" ", "").lower()
+
+
+def bearer_not_offered(account: Account, mechanisms: tuple[str, ...]) -> AuthNotOffered:
+    """The server offers no OAuth2 login (XOAUTH2/OAUTHBEARER) for a signed-in account."""
+    offered = f" (it offers {', '.join(mechanisms)})" if mechanisms else ""
+    return AuthNotOffered(
+        f"{account.host} does not offer OAuth2 sign-in (XOAUTH2 or OAUTHBEARER){offered}.",
+        hint="Check the server name and port for this provider, or log in with a password "
+        f"instead: relaydesk account edit {account.name} --password-stdin",
+        details={"step": Step.AUTH.value, "offered": list(mechanisms)},
+    )
+
+
+def token_rejected(account: Account, reply: Reply, challenge: dict[str, Any]) -> AuthFailed:
+    """The SMTP server refused a freshly renewed OAuth2 token."""
+    status = challenge.get("status")
+    return AuthFailed(
+        f"{account.host} refused the sign-in token for {account.username} ({reply}).",
+        hint=f"Sign in again: relaydesk account login {account.name}. If that does not help, "
+        "the mailbox may not be allowed to send with SMTP AUTH (Microsoft 365: turn on "
+        "Authenticated SMTP for it), or the sign-in lacks the mail scope.",
+        reply=reply,
+        details={"step": Step.AUTH.value, **({"token_status": str(status)} if status else {})},
+    )

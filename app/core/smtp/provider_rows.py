@@ -50,8 +50,26 @@ PROVIDER_ROWS: tuple[ReplyRow, ...] = (
         providers=frozenset({"outlook"}),
         error=AuthFailed,
         message="Outlook.com no longer accepts passwords from mail programs for {username}.",
-        hint="Microsoft ended password (basic) login for Outlook.com in September 2024; only "
-        "OAuth2 sign-in works there now.",
+        hint="Microsoft ended password (basic) login for Outlook.com in September 2024: sign in "
+        "with Microsoft instead (relaydesk account edit {name} --oauth2, or --apply-fix).",
+    ),
+    ReplyRow(
+        code="550",
+        enhanced="5.7.30",
+        error=AuthFailed,
+        message="{provider} no longer accepts a password for {username} (basic authentication "
+        "is switched off).",
+        hint="Sign in with Microsoft instead: relaydesk account edit {name} --oauth2 "
+        "(or run the test again with --apply-fix).",
+    ),
+    ReplyRow(
+        code="535",
+        enhanced="5.7.3",
+        providers=frozenset({"outlook", "microsoft365"}),
+        error=AuthFailed,
+        message="Microsoft did not accept the login for {username}.",
+        hint="If the password is right, Microsoft may have switched password login off for this "
+        "mailbox: sign in with Microsoft instead (relaydesk account edit {name} --oauth2).",
     ),
     ReplyRow(
         code="535",

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from app.core.accounts import Account, Security
 from app.core.errors import ConfigError, RelayError
-from app.core.presets import Preset, get_preset
+from app.core.presets import Preset
+from app.core.providers import find_preset
 from app.core.smtp.reply import Reply
 from app.core.smtp.steps import Step
 
@@ -51,7 +52,7 @@ def preset_of(account: Account) -> Preset | None:
     if not account.preset:
         return None
     try:
-        return get_preset(account.preset)
+        return find_preset(account.preset)  # curated, or a provider of the bundled database
     except ConfigError:
         return None
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import socket
 import ssl
 from collections.abc import Callable
+from typing import Any, Protocol
 
 from app.core.accounts import Account, Security
-from app.core.smtp import policy
+from app.core.smtp import policy, sasl
 from app.core.smtp.client import SmtpClient
 from app.core.smtp.conversation import Timeouts
 from app.core.smtp.reply import Reply
@@ -24,6 +25,16 @@ from app.core.smtp.transcript import Transcript
 __all__ = ["CHUNK_SIZE", "Delivery", "MessageSource", "SmtpSession", "Step", "Timeouts"]
 
 DEFAULT_TIMEOUTS = Timeouts()
+
+
+class BearerToken(Protocol):
+    """An OAuth2 access token source (``app.core.credentials.TokenCredential``)."""
+
+    mechanisms: tuple[str, ...]
+
+    def token(self) -> str: ...
+
+    def renew(self) -> str: ...
 
 
 class SmtpSession(Sender):
@@ -58,7 +69,7 @@ class SmtpSession(Sender):
 
     # -- opening --------------------------------------------------------------
 
-    def open(self, password: str | None = None) -> None:
+    def open(self, password: str | BearerToken | None = None) -> None:
         """Connect, secure the connection per ``account.security``, EHLO and log in."""
         if self._client is not None:
             raise RuntimeError("the session is already open")
@@ -143,16 +154,42 @@ class SmtpSession(Sender):
         self.supports_8bitmime = "8bitmime" in features
         self.auth_mechanisms = tuple(features.get("auth", "").upper().split())
 
-    def _authenticate(self, client: SmtpClient, password: str) -> None:
+    def _authenticate(self, client: SmtpClient, password: str | BearerToken) -> None:
         self._announce(Step.AUTH)
         encrypted = isinstance(client.sock, ssl.SSLSocket)
         if not encrypted and not self.account.allow_plaintext_auth:
             raise policy.plaintext_auth_refused(
                 self.account, starttls_offered=client.has_extn("starttls")
             )
+        if not isinstance(password, str):
+            self._authenticate_bearer(client, password)
+            return
         mechanism = next((m for m in ("PLAIN", "LOGIN") if m in self.auth_mechanisms), None)
         if mechanism is None:
             raise policy.auth_not_offered(self.account, self.auth_mechanisms, encrypted=encrypted)
         with self._network(Step.AUTH):
             reply = client.authenticate(mechanism, self.account.username or "", password)
         self._expect(Step.AUTH, reply, 235)
+
+    def _authenticate_bearer(self, client: SmtpClient, credential: BearerToken) -> None:
+        """XOAUTH2/OAUTHBEARER; a refused token is renewed once and AUTH tried again."""
+        mechanism = sasl.choose(self.auth_mechanisms, credential.mechanisms)
+        if mechanism is None:
+            raise policy.bearer_not_offered(self.account, self.auth_mechanisms)
+        reply, challenge = self._bearer_attempt(client, mechanism, credential.token())
+        if reply.code >= 500 and reply.code != 504:
+            # The token may have been revoked or expired early: a fresh one, once.
+            reply, challenge = self._bearer_attempt(client, mechanism, credential.renew())
+        if reply.code != 235:
+            self._abort()
+            raise policy.token_rejected(self.account, reply, challenge)
+
+    def _bearer_attempt(
+        self, client: SmtpClient, mechanism: str, token: str
+    ) -> tuple[Reply, dict[str, Any]]:
+        user = self.account.username or self.account.email
+        response = sasl.initial_response(
+            mechanism, user, token, self.account.host, self.account.port
+        )
+        with self._network(Step.AUTH):
+            return client.authenticate_bearer(mechanism, response)

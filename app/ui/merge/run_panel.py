@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from app.core.delivery import PasswordSource, SendOptions
+from app.core.credentials import resolver_with
+from app.core.delivery import SendOptions
 from app.core.errors import RelayError
 from app.core.merge import batch, progress
 from app.core.merge.plan import CheckReport, MergeRun
@@ -25,6 +27,13 @@ from app.workers.base import WorkerPool
 FACE = "gui"
 
 
+@dataclass(frozen=True)
+class Typed:
+    """The password typed for an "ask" account (None: the worker reads the keyring)."""
+
+    password: str | None
+
+
 class RunPanel(QtWidgets.QWidget):
     """Progress bar, counts, ETA and the Queue/Pause/Resume/Cancel/Export buttons."""
 
@@ -35,7 +44,7 @@ class RunPanel(QtWidgets.QWidget):
         self._store, self._open_store, self._pool = store, open_store, pool
         self.batch_id: int | None = None
         self._runner: RunWorker | None = None
-        self._source: PasswordSource | None = None
+        self._source: Typed | None = None
         self._connections = 1
         self.bar = QtWidgets.QProgressBar()
         self.bar.setAccessibleName("Progress")
@@ -84,9 +93,7 @@ class RunPanel(QtWidgets.QWidget):
     def _waiting(self) -> int:
         return progress.progress(self._store, self.batch_id).waiting if self.batch_id else 0
 
-    def queue(
-        self, run: MergeRun, report: CheckReport, source: PasswordSource, connections: int
-    ) -> None:
+    def queue(self, run: MergeRun, report: CheckReport, source: Typed, connections: int) -> None:
         """Queue every ready row as one run (in one transaction), then start sending it."""
         self._source, self._connections = source, connections
         try:
@@ -107,7 +114,7 @@ class RunPanel(QtWidgets.QWidget):
         """Send what is due of the run on a worker thread."""
         if self.batch_id is None or self._source is None:
             return
-        batch_id, count, source = self.batch_id, self._connections, self._source
+        batch_id, count, typed = self.batch_id, self._connections, self._source.password
         open_store = self._open_store
 
         def job(on_result: Callable[[Any], None], stop: Any) -> Any:
@@ -115,7 +122,7 @@ class RunPanel(QtWidgets.QWidget):
                 return send_batch(
                     store,
                     batch_id,
-                    source,
+                    resolver_with(store, typed),
                     SendOptions(face=FACE),
                     open_store=open_store,
                     count=count,

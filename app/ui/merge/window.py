@@ -13,8 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.core import connections, outbox, secrets
-from app.core.accounts import Account, PasswordMode, get_account, list_accounts
+from app.core import connections, outbox
+from app.core.accounts import Account, get_account, list_accounts
+from app.core.credentials import resolver_with
 from app.core.delivery import SendOptions, send_item
 from app.core.errors import RelayError
 from app.core.merge.plan import CheckReport, MergeRun, check, preview, rows_of
@@ -25,7 +26,7 @@ from app.core.message import BuiltMessage
 from app.core.paths import Paths
 from app.core.store import Store
 from app.ui.merge.rows_model import ProblemsModel
-from app.ui.merge.run_panel import RunPanel
+from app.ui.merge.run_panel import RunPanel, Typed
 from app.ui.merge.template_dialog import TemplateDialog
 from app.ui.merge.workers import CallWorker
 from app.ui.password_prompt import PasswordCache, password_for
@@ -325,17 +326,11 @@ class MergeWindow(QtWidgets.QWidget):
 
     # -- sending --------------------------------------------------------------------------
 
-    def _password(self, account: Account) -> Callable[[Account], str | None] | None:
+    def _password(self, account: Account) -> Typed | None:
+        """What the person typed for an "ask" account (None: they cancelled); the keyring
+        and sign-in tokens are read by the workers, off the GUI thread."""
         go, typed = password_for(account, self._passwords, self)
-        if not go:
-            return None
-
-        def source(who: Account) -> str | None:
-            if who.password_mode is PasswordMode.NONE:
-                return None
-            return typed if typed is not None else secrets.get_password(who.name)
-
-        return source
+        return Typed(typed) if go else None
 
     def _open_store(self) -> Store:
         return Store.open(self._paths)
@@ -361,7 +356,8 @@ class MergeWindow(QtWidgets.QWidget):
 
         def deliver() -> Any:
             with self._open_store() as store:
-                return send_item(store, item_id, source, SendOptions(face=FACE))
+                resolver = resolver_with(store, source.password)
+                return send_item(store, item_id, resolver, SendOptions(face=FACE))
 
         worker = CallWorker(deliver)
         worker.finished.connect(self.on_test_finished)
