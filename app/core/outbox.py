@@ -346,18 +346,19 @@ def count_by_state(store: Store) -> dict[State, int]:
     return {State(row["state"]): int(row["n"]) for row in rows}
 
 
-def _due_rows(store: Store, now: float | None) -> list[Any]:
+def _due_rows(store: Store, now: float | None, limit: int | None = None) -> list[Any]:
     now = time.time() if now is None else now
+    bound = "" if limit is None else f" LIMIT {int(limit)}"
     return store.execute(
         "SELECT id, account FROM outbox WHERE state IN (?, ?)"
-        " AND coalesce(next_attempt_at, 0) <= ? ORDER BY next_attempt_at, id",
+        f" AND coalesce(next_attempt_at, 0) <= ? ORDER BY next_attempt_at, id{bound}",
         (State.QUEUED.value, State.RETRYING.value, now),
     ).fetchall()
 
 
-def due_items(store: Store, now: float | None = None) -> list[int]:
-    """Ids of items whose next attempt is due, oldest first."""
-    return [int(row["id"]) for row in _due_rows(store, now)]
+def due_items(store: Store, now: float | None = None, *, limit: int | None = None) -> list[int]:
+    """Ids of items whose next attempt is due, oldest first (at most ``limit``)."""
+    return [int(row["id"]) for row in _due_rows(store, now, limit)]
 
 
 def due_by_account(store: Store, now: float | None = None) -> dict[str, list[int]]:

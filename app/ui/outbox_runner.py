@@ -48,7 +48,7 @@ class OutboxRunner(QObject):
         """Start a send for every due item that is not already being sent."""
         if not self._service.paused and not self._service.preparing:
             active = self._service.active_items()
-            for item_id in outbox.due_items(self._store):
+            for item_id in outbox.due_items(self._store, limit=AT_ONCE + len(active)):
                 if len(active) >= AT_ONCE:
                     break  # a merge run may queue thousands: the rest go on the next wake
                 if item_id not in active:
