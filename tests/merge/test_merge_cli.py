@@ -80,6 +80,12 @@ def test_merge_sends_a_personal_copy_to_every_row(
     assert first["Subject"] == f"Invitation for Person {number}"
     rows = list(csv.DictReader(results.read_text(encoding="utf-8").splitlines()))
     assert len(rows) == 150 and {r["result"] for r in rows} == {"sent"}
+    # The people who got it can be the list of the next run, from History.
+    follow_up = tmp_path / "follow-up.eml"
+    follow_up.write_bytes(b"Subject: Thank you\r\n\r\nThanks for coming, {{email}}.\r\n")
+    again = cli("merge", str(follow_up), "--from-history", "invitation", "--dry-run", "--json")
+    assert again.code == 0, again.stdout
+    assert again.json["rows"] == 150 and again.json["ready"] == 150
     # `account edit` takes the option too, and refuses what no server would allow.
     assert cli("account", "edit", "relay", "--connections", "9").code == 65
     assert cli("account", "edit", "relay", "--connections", "2").code == 0

@@ -18,16 +18,15 @@ from app.core.accounts import Account, get_account, list_accounts
 from app.core.credentials import resolver_with
 from app.core.delivery import SendOptions, send_item
 from app.core.errors import RelayError
-from app.core.merge.plan import CheckReport, MergeRun, check, preview, rows_of
-from app.core.merge.recipients import history_rows, open_csv
+from app.core.merge.plan import CheckReport, MergeRun, check, preview
 from app.core.merge.render import MergeOptions
-from app.core.merge.template import MergeTemplate, load_template
+from app.core.merge.template import MergeTemplate
 from app.core.message import BuiltMessage
 from app.core.paths import Paths
 from app.core.store import Store
 from app.ui.merge.rows_model import ProblemsModel
 from app.ui.merge.run_panel import RunPanel, Typed
-from app.ui.merge.template_dialog import TemplateDialog
+from app.ui.merge.sources import SourcesMixin
 from app.ui.merge.workers import CallWorker
 from app.ui.password_prompt import PasswordCache, password_for
 from app.ui.qt import QtWidgets, Slot
@@ -37,7 +36,7 @@ from app.workers.base import Worker, WorkerPool
 FACE = "gui"
 
 
-class MergeWindow(QtWidgets.QWidget):
+class MergeWindow(SourcesMixin, QtWidgets.QWidget):
     """One merge run from choosing the files to the last message."""
 
     def __init__(
@@ -174,73 +173,6 @@ class MergeWindow(QtWidgets.QWidget):
         self.test_button.setEnabled(self._template is not None and self._rows is not None)
 
     # -- choosing the template and the list -----------------------------------------------
-
-    def load_template_file(self, path: str) -> None:
-        try:
-            self._template = load_template(path)
-        except RelayError as error:
-            self.summary.show_text(f"{error.message} {error.hint}", "error")
-            return
-        self.template_label.setText(path)
-        self.recheck()
-
-    def load_list_file(self, path: str) -> None:
-        try:
-            listing = open_csv(path)
-        except RelayError as error:
-            self.summary.show_text(f"{error.message} {error.hint}", "error")
-            return
-        self._rows, self._columns, self._row_offset = listing.rows, listing.columns, 1
-        self._base_dir = Path(path).parent
-        self.list_label.setText(f"{path} ({', '.join(listing.columns)})")
-        self._fill_columns()
-        self.recheck()
-
-    def _fill_columns(self) -> None:
-        self.column.blockSignals(True)
-        self.column.clear()
-        self.column.addItems(list(self._columns))
-        wanted = next((c for c in self._columns if c.strip().lower() in ("email", "e-mail")), None)
-        if wanted:
-            self.column.setCurrentText(wanted)
-        self.column.blockSignals(False)
-
-    @Slot()
-    def on_open_template_clicked(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(
-            self, "Open a message template", "", "Messages (*.eml);;All files (*)"
-        )
-        if path:
-            self.load_template_file(path)
-
-    @Slot()
-    def on_write_template_clicked(self) -> None:
-        dialog = TemplateDialog(self._columns, self)
-        if dialog.exec() == QtWidgets.QDialog.DialogCode.Accepted:
-            self._template = dialog.template()
-            self.template_label.setText(f"Written here: “{dialog.subject.text()}”")
-            self.recheck()
-
-    @Slot()
-    def on_open_list_clicked(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(
-            self, "Open a recipient list", "", "CSV files (*.csv *.txt);;All files (*)"
-        )
-        if path:
-            self.load_list_file(path)
-
-    @Slot()
-    def on_history_clicked(self) -> None:
-        words, ok = QtWidgets.QInputDialog.getText(
-            self, "Recipients from History", "Everyone you sent mail matching these words:"
-        )
-        if not ok:
-            return
-        found = [row.values for row in history_rows(self._store, words)]
-        self._rows, self._columns, self._row_offset = rows_of(found), ("email",), 0
-        self.list_label.setText(f"{len(found)} addresses from History matching “{words}”")
-        self._fill_columns()
-        self.recheck()
 
     @Slot()
     def on_account_changed(self) -> None:
