@@ -233,12 +233,21 @@ def test_must_issue_starttls_first(smtp_server) -> None:
 
 
 def test_auth_not_offered_without_encryption(smtp_server) -> None:
-    server = smtp_server(mode="starttls")
+    # A plaintext server that offers login only after TLS, which it cannot do.
+    server = smtp_server(mode="plain", auth_require_tls=True)
     error = check(account_for(server, security="none", allow_plaintext_auth=True))
     assert isinstance(error, errors.AuthNotOffered) and error.exit_code == 76
     assert "STARTTLS or TLS" in error.hint
-    assert error.details["fix"]["security"] == "starttls"
     assert server.auth_attempts == []
+
+
+def test_plaintext_auth_account_takes_an_offered_starttls(smtp_server) -> None:
+    # "Send the password without encryption" must not mean ignoring the server's STARTTLS.
+    server = smtp_server(mode="starttls")
+    account = account_for(server, security="none", allow_plaintext_auth=True)
+    report = run_test(account, PASSWORD, timeouts=FAST)
+    assert report.ok and report.facts["tls_version"]
+    assert server.auth_attempts  # logged in, over TLS (the server refuses AUTH before it)
 
 
 # -- certificates ---------------------------------------------------------------------------

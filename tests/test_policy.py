@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from app.core import policy as policies
-from app.core.errors import InvalidInput, QuotaExceeded
+from app.core.caller_quota import check_quota
+from app.core.errors import CallerQuotaExceeded, InvalidInput
 from app.core.policy import (
     AttachmentNotAllowed,
     AttachmentTooLarge,
     Policy,
-    check_quota,
     read_attachment,
     recipient_allowed,
 )
@@ -97,13 +97,13 @@ def test_quota_counts_only_this_callers_queued_messages(store: Store) -> None:
     )
     check_quota(store, policy)
     tool_row("bot", 4)
-    with pytest.raises(QuotaExceeded, match="last hour; the limit is 2") as raised:
+    with pytest.raises(CallerQuotaExceeded, match="last hour; the limit is 2") as raised:
         check_quota(store, policy)
     assert raised.value.details == {"used": 2, "limit": 2, "window": "hour"}
     # Two hours later the hourly window is clear, the daily one is not yet full.
     check_quota(store, policy, now=time.time() + 2 * 3600)
     tool_row("bot", 5)
-    with pytest.raises(QuotaExceeded, match="last day"):
+    with pytest.raises(CallerQuotaExceeded, match="last day"):
         check_quota(store, policy, now=time.time() + 2 * 3600)
 
 
@@ -172,3 +172,13 @@ def test_stored_json_is_plain(store: Store) -> None:
     policies.set_policy(store, Policy(caller="b", recipients=("example.com",)), face="cli")
     raw = store.get_setting("policy:b")
     assert raw is not None and '"recipients": ["example.com"]' in raw
+
+
+def test_rules_fold_ascii_case_only() -> None:
+    policy = Policy(caller="a", recipients=("mσ@other.org", "kelvin.example", "boss@other.org"))
+    assert recipient_allowed(policy, "mσ@OTHER.org")
+    assert not recipient_allowed(policy, "mς@other.org")  # final sigma: casefold() made it σ
+    # A domain compares as the name it is sent to: IDNA maps KELVIN SIGN to k, so this is it.
+    assert recipient_allowed(policy, "x@\u212aelvin.example")
+    assert not recipient_allowed(policy, "bosſ@other.org")  # long s: casefold() made it s
+    assert recipient_allowed(policy, "Boss@Other.ORG")

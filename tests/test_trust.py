@@ -68,10 +68,18 @@ def test_trust_after_confirmation_then_the_test_passes(cli: Cli, smtp_server) ->
     assert "Suggested fix: trust this certificate" in account_test(cli).stderr
 
     declined = cli("account", "trust", "work", stdin="no\n")
-    assert declined.code == 1 and "Nothing was changed" in declined.stdout
+    assert declined.code == 76 and "Nothing was pinned" in declined.stderr
+    assert account_test(cli).code == 76
+    # `yes | relaydesk account trust work`: a yes compares nothing, so nothing is pinned.
+    agreed = cli("account", "trust", "work", stdin="y\n" * 100)
+    assert agreed.code == 76 and "A yes is not a fingerprint" in agreed.stderr
+    assert account_test(cli).code == 76
+    # The fingerprint typed at the question must be the one presented.
+    wrong = cli("account", "trust", "work", stdin="AB:" * 31 + "AB\n")
+    assert wrong.code == 76 and "different certificate" in wrong.stderr
     assert account_test(cli).code == 76
 
-    run = cli("account", "trust", "work", stdin="yes\n")
+    run = cli("account", "trust", "work", stdin=offered.upper() + "\n")
     assert run.code == 0, run.stderr
     assert "SHA-256:" in run.stdout and "Subject:" in run.stdout and "Valid until:" in run.stdout
     assert "Only if you know" in run.stderr or "only if you know" in run.stderr.lower()

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+import sys
+from typing import Any, cast
 
 import anyio
 import anyio.to_thread
@@ -20,7 +21,8 @@ from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
 
 from app import __version__
-from app.core import tool
+from app.agents.mcp_transport import BoundedLines, answer_unreadable
+from app.core import crash, tool
 from app.core.store import Store
 from app.core.tool_schema import TOOLS
 
@@ -41,8 +43,15 @@ def _client_name(ctx: ServerRequestContext[Any]) -> str | None:
 
 
 def _run_call(request: dict[str, Any], caller: str) -> dict[str, Any]:
-    with Store.open() as store:
-        return tool.call(store, request, caller=caller, via="mcp")
+    # The final guard of one MCP call: the session gets an error result, never silence.
+    try:
+        with Store.open() as store:
+            return tool.call(store, request, caller=caller, via="mcp")
+    except Exception as error:  # noqa: BLE001 - RelayError included (the store would not open)
+        failure = crash.internal_error(error, face="tool", action="tool_call")
+        if failure.code == "internal_error":
+            crash.audit_failure(failure, face="tool", action="tool_call", detail={"via": "mcp"})
+        return {"status": "failed", "message_id": None, "error": failure.to_dict()}
 
 
 def build_server(caller: str | None = None) -> Server[Any]:
@@ -83,8 +92,13 @@ def build_server(caller: str | None = None) -> Server[Any]:
 
 async def _serve(caller: str | None) -> None:
     server = build_server(caller)
-    async with stdio_server() as (read_stream, write_stream):
-        await server.run(read_stream, write_stream, server.create_initialization_options())
+    stdin = cast("anyio.AsyncFile[str]", BoundedLines(sys.stdin.buffer))
+    async with stdio_server(stdin=stdin) as (read_stream, write_stream):
+        to_server, from_transport = anyio.create_memory_object_stream[Any](0)
+        async with anyio.create_task_group() as group:
+            group.start_soon(answer_unreadable, read_stream, to_server, write_stream)
+            await server.run(from_transport, write_stream, server.create_initialization_options())
+            group.cancel_scope.cancel()
 
 
 def serve(*, caller: str | None = None) -> int:

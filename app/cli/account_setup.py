@@ -20,6 +20,7 @@ from app.core.oauth2.config import OAuth2Settings
 from app.core.oauth2.http import TokenSet
 from app.core.oauth2.signin import finish_sign_in
 from app.core.providers import find_preset, preset_for_address
+from app.core.smtp.policy import plaintext_auth_warning
 from app.core.store import Store
 
 FACE = "cli"
@@ -142,10 +143,17 @@ def cmd_add(args: argparse.Namespace, store: Store, out: Output) -> int:
         finish_sign_in(store, account.name, signed_in, face=FACE)
     if args.connections is not None:
         connections.set_connections(store, account.name, args.connections)
+    _warn_plaintext(account, out)
     out.say(f"Added account “{account.name}”: {describe(account)}.")
     out.say(f"Check it with: relaydesk account test {account.name}")
     out.emit({"status": "ok", "account": account_dict(store, account, False)})
     return 0
+
+
+def _warn_plaintext(account: Account, out: Output) -> None:
+    warning = plaintext_auth_warning(account)
+    if warning:
+        print(f"relaydesk: {warning}", file=out.err)
 
 
 def _collect(
@@ -199,6 +207,7 @@ def cmd_edit(args: argparse.Namespace, store: Store, out: Output) -> int:
         accounts.set_default_account(store, account.name)
     if merged.connections is not None:
         connections.set_connections(store, account.name, merged.connections)
+    _warn_plaintext(account, out)
     out.say(f"Changed account “{account.name}”: {describe(account)}.")
     out.emit({"status": "ok", "account": account_dict(store, account, False)})
     return 0

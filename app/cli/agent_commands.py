@@ -14,7 +14,8 @@ from app.cli.passwords import password_source
 from app.core import policy as policies
 from app.core import sendmail
 from app.core.delivery import SendOptions, send_item
-from app.core.errors import ExitCode, UsageError
+from app.core.errors import ExitCode, MessageTooLarge, RelayError, UsageError
+from app.core.limits import MAX_TOOL_CALL_BYTES, decode_text, read_limited
 from app.core.sizes import human_size
 from app.core.store import Store
 from app.core.tool_schema import TOOLS, function_definition
@@ -142,7 +143,15 @@ def cmd_tool_schema(args: argparse.Namespace, store: Store, out: Output) -> int:
 def cmd_tool_call(args: argparse.Namespace, store: Store, out: Output) -> int:
     from app.core import tool  # jsonschema is slow to import; only this command needs it
 
-    result = tool.call_text(store, sys.stdin.read(), caller=args.caller, via="cli")
+    try:
+        data = read_limited(sys.stdin.buffer, MAX_TOOL_CALL_BYTES, "tool call")
+        text = decode_text(data, "tool call")
+    except MessageTooLarge:
+        result = tool.rejected(store, tool.call_too_large(), caller=args.caller, via="cli")
+    except RelayError as error:
+        result = tool.rejected(store, error, caller=args.caller, via="cli")
+    else:
+        result = tool.call_text(store, text, caller=args.caller, via="cli")
     print(json.dumps(result, indent=2, ensure_ascii=False, default=str))
     return tool.result_exit_code(result)
 

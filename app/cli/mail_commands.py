@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from app.cli.output import Output
@@ -13,7 +12,8 @@ from app.cli.passwords import password_source
 from app.core import accounts, history, outbox
 from app.core.delivery import SendOptions, queue_draft, run_due, send_item
 from app.core.errors import UnreadableFile, UsageError
-from app.core.message import Attachment, Draft
+from app.core.limits import MAX_BODY_BYTES, decode_text, read_limited
+from app.core.message import Attachment, Draft, attachment_path, open_regular
 from app.core.outbox import SendResult, State
 from app.core.sizes import human_size
 from app.core.store import Store
@@ -94,7 +94,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     box.add_argument(
         "action", nargs="?", default="list", choices=["list", "run", "retry", "cancel", "discard"]
     )
-    box.add_argument("id", nargs="?", type=int, help="outbox item id (retry, cancel, discard)")
+    box.add_argument("id", nargs="?", type=_item_id, help="outbox item id (retry, cancel, discard)")
     box.add_argument(
         "--password-stdin",
         action="store_true",
@@ -109,16 +109,33 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     audit.set_defaults(handler=cmd_audit)
 
 
-def _read_text(path: str) -> str:
-    if path == "-":
-        return sys.stdin.read()
+def _item_id(text: str) -> int:
+    # SQLite ids are 64-bit: a longer number is a typo, not an item.
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an item id: {text[:40]!r}") from None
+    if not 0 < value < 2**63:
+        raise argparse.ArgumentTypeError(
+            f"no outbox item has the id {text[:40]}; see them with: relaydesk outbox list"
+        )
+    return value
+
+
+def _read_text(path: str) -> str:
+    # Capped before decoding: a body larger than any message may carry is refused unread.
+    what = "text on standard input" if path == "-" else f"file {path}"
+    if path == "-":
+        return decode_text(read_limited(sys.stdin.buffer, MAX_BODY_BYTES, what), what)
+    try:
+        with open_regular(attachment_path(path)) as handle:
+            data = read_limited(handle, MAX_BODY_BYTES, what)
+    except OSError as error:
         raise UnreadableFile(
-            f"Cannot read {path}: {getattr(error, 'strerror', None) or error}.",
+            f"Cannot read {path}: {error.strerror or error}.",
             hint="Check the path; text files must be UTF-8.",
         ) from None
+    return decode_text(data, what)
 
 
 def _draft_from_args(args: argparse.Namespace) -> Draft:

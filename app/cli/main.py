@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from app import __version__
 from app.cli.output import Output
-from app.core.errors import ExitCode, RelayError
+from app.core.errors import ExitCode
 from app.core.store import Store
 
 
@@ -30,8 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Send mail through your own SMTP account. Without a command, opens the "
         "Relaydesk window.",
         epilog="Exit codes: 0 done, 64 usage, 65 bad input, 67 recipient refused, "
-        "69 server unreachable, 75 temporary failure (kept in the outbox), "
-        "76 protocol or TLS failure, 77 authentication failed, 78 configuration error.",
+        "69 server unreachable, 70 internal error (a bug; a report file is named), "
+        "75 temporary failure (kept in the outbox), 76 protocol or TLS failure (also a "
+        "certificate left untrusted), 77 not permitted: authentication failed, sender "
+        "refused, or the caller's policy forbids the call (nothing queued), "
+        "78 configuration error (no such account, no keyring, data folder read-only or "
+        "damaged).",
     )
     parser.add_argument("--version", action="version", version=f"relaydesk {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -43,18 +47,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(argv: Sequence[str]) -> int:
-    """Parse and run one CLI command; returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    out = Output(as_json=getattr(args, "json", False))
-    try:
+    """Parse and run one CLI command under the final guard; returns the exit code."""
+    from app.cli.guard import run_guarded
+
+    def body(out: Output) -> int:
+        args = build_parser().parse_args(argv)
+        out.as_json = getattr(args, "json", False)
         with Store.open() as store:
             return int(args.handler(args, store, out))
-    except RelayError as error:
-        return out.error(error)
-    except KeyboardInterrupt:
-        out.note("relaydesk: interrupted; anything queued stays in the outbox.")
-        return 130
+
+    return run_guarded(argv, body)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -62,16 +64,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     gui_launch = ("--quick-send", "--minimised", "mailto:")
     if not argv or argv[0].lower().startswith(gui_launch):
-        try:
-            from app.ui.application import run_gui
-        except ImportError as error:
-            if not (error.name or "").startswith(("PySide6", "shiboken6")):
-                raise  # a bug in our own code, not a missing Qt
-            print(
-                f"relaydesk: the desktop window needs Qt, which did not load ({error}). "
-                "See `relaydesk --help` for the command line.",
-                file=sys.stderr,
-            )
-            return int(ExitCode.CONFIG)
-        return run_gui(argv)
+        from app.cli.guard import run_guarded
+
+        return run_guarded(argv, lambda _: _run_gui(argv), face="gui")
     return run(argv)
+
+
+def _run_gui(argv: Sequence[str]) -> int:
+    try:
+        from app.ui.application import run_gui
+    except ImportError as error:
+        if not (error.name or "").startswith(("PySide6", "shiboken6")):
+            raise  # a bug in our own code, not a missing Qt: the guard reports it
+        print(
+            f"relaydesk: the desktop window needs Qt, which did not load ({error}). "
+            "See `relaydesk --help` for the command line.",
+            file=sys.stderr,
+        )
+        return int(ExitCode.CONFIG)
+    return run_gui(argv)

@@ -8,13 +8,22 @@ import sys
 from app.core.accounts import Account
 from app.core.credentials import CredentialResolver
 from app.core.errors import PasswordMissing, UsageError
+from app.core.redaction import remember_secret
 from app.core.store import Store
+
+MAX_PASSWORD = 4096
 
 
 def read_password_stdin() -> str:
     """The first line of standard input, without its line ending."""
-    line = sys.stdin.readline()
+    line = sys.stdin.readline(MAX_PASSWORD + 2)  # a password, not whatever the pipe holds
+    if len(line.rstrip("\r\n")) > MAX_PASSWORD:
+        raise UsageError(
+            f"The password on standard input is longer than {MAX_PASSWORD} characters.",
+            hint="Pipe only the password, on the first line.",
+        )
     password = line.rstrip("\r\n")
+    remember_secret(password)
     if not password:
         raise UsageError(
             "--password-stdin was given but standard input held no password.",
@@ -33,6 +42,7 @@ def prompt_password(account: Account) -> str:
             f"relaydesk account password {account.name} --password-stdin",
         )
     password = getpass.getpass(f"Password for {account.username} at {account.host}: ")
+    remember_secret(password)
     if not password:
         raise PasswordMissing("No password was entered.", hint="Try again.")
     return password

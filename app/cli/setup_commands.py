@@ -13,7 +13,13 @@ from app.core.accounts import Security
 from app.core.autofix import Fix, apply_fix
 from app.core.checks import TestReport
 from app.core.detect import detect
-from app.core.errors import RelayError, ServerUnreachable, UnreadableFile, UsageError
+from app.core.errors import (
+    RelayError,
+    ServerUnreachable,
+    TrustDeclined,
+    UnreadableFile,
+    UsageError,
+)
 from app.core.report import write_report
 from app.core.store import Store
 from app.core.trust import PIN_WARNING, check_fingerprint, fetch_certificate, pin_certificate
@@ -48,13 +54,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "trust",
         help="trust (pin) the certificate an account's server presents",
         description="Show the server's certificate and pin its SHA-256 fingerprint, for a "
-        "company relay with a self-signed certificate. Asks first, unless --fingerprint gives "
-        "exactly the fingerprint the server presents. Later, any other certificate is refused.",
+        "company relay with a self-signed certificate. The fingerprint you expect is compared "
+        "with the one presented: give it with --fingerprint, or type it when asked (a yes is "
+        "not enough). Later, any other certificate is refused. Exit 76 when nothing was "
+        "pinned.",
     )
     trust.add_argument("name")
     trust.add_argument("--fingerprint", metavar="SHA256", help="the fingerprint you expect")
     trust.add_argument(
-        "--yes", action="store_true", help="with --fingerprint: do not ask (for scripts)"
+        "--yes",
+        action="store_true",
+        help="for scripts: never ask (needs --fingerprint, which is then compared)",
     )
     trust.add_argument("--json", action="store_true", help="print JSON")
     trust.set_defaults(handler=cmd_trust)
@@ -116,12 +126,8 @@ def cmd_trust(args: argparse.Namespace, store: Store, out: Output) -> int:
     out.say(f"{account.host} port {account.port} presents this certificate:")
     for line in certificate.describe():
         out.say(f"  {line}")
-    if args.fingerprint:
-        check_fingerprint(args.fingerprint, certificate)
-    elif not _confirm(account.name, out):
-        out.say("Nothing was changed.")
-        out.emit({"status": "declined", "certificate": certificate.to_dict()})
-        return 1
+    # A pin is only as good as the comparison behind it: always a fingerprint, never "yes".
+    check_fingerprint(args.fingerprint or _fingerprint_from_person(account.name, out), certificate)
     pinned = pin_certificate(store, account, certificate)
     store.audit(
         face=FACE,
@@ -141,18 +147,31 @@ def cmd_trust(args: argparse.Namespace, store: Store, out: Output) -> int:
     return 0
 
 
-def _confirm(name: str, out: Output) -> bool:
+def _fingerprint_from_person(name: str, out: Output) -> str:
     print(f"\n{PIN_WARNING}", file=out.err)
-    print(f"Trust this certificate for “{name}”? Type yes to trust it: ", end="", file=out.err)
+    print(
+        f"To trust it for “{name}”, type or paste the SHA-256 fingerprint your administrator "
+        "gave you (Enter to cancel): ",
+        end="",
+        file=out.err,
+    )
     out.err.flush()
-    answer = sys.stdin.readline().strip().lower()
-    if not answer:
+    line = sys.stdin.readline()
+    if not line:
         raise UsageError(
             "No answer was given, so nothing was pinned.",
-            hint="Answer yes on the terminal, or give --fingerprint SHA256 to pin without "
-            "a question.",
+            hint="Answer on the terminal, or give --fingerprint SHA256 to pin without a question.",
         )
-    return answer in ("y", "yes")
+    answer = line.strip()
+    if answer.lower() in ("", "n", "no", "y", "yes"):
+        raise TrustDeclined(
+            "Nothing was pinned: the certificate stays untrusted."
+            + (" A yes is not a fingerprint." if answer.lower() in ("y", "yes") else ""),
+            hint="Compare the SHA-256 shown above with the one your administrator gave you, "
+            "then type that fingerprint, or run: relaydesk account trust "
+            f"{name} --fingerprint SHA256",
+        )
+    return answer
 
 
 def describe_fix(error: RelayError, account_name: str) -> str | None:

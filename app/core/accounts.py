@@ -74,6 +74,12 @@ class Account:
                 f"“{self.host}” is not a host name.",
                 hint="Give the SMTP server's host name, e.g. smtp.example.com.",
             )
+        # A line break here would be sent in every From header and AUTH command. (Imported
+        # here: the window frame loads accounts without the address validator.)
+        from app.core.addresses import check_header_value
+
+        check_header_value("display name", self.from_name)
+        check_header_value("username", self.username or "")
         if not 0 < self.port < 65536:
             raise InvalidInput(
                 f"Port {self.port} is out of range.",

@@ -10,6 +10,7 @@ are joined by :func:`format_mailbox`.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from email.headerregistry import Address
@@ -95,12 +96,35 @@ def ascii_address(address: str) -> str:
     return _validate(address)[1]
 
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def address_key(address: str) -> str:
+    """What two spellings of one mailbox share: ASCII case folded, domain as A-labels.
+
+    Only ASCII letters are folded. ``str.casefold()`` would make ``boß`` equal
+    ``boss`` and ``straße.de`` equal ``strasse.de`` (ß → ss), which are other
+    mailboxes and another domain (``xn--strae-oqa.de``).
+    """
+    local, _, domain = address.rpartition("@")
+    return f"{local.translate(_ASCII_LOWER)}@{_ascii_domain(domain).translate(_ASCII_LOWER)}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _ascii_domain(domain: str) -> str:
+    # A thousand recipients share a handful of domains: convert each once.
+    try:
+        return ascii_address(f"postmaster@{domain}").rpartition("@")[2]
+    except InvalidAddress:
+        return domain  # not a deliverable domain: compare it as written
+
+
 def dedupe_addresses(addresses: Iterable[str]) -> tuple[str, ...]:
-    """Drop repeats, comparing case-insensitively; the first spelling and order are kept."""
+    """Drop repeats, comparing as :func:`address_key`; the first spelling and order are kept."""
     seen: set[str] = set()
     unique: list[str] = []
     for address in addresses:
-        key = address.casefold()
+        key = address_key(address)
         if key not in seen:
             seen.add(key)
             unique.append(address)

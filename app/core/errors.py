@@ -20,6 +20,7 @@ class ExitCode(IntEnum):
     USAGE = 64
     DATAERR = 65
     NOUSER = 67
+    SOFTWARE = 70
     UNAVAILABLE = 69
     TEMPFAIL = 75
     PROTOCOL = 76
@@ -121,6 +122,14 @@ class ConnectTimeout(ServerUnreachable):
     code = "connect_timeout"
 
 
+# 70 -----------------------------------------------------------------------
+class InternalError(RelayError):
+    """A bug: an exception nothing expected. The guard reports it with a report file."""
+
+    exit_code = ExitCode.SOFTWARE
+    code = "internal_error"
+
+
 # 75 -----------------------------------------------------------------------
 class TemporaryFailure(RelayError):
     exit_code = ExitCode.TEMPFAIL
@@ -187,6 +196,12 @@ class PlaintextAuthRefused(ProtocolError):
     code = "plaintext_auth_refused"
 
 
+class TrustDeclined(ProtocolError):
+    """The person did not confirm a certificate: it stays untrusted."""
+
+    code = "trust_declined"
+
+
 # 77 -----------------------------------------------------------------------
 class AuthFailed(RelayError):
     exit_code = ExitCode.NOPERM
@@ -220,6 +235,12 @@ class PolicyViolation(RelayError):
 
     exit_code = ExitCode.NOPERM
     code = "policy_violation"
+
+
+class CallerQuotaExceeded(PolicyViolation):
+    """The caller's policy quota is used up; nothing was queued (unlike QuotaExceeded)."""
+
+    code = "quota_exceeded"
 
 
 class AccountNotAllowed(PolicyViolation):
@@ -258,6 +279,18 @@ class KeyringUnavailable(ConfigError):
 
 class PasswordMissing(ConfigError):
     code = "password_missing"
+
+
+class DataUnwritable(ConfigError):
+    """The data folder or database is read-only or not ours to write."""
+
+    code = "data_unwritable"
+
+
+class DatabaseCorrupt(ConfigError):
+    """The database file is damaged or is not a Relaydesk database."""
+
+    code = "database_corrupt"
 
 
 class ClientIdMissing(ConfigError):

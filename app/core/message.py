@@ -15,7 +15,9 @@ SmtpUtf8Unsupported) and send ``MAIL FROM`` with ``SMTPUTF8 BODY=8BITMIME``.
 from __future__ import annotations
 
 import mimetypes
+import os
 import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,7 +28,7 @@ from email.policy import EmailPolicy
 from email.utils import format_datetime, make_msgid
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import cast
+from typing import BinaryIO, cast
 
 from app import __version__
 from app.core.addresses import (
@@ -37,6 +39,7 @@ from app.core.addresses import (
     validate_address,
 )
 from app.core.errors import InvalidInput, MessageTooLarge, UnreadableFile
+from app.core.limits import check_body
 from app.core.sizes import megabytes
 
 FALLBACK_TYPE = "application/octet-stream"
@@ -71,13 +74,13 @@ class Attachment:
 
     @classmethod
     def from_path(cls, path: str | Path) -> Attachment:
-        """An attachment for a file on disk; UnreadableFile if it cannot be read now."""
-        full = Path(path).expanduser().absolute()
-        try:
-            with full.open("rb"):
-                pass
-        except OSError as error:
-            raise _unreadable(full, error) from None
+        """An attachment for a file on disk; UnreadableFile if it cannot be read now.
+
+        Only regular files: a device (``/dev/zero``) never ends, a FIFO blocks.
+        """
+        full = attachment_path(path)
+        with open_regular(full):
+            pass
         return cls(filename=full.name, path=full)
 
     @property
@@ -98,10 +101,69 @@ class Attachment:
         if self.data is not None:
             return self.data
         assert self.path is not None  # __post_init__ guarantees one of the two
-        try:
-            return self.path.read_bytes()
-        except OSError as error:
-            raise _unreadable(self.path, error) from None
+        with open_regular(self.path) as handle:
+            try:
+                return handle.read()
+            except OSError as error:
+                raise _unreadable(self.path, error) from None
+
+
+def attachment_path(path: str | Path) -> Path:
+    """The absolute path of an attachment; InvalidInput for a name no file can have."""
+    text = str(path)
+    if "\0" in text:
+        raise UnreadableFile(
+            "An attachment path contains a NUL byte, which no file name can hold.",
+            hint="Check how the path was produced; give the file's real path.",
+        )
+    try:
+        text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raise UnreadableFile(
+            "An attachment path is not valid text (it holds a lone surrogate).",
+            hint="Give the file's real path.",
+        ) from None
+    return Path(path).expanduser().absolute()
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """Open ``path`` for reading if it is a regular file (checked on what was opened).
+
+    O_NONBLOCK keeps a FIFO from hanging the open; the check after it refuses
+    devices, FIFOs, sockets and folders, whatever the name pointed at before.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as error:
+        raise _unreadable(path, error) from None
+    try:
+        require_regular(fd, path)
+    except UnreadableFile:
+        os.close(fd)
+        raise
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def require_regular(fd: int, path: Path) -> os.stat_result:
+    """The status of the opened file; UnreadableFile unless it is a regular file.
+
+    The one check every face uses (CLI, GUI, tool): a device never ends, a FIFO
+    blocks, a folder has no bytes to attach.
+    """
+    try:
+        info = os.fstat(fd)
+    except OSError as error:
+        raise _unreadable(path, error) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise _unreadable(path, IsADirectoryError(path))
+    if not stat.S_ISREG(info.st_mode):
+        raise UnreadableFile(
+            f"“{path}” is not a regular file (it is a device, pipe or socket).",
+            hint="Attach an ordinary file; save the data to a file first if needed.",
+            details={"path": str(path)},
+        )
+    return info
 
 
 def _unreadable(path: Path, error: OSError) -> UnreadableFile:
@@ -287,6 +349,15 @@ def _read_attachments(attachments: Iterable[Attachment]) -> list[tuple[Attachmen
                 f"for the attachment “{attachment.filename}”.",
                 hint="Use a type like application/pdf, or leave it out to guess.",
             )
+        if attachment.mime_type.split("/")[0].lower() in ("message", "multipart"):
+            # RFC 2046: these may not be base64-encoded, and their bytes would be parsed as
+            # MIME structure by the receiver: an attachment is always an opaque part.
+            raise InvalidInput(
+                f"An attachment cannot be sent as {attachment.mime_type[:80]} "
+                f"(“{attachment.filename}”).",
+                hint="Leave content_type out, or use application/octet-stream; to forward an "
+                "email, attach the .eml file.",
+            )
         files.append((attachment, attachment.read()))
     return files
 
@@ -305,6 +376,8 @@ def build(
     ``message_id`` is reused on resend so receivers can drop duplicates.
     ``max_size`` is the server's SIZE limit in bytes (MessageTooLarge above it).
     """
+    check_body(draft.text, "message text")
+    check_body(draft.html, "HTML text")
     sender = validate_address(sender)
     to, cc, bcc = _validated_list(draft.to), _validated_list(draft.cc), _validated_list(draft.bcc)
     reply_to = _validated_list(draft.reply_to)

@@ -11,23 +11,21 @@ from __future__ import annotations
 import json
 import os
 import re
-import stat
-import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from app.core.accounts import Account
-from app.core.addresses import validate_address
+from app.core.addresses import address_key, validate_address
 from app.core.errors import (
     AccountNotAllowed,
     AttachmentNotAllowed,
     AttachmentTooLarge,
     InvalidInput,
-    QuotaExceeded,
     RecipientNotAllowed,
     UnreadableFile,
 )
+from app.core.message import attachment_path, require_regular
 from app.core.paths import default_paths
 from app.core.store import Store
 
@@ -35,7 +33,6 @@ SETTING_PREFIX = "policy:"
 TOOL_FACE = "tool"
 TOOL_ACTION = "tool_call"
 _CALLER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@:+/-]{0,127}$")
-_HOUR, _DAY = 3600.0, 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -106,11 +103,13 @@ def check_caller(caller: str) -> str:
 
 
 def _recipient_rule(entry: str) -> str:
+    # Rules and recipients compare as address_key: ASCII-only case folding and IDNA
+    # A-labels, so "strasse.de" never admits "straße.de" (another domain).
     if "@" in entry:
-        return validate_address(entry).casefold()
+        return address_key(validate_address(entry))
     domain = entry.removeprefix("*.")
-    validate_address(f"postmaster@{domain}")
-    return entry.casefold()
+    ascii_domain = address_key(validate_address(f"postmaster@{domain}")).rpartition("@")[2]
+    return f"*.{ascii_domain}" if entry.startswith("*.") else ascii_domain
 
 
 # --- storage ---------------------------------------------------------------------------
@@ -179,7 +178,7 @@ def recipient_allowed(policy: Policy, address: str) -> bool:
     """True when ``address`` matches an allowed address or domain (or any is allowed)."""
     if policy.recipients is None:
         return True
-    address = address.casefold()
+    address = address_key(address)
     domain = address.rpartition("@")[2]
     for rule in (_recipient_rule(entry) for entry in policy.recipients):
         if "@" in rule and rule == address:
@@ -202,33 +201,6 @@ def check_recipients(policy: Policy, addresses: tuple[str, ...]) -> None:
             f"Change it with: relaydesk policy set {policy.caller} --allow-recipient …",
             details={"refused": refused},
         )
-
-
-def sent_count(store: Store, caller: str, since: float) -> int:
-    """How many messages the caller queued through the tool since ``since``."""
-    row = store.execute(
-        "SELECT COUNT(*) FROM audit WHERE face = ? AND action = ? AND at >= ?"
-        " AND outbox_id IS NOT NULL AND json_extract(detail, '$.caller') = ?",
-        (TOOL_FACE, TOOL_ACTION, since, caller),
-    ).fetchone()
-    return int(row[0])
-
-
-def check_quota(store: Store, policy: Policy, now: float | None = None) -> None:
-    """QuotaExceeded when one more message would pass the hourly or daily quota."""
-    now = time.time() if now is None else now
-    for limit, window, label in ((policy.per_hour, _HOUR, "hour"), (policy.per_day, _DAY, "day")):
-        if limit is None:
-            continue
-        used = sent_count(store, policy.caller, now - window)
-        if used >= limit:
-            raise QuotaExceeded(
-                f"Caller “{policy.caller}” has sent {used} messages in the last {label}; "
-                f"the limit is {limit}.",
-                hint="Wait and try again later, or raise the quota with: "
-                f"relaydesk policy set {policy.caller} --per-{label} N",
-                details={"used": used, "limit": limit, "window": label},
-            )
 
 
 def check_content_size(policy: Policy, filename: str, size: int) -> None:
@@ -266,7 +238,7 @@ def resolve_attachment_path(policy: Policy, requested: str) -> Path:
             f"relaydesk policy set {policy.caller} --attachment-dir DIR",
             details={"path": requested},
         )
-    real = Path(os.path.realpath(Path(requested).expanduser()))
+    real = Path(os.path.realpath(attachment_path(requested)))
     for allowed in (Path(os.path.realpath(d)) for d in policy.attachment_dirs):
         if not _inside(real, allowed):
             continue
@@ -315,11 +287,14 @@ def _check_opened(policy: Policy, requested: str, real: Path, fd: int) -> None:
             hint="Try again; links are not followed out of allowed folders.",
             details={"path": requested},
         )
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode):
-        raise UnreadableFile(
-            f"“{requested}” is not a regular file.",
-            hint="Attach a file, not a folder or device.",
+    info = require_regular(fd, Path(requested))
+    if info.st_nlink > 1:
+        # Another name for the same file may live anywhere (~/.ssh/id_rsa, Relaydesk's
+        # own database): a folder check on this name proves nothing about it.
+        raise AttachmentNotAllowed(
+            f"The attachment “{requested}” is a hard link to a file that also has another "
+            "name, possibly outside the allowed folders.",
+            hint="Copy the file into the allowed folder instead of linking it.",
             details={"path": requested},
         )
     check_content_size(policy, real.name, info.st_size)

@@ -7,12 +7,14 @@ choose to be asked for the password each time (kept in memory only).
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import keyring
 import keyring.errors
 
 from app.core.errors import KeyringUnavailable, PasswordMissing
+from app.core.redaction import remember_secret
 
 SERVICE = "relaydesk"
 
@@ -37,15 +39,37 @@ def _is_acceptable(backend: Any) -> bool:
     return not module.startswith(_REFUSED_MODULES)
 
 
+def _backend() -> Any:
+    """The active backend; KeyringUnavailable when the one configured cannot load."""
+    try:
+        return keyring.get_keyring()
+    except Exception as error:  # noqa: BLE001 - keyring imports whatever the env names
+        chosen = os.environ.get("PYTHON_KEYRING_BACKEND")
+        where = f"PYTHON_KEYRING_BACKEND={chosen}" if chosen else "the keyring configuration"
+        raise KeyringUnavailable(
+            f"The keyring backend chosen by {where} cannot be loaded "
+            f"({type(error).__name__}: {error}).",
+            hint="Unset PYTHON_KEYRING_BACKEND (or name an installed backend, e.g. "
+            "keyring.backends.SecretService.Keyring), or use --ask-password.",
+            details={"backend": chosen},
+        ) from None
+
+
 def backend_name() -> str:
     """The active backend's name, for messages and `account list`."""
-    backend = keyring.get_keyring()
+    try:
+        backend = _backend()
+    except KeyringUnavailable:
+        return "unavailable"
     return f"{type(backend).__module__}.{type(backend).__name__}"
 
 
 def keyring_usable() -> bool:
     """True when the active keyring can store secrets safely."""
-    leaves = _leaf_backends(keyring.get_keyring())
+    try:
+        leaves = _leaf_backends(_backend())
+    except KeyringUnavailable:
+        return False
     return bool(leaves) and all(_is_acceptable(leaf) for leaf in leaves)
 
 
@@ -63,6 +87,7 @@ def _unavailable(detail: str = "") -> KeyringUnavailable:
 
 def ensure_keyring() -> None:
     """Raise KeyringUnavailable unless a safe keyring is active."""
+    _backend()  # a backend that cannot load says so, by name
     if not keyring_usable():
         raise _unavailable()
 
@@ -70,6 +95,7 @@ def ensure_keyring() -> None:
 def store_password(account: str, password: str) -> None:
     """Save the account's password in the keyring."""
     ensure_keyring()
+    remember_secret(password)
     try:
         keyring.set_password(SERVICE, account, password)
     except keyring.errors.KeyringError as error:
@@ -83,6 +109,7 @@ def get_password(account: str) -> str:
         password = keyring.get_password(SERVICE, account)
     except keyring.errors.KeyringError as error:
         raise _unavailable(type(error).__name__) from None
+    remember_secret(password)
     if password is None:
         raise PasswordMissing(
             f"No password for account “{account}” is stored in the keyring.",
@@ -120,6 +147,7 @@ def get_secret(key: str) -> str | None:
         value = keyring.get_password(SERVICE, key)
     except keyring.errors.KeyringError as error:
         raise _unavailable(type(error).__name__) from None
+    remember_secret(value if isinstance(value, str) else None)  # tokens too: never in a report
     return value if isinstance(value, str) else None
 
 

@@ -88,7 +88,7 @@ def read_message(stream: BinaryIO, *, ignore_dots: bool) -> bytes:
     else:
         lines: list[bytes] = []
         size = 0
-        for line in iter(stream.readline, b""):
+        while line := stream.readline(MAX_INPUT + 1 - size):  # one endless line: capped too
             if line.rstrip(b"\r\n") == b".":
                 break
             lines.append(line)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from app.core.errors import InvalidInput
-from app.core.message import Attachment, Draft, _check_size, _unreadable, build
+from app.core.message import Attachment, Draft, _check_size, _unreadable, build, open_regular
 
 SPOOL_THRESHOLD = 1_000_000  # a file attachment at least this large is streamed
 _LINE_BYTES = 57  # raw bytes per base64 line (email.contentmanager, max_line_length 78)
@@ -148,7 +148,7 @@ def _encode_file(path: Path, size: int, out: BinaryIO) -> None:
     """Base64 of the file in CRLF-terminated 76-character lines, a block at a time."""
     remaining = size
     try:
-        with open(path, "rb") as source:
+        with open_regular(path) as source:
             while remaining > 0:
                 block = source.read(min(_BLOCK, remaining))
                 if not block:

@@ -8,6 +8,7 @@ a sendmail call can share the file.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sqlite3
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.core.errors import StorageError
+from app.core.errors import DatabaseCorrupt, DataUnwritable, RelayError, StorageError
 from app.core.paths import Paths, default_paths
 
 BUSY_TIMEOUT_MS = 10_000
@@ -138,7 +139,16 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at REAL NOT NULL
     );
     """,
-    # 5: merge runs. A batch groups the outbox items of one run; batch_rows keeps each
+    # 5: slots a tool call holds against its caller's quota while it sends (caller_quota).
+    """
+    CREATE TABLE quota_holds (
+        id INTEGER PRIMARY KEY,
+        caller TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE INDEX quota_holds_caller ON quota_holds(caller, at);
+    """,
+    # 6: merge runs. A batch groups the outbox items of one run; batch_rows keeps each
     # CSV row's fate (queued as an item, or skipped and why) for the results export.
     """
     CREATE TABLE batches (
@@ -172,8 +182,43 @@ def _is_storage_failure(error: sqlite3.Error) -> bool:
     )
 
 
-def storage_error(error: sqlite3.Error | OSError, path: Path) -> StorageError:
+_CORRUPT = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+_UNWRITABLE = ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")
+_UNWRITABLE_ERRNOS = (errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+def unusable_data_error(error: BaseException, path: Path) -> RelayError | None:
+    """DatabaseCorrupt or DataUnwritable when ``error`` says so; None for anything else.
+
+    These are not "disk full": freeing space would not help, so they get their own
+    message and exit code (78, a setup problem) instead of StorageError's 75.
+    """
+    name = str(getattr(error, "sqlite_errorname", "") or "")
+    text = str(error).lower()
+    if name.startswith(_CORRUPT) or "malformed" in text or "not a database" in text:
+        return DatabaseCorrupt(
+            f"Relaydesk's database {path} is damaged ({error}).",
+            hint="Move the file aside (keep it: `sqlite3 FILE .recover` may save its history) "
+            "and run Relaydesk again to start a new one; add the accounts again. "
+            "Passwords stay in the keyring.",
+            details={"path": str(path)},
+        )
+    read_only = name.startswith(_UNWRITABLE) or "readonly" in text or "read-only" in text
+    if read_only or (isinstance(error, OSError) and error.errno in _UNWRITABLE_ERRNOS):
+        return DataUnwritable(
+            f"Relaydesk cannot write its data in {path.parent} ({error}).",
+            hint=f"Make the folder and the files in it writable for you (chmod u+w "
+            f"{path.parent}), or point RELAYDESK_HOME at a folder you own. Nothing was sent.",
+            details={"path": str(path)},
+        )
+    return None
+
+
+def storage_error(error: sqlite3.Error | OSError, path: Path) -> RelayError:
     """Turn a low-level write failure into a message a person can act on."""
+    unusable = unusable_data_error(error, path)
+    if unusable is not None:
+        return unusable
     return StorageError(
         f"Relaydesk cannot write its data file {path}: {error}.",
         hint="Free some disk space or make the folder writable, then try again. Nothing was sent.",
@@ -256,9 +301,9 @@ class Store:
             raise storage_error(error, self.path) from error
         try:
             yield self.connection
-        except sqlite3.OperationalError as error:
+        except sqlite3.DatabaseError as error:
             self._rollback()
-            if _is_storage_failure(error):
+            if _is_storage_failure(error) or unusable_data_error(error, self.path):
                 raise storage_error(error, self.path) from error
             raise
         except BaseException:
@@ -281,8 +326,8 @@ class Store:
         """Run one statement outside an explicit transaction (autocommit)."""
         try:
             return self.connection.execute(sql, parameters)
-        except sqlite3.OperationalError as error:
-            if _is_storage_failure(error):
+        except sqlite3.DatabaseError as error:
+            if _is_storage_failure(error) or unusable_data_error(error, self.path):
                 raise storage_error(error, self.path) from error
             raise
 

@@ -17,12 +17,13 @@ from typing import Any
 
 import jsonschema
 
-from app.core import outbox
+from app.core import caller_quota, crash, outbox
 from app.core.accounts import Account, get_account, list_accounts
 from app.core.addresses import parse_address_list
 from app.core.credentials import CredentialResolver
 from app.core.delivery import SendOptions, queue_draft, send_item
-from app.core.errors import InvalidInput, RelayError
+from app.core.errors import InvalidInput, MessageTooLarge, RelayError
+from app.core.limits import MAX_TOOL_CALL_BYTES, check_json_depth, check_value
 from app.core.message import Attachment, Draft, build
 from app.core.outbox import SendResult, State
 from app.core.policy import (
@@ -32,7 +33,6 @@ from app.core.policy import (
     check_account,
     check_caller,
     check_content_size,
-    check_quota,
     check_recipients,
     get_policy,
     read_attachment,
@@ -158,9 +158,10 @@ def send_email(store: Store, arguments: Any, *, caller: str, audit: dict[str, An
     draft = _draft(policy, arguments)
     audit["recipients"] = list(draft.to + draft.cc + draft.bcc)
     check_recipients(policy, draft.to + draft.cc + draft.bcc)
-    check_quota(store, policy)
+    caller_quota.check_quota(store, policy)
     if arguments.get("dry_run"):
         return _dry_run(account, draft)
+    audit["hold"] = caller_quota.reserve(store, policy)  # released with the audit row
     item_id = queue_draft(store, account, draft, face=TOOL_FACE)
     audit["outbox_id"] = item_id
     result = send_item(
@@ -244,6 +245,7 @@ def _parse_request(request: Any) -> tuple[str, Any]:
             hint="Tools: " + ", ".join(TOOLS),
         )
     if isinstance(arguments, str):  # some function-calling APIs pass arguments as JSON text
+        check_json_depth(arguments, "tool call's arguments")
         try:
             arguments = json.loads(arguments)
         except json.JSONDecodeError:
@@ -260,10 +262,14 @@ def call(store: Store, request: Any, *, caller: str, via: str = "cli") -> dict[s
     name = request.get("name") if isinstance(request, dict) else None
     audit["tool"] = name if isinstance(name, str) and name in TOOLS else None
     try:
+        check_value(request, "tool call")
         name, arguments = _parse_request(request)
         result = _dispatch(store, name, arguments, caller, audit)
     except RelayError as error:
         result = error_result(error)
+    except Exception as error:  # noqa: BLE001 - a bug must still give the caller a result
+        bug = crash.internal_error(error, face=TOOL_FACE, action=TOOL_ACTION)
+        result = error_result(bug, status="failed")
     _audit(store, audit, result)
     return _public(result)
 
@@ -271,32 +277,60 @@ def call(store: Store, request: Any, *, caller: str, via: str = "cli") -> dict[s
 def call_text(store: Store, text: str, *, caller: str, via: str = "cli") -> dict[str, Any]:
     """Run one tool call given as JSON text (``relaydesk tool call`` reads it on stdin)."""
     try:
-        request = json.loads(text)
-    except json.JSONDecodeError as error:
-        result = error_result(
-            InvalidInput(
-                f"The tool call is not valid JSON: {error.msg} (line {error.lineno}).",
-                hint='Send one object: {"name": "send_email", "arguments": {…}}',
-            )
-        )
-        _audit(store, {"caller": check_caller(caller), "via": via, "tool": None}, result)
-        return _public(result)
+        request = parse_call(text)
+    except RelayError as error:
+        return rejected(store, error, caller=caller, via=via)
     return call(store, request, caller=caller, via=via)
+
+
+def rejected(store: Store, error: RelayError, *, caller: str, via: str) -> dict[str, Any]:
+    """The audited result of a call refused before it could be read."""
+    result = error_result(error)
+    _audit(store, {"caller": check_caller(caller), "via": via, "tool": None}, result)
+    return _public(result)
+
+
+def parse_call(text: str) -> Any:
+    """The JSON of one call, refused before parsing when too large or too deeply nested."""
+    if len(text) > MAX_TOOL_CALL_BYTES:
+        raise call_too_large()
+    check_json_depth(text, "tool call")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidInput(
+            f"The tool call is not valid JSON: {error.msg} (line {error.lineno}).",
+            hint='Send one object: {"name": "send_email", "arguments": {…}}',
+        ) from None
+
+
+def call_too_large() -> RelayError:
+    """The error for a call above :data:`MAX_TOOL_CALL_BYTES` (nothing of it was parsed)."""
+    return MessageTooLarge(
+        f"The tool call is larger than {MAX_TOOL_CALL_BYTES:,} bytes, the most Relaydesk reads.",
+        hint="Attach large files by path from an allowed folder "
+        "(relaydesk policy set CALLER --attachment-dir DIR) instead of inline base64.",
+        details={"limit": MAX_TOOL_CALL_BYTES},
+    )
 
 
 def _audit(store: Store, audit: dict[str, Any], result: dict[str, Any]) -> None:
     error = result.get("error")
-    detail = {k: v for k, v in audit.items() if k not in ("account", "outbox_id")}
+    detail = {k: v for k, v in audit.items() if k not in ("account", "outbox_id", "hold")}
     if isinstance(error, RelayError):
         detail["error"] = error.code
-    store.audit(
-        face=TOOL_FACE,
-        action=TOOL_ACTION,
-        outcome=str(result["status"]),
-        account=audit.get("account"),
-        outbox_id=audit.get("outbox_id"),
-        detail=detail,
-    )
+    # One transaction: the call's quota slot moves from its hold to its audit row.
+    with store.transaction():
+        store.audit(
+            face=TOOL_FACE,
+            action=TOOL_ACTION,
+            outcome=str(result["status"]),
+            account=audit.get("account"),
+            outbox_id=audit.get("outbox_id"),
+            detail=detail,
+        )
+        if audit.get("hold"):
+            caller_quota.release(store, int(audit["hold"]))
 
 
 def _public(result: dict[str, Any]) -> dict[str, Any]:

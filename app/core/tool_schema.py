@@ -44,10 +44,14 @@ SEND_EMAIL: dict[str, Any] = {
         "cc": _addresses("Copy recipients"),
         "bcc": _addresses("Blind copy recipients (not shown to the others)"),
         "subject": {"type": "string", "maxLength": 998, "description": "One line."},
-        "text": {"type": "string", "description": "Plain-text body."},
+        "text": {
+            "type": "string",
+            "description": "Plain-text body (at most 10,000,000 characters).",
+        },
         "html": {
             "type": "string",
-            "description": "HTML body; sent with the text (or a text version of it).",
+            "description": "HTML body; sent with the text (or a text version of it). "
+            "At most 10,000,000 characters.",
         },
         "reply_to": _addresses("Reply-To addresses"),
         "account": {

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from app.core.errors import RelayError
 from app.core.paths import default_paths
+from app.ui import crash_handler
 from app.ui.icons import app_icon
 from app.ui.qt import QtWidgets
 from app.ui.single_instance import SingleInstance
@@ -60,6 +61,7 @@ def run_gui(argv: Sequence[str]) -> int:
         instance.release()
         print(f"relaydesk: {error.message} {error.hint}", file=sys.stderr)
         return int(error.exit_code)
+    crash_handler.install(lambda: QtWidgets.QApplication.activeWindow())
     instance.message_received.connect(controller.handle_message)
     app.setQuitOnLastWindowClosed(False)  # the controller decides when to quit
     app.aboutToQuit.connect(controller.shutdown)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from app.core.errors import UnreadableFile
 from app.core.message import Attachment
 from app.core.sizes import human_size
 from app.ui.qt import Qt, QtCore, QtWidgets, Signal
@@ -72,14 +73,15 @@ class AttachmentList(QtWidgets.QWidget):
         problems = []
         for path in paths:
             try:
-                if not path.is_file():
-                    problems.append(f"“{path.name}” is not a file.")
-                    continue
+                attachment = Attachment.from_path(path)  # the core's check: regular files only
                 size = os.stat(path).st_size
+            except UnreadableFile as error:
+                problems.append(error.message)
+                continue
             except OSError as error:
                 problems.append(f"“{path.name}”: {error.strerror or error}")
                 continue
-            self._items.append((Attachment(filename=path.name, path=path.absolute()), size))
+            self._items.append((attachment, size))
         self._refresh()
         return problems
 

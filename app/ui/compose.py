@@ -168,6 +168,8 @@ class ComposeForm(QtWidgets.QWidget):
         for attachment in values.attachments:
             self.attachments.add_data(attachment)
         self._replaces = replaces
+        if values.notice:
+            self.status.show_text(values.notice, "warning")
 
     def clear(self) -> None:
         self.prefill(Prefill(account=self.account.currentData()))

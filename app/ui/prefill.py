@@ -24,6 +24,7 @@ class Prefill:
     text: str = ""
     html: str | None = None
     attachments: list[Attachment] = field(default_factory=list)
+    notice: str = ""  # something the person should know about where this came from
 
 
 def from_mailto(url: str) -> Prefill:
@@ -35,6 +36,17 @@ def from_mailto(url: str) -> Prefill:
         bcc=list(draft.bcc),
         subject=draft.subject,
         text=draft.body,
+        notice=_dropped_notice(draft.ignored),
+    )
+
+
+def _dropped_notice(ignored: tuple[str, ...]) -> str:
+    if not ignored:
+        return ""
+    names = ", ".join(name[:40] for name in ignored[:8]) + (", …" if len(ignored) > 8 else "")
+    return (
+        f"The link also asked for {names}; Relaydesk left that out, because a link may not "
+        "choose the sender, extra headers or files. Add them yourself if you want them."
     )
 
 

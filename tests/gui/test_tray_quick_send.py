@@ -66,3 +66,15 @@ def test_paused_sending_only_queues(qtbot, account, server, controller) -> None:
     assert server.messages == []
     assert [i.state for i in outbox.list_items(controller.store)] == [State.QUEUED]
     assert "paused" in form.status.text()
+
+
+def test_mailto_fields_that_were_dropped_are_shown(qtbot, account, controller) -> None:
+    controller.handle_message(
+        "mailto:bob@example.com?subject=Hi&from=ceo@example.com&X-Priority=1&attach=/etc/passwd"
+    )
+    [window] = controller.compose_windows
+    assert window.form.to.text() == "bob@example.com" and window.form.subject.text() == "Hi"
+    note = window.form.status.text()
+    assert window.form.status.isVisible()
+    assert "from, x-priority, attach" in note and "Relaydesk left that out" in note
+    assert window.form.attachments.list.count() == 0

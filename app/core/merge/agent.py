@@ -11,13 +11,15 @@ message gets its own audit row (face ``tool``), so later calls count it.
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from typing import Any
 
 from app.core.accounts import get_account
+from app.core.caller_quota import sent_count
 from app.core.credentials import CredentialResolver
 from app.core.delivery import SendOptions
-from app.core.errors import QuotaExceeded, RelayError
+from app.core.errors import CallerQuotaExceeded, RelayError
 from app.core.merge import batch
 from app.core.merge.plan import CheckReport, MergeRun, rendered_rows, rows_of
 from app.core.merge.render import MergeOptions
@@ -31,7 +33,6 @@ from app.core.policy import (
     check_caller,
     check_recipients,
     get_policy,
-    sent_count,
 )
 from app.core.store import Store
 
@@ -92,20 +93,26 @@ def _check_policy(store: Store, policy: Policy, run: MergeRun) -> CheckReport:
         if message is not None:
             addresses.extend(message.recipients)
     check_recipients(policy, tuple(addresses))
+    _check_room(store, policy, report.ready)
+    return report
+
+
+def _check_room(store: Store, policy: Policy, messages: int) -> None:
+    """CallerQuotaExceeded unless ``messages`` more fit in the caller's hour and day."""
     now = time.time()
     for limit, window, label in ((policy.per_hour, 3600, "hour"), (policy.per_day, 86400, "day")):
         if limit is None:
             continue
         used = sent_count(store, policy.caller, now - window)
-        if used + report.ready > limit:
-            raise QuotaExceeded(
-                f"The run has {report.ready} messages, but caller “{policy.caller}” may send "
-                f"only {max(0, limit - used)} more in this {label} (limit {limit}).",
+        if used + messages > limit:
+            raise CallerQuotaExceeded(
+                f"The run has {messages} messages, but caller “{policy.caller}” may send "
+                f"only {max(0, limit - used)} more in this {label} (limit {limit}). "
+                "Nothing was queued.",
                 hint="Send fewer rows, or raise the quota with: "
                 f"relaydesk policy set {policy.caller} --per-{label} N",
                 details={"used": used, "limit": limit, "window": label},
             )
-    return report
 
 
 def send_merge(store: Store, arguments: dict[str, Any], *, caller: str) -> dict[str, Any]:
@@ -123,8 +130,15 @@ def send_merge(store: Store, arguments: dict[str, Any], *, caller: str) -> dict[
             return {"status": "rejected", **report.to_dict(), "error": error}
         if arguments.get("dry_run"):
             return {"status": "dry_run", **report.to_dict()}
-        queued = batch.queue(store, run, name=f"tool:{caller}", face=TOOL_FACE)
-        _audit_items(store, queued.batch_id, caller)
+        queued = batch.queue(
+            store,
+            run,
+            name=f"tool:{caller}",
+            face=TOOL_FACE,
+            before_commit=lambda db, batch_id, count: _count_against_quota(
+                store, db, policy, batch_id, count
+            ),
+        )
         resolver = CredentialResolver(store, cannot_ask="a tool call cannot ask")
         sent = send_batch(store, queued.batch_id, resolver, SendOptions(face=TOOL_FACE))
     except RelayError as error:
@@ -138,11 +152,16 @@ def send_merge(store: Store, arguments: dict[str, Any], *, caller: str) -> dict[
     }
 
 
-def _audit_items(store: Store, batch_id: int, caller: str) -> None:
-    detail = json.dumps({"caller": caller, "tool": "send_merge", "batch": batch_id})
-    with store.transaction() as db:
-        db.execute(
-            "INSERT INTO audit (at, face, action, account, outbox_id, outcome, detail)"
-            " SELECT ?, ?, ?, account, id, 'queued', ? FROM outbox WHERE batch_id = ?",
-            (time.time(), TOOL_FACE, TOOL_ACTION, detail, batch_id),
-        )
+def _count_against_quota(
+    store: Store, db: sqlite3.Connection, policy: Policy, batch_id: int, count: int
+) -> None:
+    """Inside the queueing transaction: check the room again (another call may have
+    used it since), then write one audit row per message, which is what later calls
+    count. Two calls racing each other see each other here."""
+    _check_room(store, policy, count)
+    detail = json.dumps({"caller": policy.caller, "tool": "send_merge", "batch": batch_id})
+    db.execute(
+        "INSERT INTO audit (at, face, action, account, outbox_id, outcome, detail)"
+        " SELECT ?, ?, ?, account, id, 'queued', ? FROM outbox WHERE batch_id = ?",
+        (time.time(), TOOL_FACE, TOOL_ACTION, detail, batch_id),
+    )

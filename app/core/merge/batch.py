@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from app.core import outbox, ratelimit
@@ -66,10 +66,21 @@ def quota_slots(store: Store, account: Account, now: float | None = None) -> Ite
 
 
 def queue(
-    store: Store, run: MergeRun, *, name: str, face: str, skip_invalid: bool = False
+    store: Store,
+    run: MergeRun,
+    *,
+    name: str,
+    face: str,
+    skip_invalid: bool = False,
+    before_commit: Callable[[sqlite3.Connection, int, int], None] | None = None,
 ) -> QueuedRun:
     """Check and queue every row in one transaction; InvalidInput if a row fails and
-    ``skip_invalid`` is not set (then nothing is queued)."""
+    ``skip_invalid`` is not set (then nothing is queued).
+
+    ``before_commit(db, batch_id, queued)`` runs inside that transaction (holding the
+    write lock): a caller's quota can be checked and counted there, race-free; raising
+    rolls the whole run back.
+    """
     report = CheckReport()
     slots = quota_slots(store, run.account)
     now = time.time()
@@ -112,6 +123,8 @@ def queue(
                 hint="Check the address column and the unsubscribe list.",
             )
         db.execute("UPDATE batches SET total = ? WHERE id = ?", (queued, batch_id))
+        if before_commit is not None:
+            before_commit(db, batch_id, queued)
     store.audit(
         face=face,
         action="merge_queue",

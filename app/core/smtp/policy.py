@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
-from app.core.accounts import Account
+from app.core.accounts import Account, Security
 from app.core.errors import (
     AuthFailed,
     AuthNotOffered,
@@ -126,6 +127,29 @@ def cancelled(step: Step) -> Cancelled:
 def normalized_pin(pin: str) -> str:
     """A pin as lower-case hex without colons or spaces."""
     return pin.replace(":", "").replace(" ", "").lower()
+
+
+def _is_loopback(host: str) -> bool:
+    name = host.strip("[]").lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def plaintext_auth_warning(account: Account) -> str | None:
+    """What to tell the person when the password may cross the network unencrypted."""
+    if not account.allow_plaintext_auth or not account.uses_auth:
+        return None
+    if account.security is not Security.NONE or _is_loopback(account.host):
+        return None
+    return (
+        f"Warning: “{account.name}” may send its password to {account.host} WITHOUT "
+        "encryption; anyone on the network path can read it. Relaydesk still uses STARTTLS "
+        "whenever the server offers it. Prefer --security starttls or tls."
+    )
 
 
 def bearer_not_offered(account: Account, mechanisms: tuple[str, ...]) -> AuthNotOffered:

@@ -80,7 +80,7 @@ class SmtpSession(Sender):
         try:
             self._connect(client, context)
             self._ehlo(client)
-            if self.account.security is Security.STARTTLS:
+            if self.account.security is Security.STARTTLS or self._upgrade_before_login(client):
                 if not client.has_extn("starttls"):
                     raise policy.starttls_missing(self.account)
                 self._start_tls(client, context)
@@ -91,6 +91,15 @@ class SmtpSession(Sender):
         except BaseException:
             self._abort()
             raise
+
+    def _upgrade_before_login(self, client: SmtpClient) -> bool:
+        # "Send the password without encryption" allows the clear text, it does not ask
+        # for it: when the server offers STARTTLS the password goes encrypted (and verified).
+        return (
+            self.account.security is Security.NONE
+            and self.account.uses_auth
+            and client.has_extn("starttls")
+        )
 
     def _connect(self, client: SmtpClient, context: ssl.SSLContext) -> None:
         host, port = self.account.host, self.account.port
