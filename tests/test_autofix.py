@@ -51,7 +51,7 @@ def test_an_untrusted_alternative_is_offered_when_nothing_better_works(smtp_serv
     routes = {("127.0.0.1", 465): ("127.0.0.1", untrusted.port)}
     fix = find_fix(account_for(("127.0.0.1", 2)), prober_for(routes, str(untrusted.ca_file)))
     assert fix is not None and (fix.port, fix.verified) == (465, False)
-    assert "NOT trusted" in fix.describe()
+    assert "certificate is not trusted" in fix.describe()
 
 
 def test_a_port_without_login_is_no_fix_for_an_account_that_logs_in(smtp_server) -> None:

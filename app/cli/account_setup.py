@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from app.cli import oauth2_options
+from app.cli.identity_options import add_identity_options, identity_from_args, store_identity
 from app.cli.output import Output
 from app.cli.passwords import password_source, prompt_password, read_password_stdin
 from app.core import account_changes, accounts, connections, secrets
@@ -63,6 +64,7 @@ def add_options(add: argparse.ArgumentParser) -> None:
         metavar="N",
         help="connections at once for runs of many messages, e.g. a mail merge (1-8; default 1)",
     )
+    add_identity_options(add)
     add.add_argument("--json", action="store_true", help="print JSON")
     oauth2_options.add_options(add)
 
@@ -134,6 +136,7 @@ def cmd_add(args: argparse.Namespace, store: Store, out: Output) -> int:
     account = _account_from_args(args)
     if args.connections is not None:
         connections.check_connections(args.connections)  # before anything is stored
+    signature, reply_to = identity_from_args(args)  # checked before anything is stored
     args.out = out
     secret, oauth2, signed_in = _collect(args, store, account, original=None)
     account_changes.create_account(
@@ -143,6 +146,7 @@ def cmd_add(args: argparse.Namespace, store: Store, out: Output) -> int:
         finish_sign_in(store, account.name, signed_in, face=FACE)
     if args.connections is not None:
         connections.set_connections(store, account.name, args.connections)
+    store_identity(store, account.name, signature, reply_to)
     _warn_plaintext(account, out)
     out.say(f"Added account “{account.name}”: {describe(account)}.")
     out.say(f"Check it with: relaydesk account test {account.name}")
@@ -192,6 +196,7 @@ def _collect(
 
 def cmd_edit(args: argparse.Namespace, store: Store, out: Output) -> int:
     original = accounts.get_account(store, args.name)
+    signature, reply_to = identity_from_args(args)
     merged = _edit_namespace(args, original)
     account = _account_from_args(merged)
     if merged.connections is not None:
@@ -207,6 +212,7 @@ def cmd_edit(args: argparse.Namespace, store: Store, out: Output) -> int:
         accounts.set_default_account(store, account.name)
     if merged.connections is not None:
         connections.set_connections(store, account.name, merged.connections)
+    store_identity(store, account.name, signature, reply_to)
     _warn_plaintext(account, out)
     out.say(f"Changed account “{account.name}”: {describe(account)}.")
     out.emit({"status": "ok", "account": account_dict(store, account, False)})

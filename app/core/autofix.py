@@ -51,7 +51,7 @@ class Fix:
 
     def describe(self) -> str:
         """``port 465 with security TLS`` and what the probe proved."""
-        trust = "its certificate is verified" if self.verified else "its certificate is NOT trusted"
+        trust = "its certificate is verified" if self.verified else "its certificate is not trusted"
         return f"port {self.port} with security {_MODE_WORDS[self.security]} ({trust})"
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.core import history, outbox, ratelimit, settings, spool
+from app.core import history, identity, outbox, ratelimit, settings, spool
 from app.core.accounts import Account, get_account
 from app.core.errors import QuotaExceeded, RelayError, UsageError
 from app.core.message import Draft, build
@@ -56,8 +56,10 @@ def queue_draft(store: Store, account: Account, draft: Draft, *, face: str) -> i
     """Validate and build the draft, then commit it to the outbox; nothing is sent yet.
 
     A draft with a large file attachment is built to a spool file next to the
-    database, so it is never whole in memory.
+    database, so it is never whole in memory. The account's signature and default
+    Reply-To are added here, for every face.
     """
+    draft = identity.apply(store, account.name, draft)
     kinds = {address: "to" for address in draft.to}
     kinds.update({address: "cc" for address in draft.cc})
     kinds.update({address: "bcc" for address in draft.bcc})

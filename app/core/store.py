@@ -148,7 +148,27 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX quota_holds_caller ON quota_holds(caller, at);
     """,
-    # 6: merge runs. A batch groups the outbox items of one run; batch_rows keeps each
+    # 6: drafts saved while they are written (restored after a crash), and what each
+    # account adds to its messages (signature, default Reply-To).
+    """
+    CREATE TABLE drafts (
+        id INTEGER PRIMARY KEY,
+        account TEXT,
+        to_addrs TEXT NOT NULL DEFAULT '',
+        cc_addrs TEXT NOT NULL DEFAULT '',
+        bcc_addrs TEXT NOT NULL DEFAULT '',
+        subject TEXT NOT NULL DEFAULT '',
+        text TEXT NOT NULL DEFAULT '',
+        html TEXT,
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE identities (
+        account TEXT PRIMARY KEY REFERENCES accounts(name) ON DELETE CASCADE,
+        signature TEXT NOT NULL DEFAULT '',
+        reply_to TEXT NOT NULL DEFAULT ''
+    );
+    """,
+    # 7: merge runs. A batch groups the outbox items of one run; batch_rows keeps each
     # CSV row's fate (queued as an item, or skipped and why) for the results export.
     """
     CREATE TABLE batches (

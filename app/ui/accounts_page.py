@@ -9,17 +9,29 @@ from app.core.errors import RelayError
 from app.core.oauth2 import config as oauth2_config
 from app.core.store import Store
 from app.ui.password_prompt import PasswordCache, password_for
-from app.ui.qt import QtWidgets, Signal, Slot
-from app.ui.widgets import StatusLine
+from app.ui.qt import Qt, QtWidgets, Signal, Slot
+from app.ui.widgets import StatusLine, confirm
 from app.workers.test_worker import TestRunner
 
-COLUMNS = ("Name", "Address", "Server", "Security", "Password", "Default")
+# Security is part of Server ("smtp.example.com:587, STARTTLS"): at 800x600 every column shows.
+COLUMNS = ("Name", "Address", "Server", "Password", "Default")
 _PASSWORD = {
-    PasswordMode.KEYRING: "keyring",
+    PasswordMode.KEYRING: "in keyring",
     PasswordMode.ASK: "ask each time",
     PasswordMode.OAUTH2: "signed in",
-    PasswordMode.NONE: "none",
+    PasswordMode.NONE: "no sign-in",
 }
+_SECURITY = {"starttls": "STARTTLS", "tls": "TLS", "none": "not encrypted"}
+
+
+def server_text(account: Account) -> str:
+    """``smtp.example.com:587, STARTTLS`` (and whether a certificate is pinned)."""
+    text = f"{account.host}:{account.port}, {_SECURITY[account.security.value]}"
+    if account.pin_sha256:
+        text += ", pinned certificate"
+    elif account.ca_file:
+        text += ", own CA"
+    return text
 
 
 class AccountsPage(QtWidgets.QWidget):
@@ -33,8 +45,10 @@ class AccountsPage(QtWidgets.QWidget):
         super().__init__(parent)
         self._store = store
         self._passwords = passwords
-        self._wizard: QtWidgets.QWizard | None = None
+        self._wizard: QtWidgets.QDialog | None = None
         self._names: list[str] = []
+        self.certificate_dialog: QtWidgets.QDialog | None = None
+        self.identity_dialog: QtWidgets.QDialog | None = None
         self._signs_in: set[str] = set()
         self.tests = TestRunner(self)
         self.tests.finished.connect(self.on_tests_finished)
@@ -46,14 +60,12 @@ class AccountsPage(QtWidgets.QWidget):
         self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().hide()
         self.table.setWordWrap(False)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        for column, width in ((0, 90), (1, 250), (2, 170), (3, 80), (4, 110)):
-            self.table.setColumnWidth(column, width)
-        self.empty = QtWidgets.QLabel(
-            "<h3>No account yet</h3><p>Add the SMTP account you send mail with: Relaydesk "
-            "recognises common providers and tests the settings before saving.</p>"
-        )
-        self.empty.setWordWrap(True)
+        header = self.table.horizontalHeader()
+        fit = QtWidgets.QHeaderView.ResizeMode.ResizeToContents
+        for column in range(len(COLUMNS)):
+            header.setSectionResizeMode(column, fit)
+        header.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.Stretch)
+        self.empty = self._welcome()
         self.status = StatusLine()
         self.status.setAccessibleName("Account test result")
         self.add = QtWidgets.QPushButton("&Add account…")
@@ -61,16 +73,28 @@ class AccountsPage(QtWidgets.QWidget):
         self.edit.setToolTip("Change the server, login or password, and test again.")
         self.default = QtWidgets.QPushButton("Make &default")
         self.test = QtWidgets.QPushButton("&Test")
+        self.identity = QtWidgets.QPushButton("Si&gnature…")
+        self.identity.setToolTip("The signature and Reply-To this account adds to messages.")
+        self.certificate = QtWidgets.QPushButton("&Certificate…")
+        self.certificate.setToolTip("See and remove the certificate this account trusts.")
         self.remove = QtWidgets.QPushButton("Remo&ve…")
         self.signin = QtWidgets.QPushButton("Sign &in again…")
         self.signin.setToolTip("Sign in with the provider again (accounts that sign in).")
         buttons = QtWidgets.QHBoxLayout()
         buttons.addWidget(self.add)
         buttons.addStretch()
-        for button in (self.signin, self.edit, self.default, self.test, self.remove):
+        for button in (
+            self.signin,
+            self.edit,
+            self.default,
+            self.test,
+            self.identity,
+            self.certificate,
+            self.remove,
+        ):
             buttons.addWidget(button)
         layout = QtWidgets.QVBoxLayout(self)
-        layout.addWidget(self.empty)
+        layout.addWidget(self.empty, 1)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.status)
         layout.addLayout(buttons)
@@ -80,9 +104,43 @@ class AccountsPage(QtWidgets.QWidget):
         self.default.clicked.connect(self.on_default_clicked)
         self.test.clicked.connect(self.on_test_clicked)
         self.remove.clicked.connect(self.on_remove_clicked)
+        self.certificate.clicked.connect(self.on_certificate_clicked)
+        self.identity.clicked.connect(self.on_identity_clicked)
         self.signin.clicked.connect(self.on_signin_clicked)
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.reload()
+
+    def _welcome(self) -> QtWidgets.QWidget:
+        """What a first launch shows: what Relaydesk does and one thing to do."""
+        box = QtWidgets.QWidget()
+        box.setObjectName("welcome")
+        text = QtWidgets.QLabel(
+            "<h2>Welcome to Relaydesk</h2>"
+            "<p>Relaydesk sends mail through the email account you already have — Gmail, "
+            "Outlook, your company's server. Give it your address and password: it finds "
+            "the settings, checks that they work, and you are ready to send.</p>"
+        )
+        text.setWordWrap(True)
+        text.setAccessibleName("Welcome")
+        self.setup_button = QtWidgets.QPushButton("&Set up your email account…")
+        self.setup_button.setDefault(True)
+        self.setup_button.setAutoDefault(True)
+        font = self.setup_button.font()
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        font.setBold(True)
+        self.setup_button.setFont(font)
+        self.setup_button.setMinimumHeight(40)
+        self.setup_button.clicked.connect(self.on_add_clicked)
+        layout = QtWidgets.QVBoxLayout(box)
+        layout.addStretch(1)
+        layout.addWidget(text)
+        layout.addSpacing(12)
+        layout.addWidget(self.setup_button, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addStretch(2)
+        return box
+
+    def has_accounts(self) -> bool:
+        return bool(self._names)
 
     def selected(self) -> str | None:
         rows = {index.row() for index in self.table.selectedIndexes()}
@@ -99,15 +157,19 @@ class AccountsPage(QtWidgets.QWidget):
             values = (
                 account.name,
                 f"{account.from_name} <{account.email}>" if account.from_name else account.email,
-                f"{account.host}:{account.port}",
-                account.security.value.upper() if account.security.value != "none" else "none",
+                server_text(account),
                 self._login_words(account),
                 "★ default" if is_default else "",
             )
             for column, value in enumerate(values):
-                self.table.setItem(row, column, QtWidgets.QTableWidgetItem(value))
+                cell = QtWidgets.QTableWidgetItem(value)
+                cell.setToolTip(value)
+                self.table.setItem(row, column, cell)
         self.empty.setVisible(not listed)
         self.table.setVisible(bool(listed))
+        every = (self.add, self.edit, self.default, self.test, self.identity, self.certificate)
+        for button in (*every, self.remove):
+            button.setVisible(bool(listed))  # the welcome has one button only
         self._update_buttons()
         stale = [name for name in sorted(self._signs_in)
                  if oauth2_config.needs_signin(self._store, name)]  # fmt: skip
@@ -120,28 +182,50 @@ class AccountsPage(QtWidgets.QWidget):
 
     def _update_buttons(self) -> None:
         chosen = self.selected() is not None
-        for button in (self.edit, self.default, self.remove):
+        for button in (self.edit, self.default, self.identity, self.certificate, self.remove):
             button.setEnabled(chosen)
         self.test.setEnabled(chosen and not self.tests.running)
         name = self.selected()
         self.signin.setVisible(name is not None and name in self._signs_in)
 
     def open_wizard(self, account: Account | None = None) -> None:
-        """The account wizard: a new account, or ``account`` to edit."""
-        try:
-            from app.ui.wizard import AccountWizard
-        except ImportError:
-            self.status.show_text("The account wizard is not available in this build.", "error")
+        """A new account: the one-page setup; ``account``: the step-by-step editor."""
+        if account is None:
+            self.open_setup()
             return
-        known = self._passwords.get(account.name) if account is not None else None
+        from app.ui.wizard import AccountWizard
+
+        known = self._passwords.get(account.name)
         wizard = AccountWizard(self, account=account, known_password=known)
         wizard.account_saved.connect(self.on_wizard_account_saved)
         self._wizard = wizard
         wizard.open()
 
+    def open_setup(self) -> None:
+        """The one-page setup for a new account."""
+        from app.ui.setup_dialog import SetupDialog
+
+        dialog = SetupDialog(self)
+        dialog.account_saved.connect(self.on_wizard_account_saved)
+        dialog.step_by_step_requested.connect(self.on_setup_step_by_step_requested)
+        self._wizard = dialog
+        dialog.open()
+
+    @Slot(str, str)
+    def on_setup_step_by_step_requested(self, email: str, name: str) -> None:
+        """A provider that signs in on its web page: the wizard, with what was typed."""
+        from app.ui.wizard import AccountWizard
+
+        wizard = AccountWizard(self)
+        wizard.address_page.email.setText(email)
+        wizard.address_page.from_name.setText(name)
+        wizard.account_saved.connect(self.on_wizard_account_saved)
+        self._wizard = wizard
+        wizard.open()
+
     @property
-    def wizard(self) -> QtWidgets.QWizard | None:
-        """The wizard opened last (add or edit), if any."""
+    def wizard(self) -> QtWidgets.QDialog | None:
+        """The setup or wizard opened last (add or edit), if any."""
         return self._wizard
 
     @Slot()
@@ -234,12 +318,13 @@ class AccountsPage(QtWidgets.QWidget):
         name = self.selected()
         if name is None:
             return
-        answer = QtWidgets.QMessageBox.question(
+        if not confirm(
             self,
             "Remove account? — Relaydesk",
             f"Remove the account “{name}” and its stored password? Sent history is kept.",
-        )
-        if answer != QtWidgets.QMessageBox.StandardButton.Yes:
+            "&Remove account",
+            name="remove-account",
+        ):
             return
         try:
             account_changes.remove_account(self._store, name, face="gui")
@@ -249,6 +334,41 @@ class AccountsPage(QtWidgets.QWidget):
         self._passwords.forget(name)
         self.reload()
         self.status.show_text(f"Account “{name}” removed.", "ok")
+        self.changed.emit()
+
+    @Slot()
+    def on_certificate_clicked(self) -> None:
+        from app.ui.account_certificate import CertificateDialog
+
+        name = self.selected()
+        if name is None:
+            return
+        try:
+            account = accounts.get_account(self._store, name)
+        except RelayError as error:
+            self.status.show_text(f"{error.message} {error.hint}", "error")
+            return
+        dialog = CertificateDialog(self._store, account, self)
+        dialog.trust_removed.connect(self.on_certificate_trust_removed)
+        self.certificate_dialog = dialog
+        dialog.open()
+
+    @Slot()
+    def on_identity_clicked(self) -> None:
+        from app.ui.identity_dialog import IdentityDialog
+
+        name = self.selected()
+        if name is None:
+            return
+        dialog = IdentityDialog(self._store, name, self)
+        dialog.accepted.connect(self.changed)  # compose shows the new signature
+        self.identity_dialog = dialog
+        dialog.open()
+
+    @Slot(str)
+    def on_certificate_trust_removed(self, name: str) -> None:
+        self.reload()
+        self.status.show_text(f"“{name}” no longer trusts its own certificate.", "ok")
         self.changed.emit()
 
     def shutdown(self) -> None:

@@ -7,13 +7,15 @@ from pathlib import Path
 
 from app.core.errors import UnreadableFile
 from app.core.message import Attachment
-from app.core.sizes import human_size
+from app.ui import locale_format
 from app.ui.qt import Qt, QtCore, QtWidgets, Signal
 from app.ui.widgets import StatusLine
 
 # Base64 turns 57 bytes into 76 characters plus CRLF: about 1.37 times the file size.
 _WIRE_FACTOR = 78 / 57
 _HEADERS = 2_000
+# Below this the estimate of the encoded size says more about the headers than the files.
+ENCODING_MATTERS = 100_000
 
 
 def local_paths(mime: QtCore.QMimeData) -> list[Path]:
@@ -119,23 +121,23 @@ class AttachmentList(QtWidgets.QWidget):
     def _refresh(self) -> None:
         self.list.clear()
         for attachment, size in self._items:
-            item = QtWidgets.QListWidgetItem(f"{attachment.filename} — {human_size(size)}")
+            item = QtWidgets.QListWidgetItem(f"{attachment.filename} — {locale_format.size(size)}")
             item.setToolTip(str(attachment.path or attachment.filename))
             self.list.addItem(item)
         self.list.setVisible(bool(self._items))
         self.remove_button.setVisible(bool(self._items))
         if self._items:
             count = len(self._items)
-            self.summary.setText(
-                f"{count} file{'s' if count != 1 else ''}, {human_size(self.total)} "
-                f"(about {human_size(self.estimated_wire_size())} when sent)"
-            )
+            text = f"{count} file{'s' if count != 1 else ''}, {locale_format.size(self.total)}"
+            if self.total >= ENCODING_MATTERS:  # below that the estimate only confuses
+                text += f" (about {locale_format.size(self.estimated_wire_size())} when sent)"
+            self.summary.setText(text)
         else:
             self.summary.setText("No attachments — drop files here or use Attach.")
         if self.over_limit():
             assert self.limit is not None
             self.warning.show_text(
-                f"Too big for this server: it accepts at most {human_size(self.limit)} per "
+                f"Too big for this server: it accepts at most {locale_format.size(self.limit)} per "
                 "message. Remove or shrink attachments, or share a link instead.",
                 "warning",
             )
@@ -161,8 +163,8 @@ def oversize_box(parent: QtWidgets.QWidget, files: AttachmentList) -> QtWidgets.
     box = QtWidgets.QMessageBox(
         QtWidgets.QMessageBox.Icon.Warning,
         "Message too big? — Relaydesk",
-        f"This message will be about {human_size(files.estimated_wire_size())}, "
-        f"but the server accepts at most {human_size(files.limit)}. "
+        f"This message will be about {locale_format.size(files.estimated_wire_size())}, "
+        f"but the server accepts at most {locale_format.size(files.limit)}. "
         "It will probably be refused.",
         QtWidgets.QMessageBox.StandardButton.Cancel,
         parent,

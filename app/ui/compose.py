@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-import time
-
-from app.core import accounts, outbox, settings
+from app.core import accounts, address_book, outbox, settings
 from app.core.errors import RelayError, UsageError
 from app.core.message import Draft
 from app.core.outbox import SendResult, State
 from app.core.store import Store
+from app.core.wording import sent_line
+from app.ui import locale_format
 from app.ui.attachments import AttachmentList, accept_file_drags, local_paths, oversize_box
+from app.ui.compose_drafts import DraftKeeping
 from app.ui.prefill import Prefill
-from app.ui.qt import QtGui, QtWidgets, Signal, Slot
+from app.ui.qt import QtGui, QTimer, QtWidgets, Signal, Slot
+from app.ui.send_bar import SendBar
 from app.ui.sending import SendJob, SendService
-from app.ui.widgets import AddressField, StatusLine
+from app.ui.widgets import AddressField
 from app.ui.writer import BodyEditor
 
+AUTOSAVE_MS = 1500  # a pause in typing this long saves the draft
 
-class ComposeForm(QtWidgets.QWidget):
+
+class ComposeForm(DraftKeeping, QtWidgets.QWidget):
     """One message being written and sent; the result is shown inline, never in a modal."""
 
     finished = Signal(object)  # SendResult once the send attempt ended
@@ -31,17 +35,28 @@ class ComposeForm(QtWidgets.QWidget):
         self._job: SendJob | None = None
         self._replaces: int | None = None  # outbox item this draft supersedes once queued
         self._oversize_ok = False
+        self._draft_id: int | None = None  # the row this form saves itself to
+        self._signature = ""  # the signature block the text ends with, as inserted
+        self._closed_down = False
         self.setAcceptDrops(True)
         self.setMinimumSize(480, 420)
         self._build()
+        self._autosave = QTimer(self)
+        self._autosave.setSingleShot(True)
+        self._autosave.setInterval(AUTOSAVE_MS)
+        self._autosave.timeout.connect(self.save_draft)
+        for edit in (self.to.edit, self.cc.edit, self.bcc.edit, self.subject):
+            edit.textEdited.connect(self._autosave.start)
+        self.body.editor.textChanged.connect(self.on_body_text_changed)
         self.reload_accounts()
+        self.reload_completions()
         self._update_send_state()
 
     # -- layout ----------------------------------------------------------------
     def _build(self) -> None:
         self.account = QtWidgets.QComboBox()
         self.account.setAccessibleName("From account")
-        self.add_account = QtWidgets.QPushButton("Add an account…")
+        self.add_account = QtWidgets.QPushButton("Add account…")
         self.add_account.clicked.connect(self.account_missing)
         self.to, self.cc, self.bcc = AddressField("To"), AddressField("Cc"), AddressField("Bcc")
         self.subject = QtWidgets.QLineEdit()
@@ -63,31 +78,18 @@ class ComposeForm(QtWidgets.QWidget):
             label = QtWidgets.QLabel(text)
             label.setBuddy(field)
             form.addRow(label, layout)
-        self.progress = QtWidgets.QProgressBar()
-        self.progress.setAccessibleName("Upload progress")
-        self.progress.setFormat("%p% uploaded")
-        self.progress.hide()
-        self.status = StatusLine()
-        self.status.setAccessibleName("Send result")
-        self.send_button = QtWidgets.QPushButton("&Send")
-        self.send_button.setToolTip("Send (Ctrl+Return)")
-        self.send_button.setDefault(True)
-        self.cancel_button = QtWidgets.QPushButton("Cance&l")
-        self.cancel_button.hide()
-        bottom = QtWidgets.QHBoxLayout()
-        bottom.addWidget(self.progress, 1)
-        bottom.addStretch()
-        bottom.addWidget(self.cancel_button)
-        bottom.addWidget(self.send_button)
+        self.bar = SendBar()
+        self.status, self.progress = self.bar.status, self.bar.progress
+        self.send_button, self.cancel_button = self.bar.send_button, self.bar.cancel_button
         layout = QtWidgets.QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.body, 1)
         layout.addWidget(self.attachments)
-        layout.addWidget(self.status)
-        layout.addLayout(bottom)
+        layout.addWidget(self.bar)
         for field in (self.to, self.cc, self.bcc):
             field.validity_changed.connect(self._update_send_state)
             field.edit.textEdited.connect(self.on_address_text_edited)
+        self.subject.textEdited.connect(self.on_address_text_edited)
         self.attachments.changed.connect(self._update_send_state)
         self.account.currentIndexChanged.connect(self.on_account_current_index_changed)
         self.send_button.clicked.connect(self.on_send_button_clicked)
@@ -124,14 +126,19 @@ class ComposeForm(QtWidgets.QWidget):
         self.add_account.setVisible(self.account.count() == 0)
         self.on_account_current_index_changed()
 
-    def has_content(self) -> bool:
-        """True when closing would throw away something the person wrote."""
+    def reload_completions(self) -> None:
+        """Offer every address written to before (To, Cc and Bcc) in all three fields."""
+        known = address_book.known_addresses(self._store)
+        for field in (self.to, self.cc, self.bcc):
+            field.completer.set_addresses(known)
+
+    def has_content(self, *, ignore_signature: bool = True) -> bool:
+        """True when closing would throw away something the person wrote (an inserted
+        signature alone is not something they wrote)."""
         typed = (self.to.text(), self.cc.text(), self.bcc.text(), self.subject.text())
-        return (
-            any(t.strip() for t in typed)
-            or self.body.has_text()
-            or bool(self.attachments.attachments())
-        )
+        text, _ = self.body.content()
+        wrote = bool(text.strip()) and not (ignore_signature and text == self._signature)
+        return any(t.strip() for t in typed) or wrote or bool(self.attachments.attachments())
 
     @property
     def sending(self) -> bool:
@@ -140,7 +147,7 @@ class ComposeForm(QtWidgets.QWidget):
     def problem(self) -> str:
         """Why Send is disabled (empty when it is enabled)."""
         if self.account.count() == 0:
-            return "Add an account first."
+            return "Add account first: Accounts → Add account…"
         bad = next((f for f in (self.to, self.cc, self.bcc) if f.error is not None), None)
         if bad is not None and bad.error is not None:
             return bad.error.message
@@ -149,9 +156,7 @@ class ComposeForm(QtWidgets.QWidget):
         return ""
 
     def _update_send_state(self) -> None:
-        reason = self.problem()
-        self.send_button.setEnabled(not reason and not self.sending)
-        self.send_button.setToolTip(reason or "Send (Ctrl+Return)")
+        self.bar.set_ready(self.problem(), self.sending)
         self._oversize_ok = False
 
     def prefill(self, values: Prefill, *, replaces: int | None = None) -> None:
@@ -172,7 +177,10 @@ class ComposeForm(QtWidgets.QWidget):
             self.status.show_text(values.notice, "warning")
 
     def clear(self) -> None:
+        self.forget_draft()
+        self._signature = ""
         self.prefill(Prefill(account=self.account.currentData()))
+        self._apply_signature()
 
     def draft(self) -> Draft:
         text, html = self.body.content()
@@ -209,6 +217,7 @@ class ComposeForm(QtWidgets.QWidget):
     def on_account_current_index_changed(self) -> None:
         name = self.account.currentData()
         self.attachments.set_limit(settings.learned_max_size(self._store, name) if name else None)
+        self._apply_signature()
 
     @Slot()
     def on_send_button_clicked(self) -> None:
@@ -252,6 +261,7 @@ class ComposeForm(QtWidgets.QWidget):
 
     @Slot(int)
     def on_job_queued(self, item_id: int) -> None:
+        self.forget_draft()  # the outbox holds it now
         if self._replaces is not None:
             self._discard(self._replaces)
             self._replaces = None
@@ -264,20 +274,18 @@ class ComposeForm(QtWidgets.QWidget):
 
     @Slot(int, int)
     def on_job_progress(self, done: int, total: int) -> None:
-        self.progress.setMaximum(max(total, 1))
-        self.progress.setValue(done)
+        self.bar.show_progress(done, total)
 
     @Slot(object)
     def on_job_finished(self, result: SendResult) -> None:
         self._set_busy(False)
         if result.state is State.SENT:
-            refused = f" Refused: {', '.join(result.refused)}." if result.refused else ""
             self.status.show_text(
-                f"Sent to {', '.join(result.accepted)} at {time.strftime('%H:%M')} — "
-                f"server replied {result.final_reply}.{refused}",
-                "ok" if not refused else "warning",
+                sent_line(result.accepted, result.refused, locale_format.now_clock()),
+                "ok" if not result.refused else "warning",
             )
             self.clear()
+            self.reload_completions()
         elif result.state is State.CANCELLED:
             self._discard(result.item_id)
             self.status.show_text("Sending cancelled; nothing was sent.", "warning")
@@ -311,8 +319,5 @@ class ComposeForm(QtWidgets.QWidget):
         for widget in (self.account, self.to, self.cc, self.bcc, self.subject, self.body):
             widget.setEnabled(not busy)
         self.attachments.setEnabled(not busy)
-        self.progress.setVisible(busy)
-        self.progress.setValue(0)
-        self.cancel_button.setVisible(busy)
-        self.cancel_button.setEnabled(busy)
+        self.bar.set_busy(busy)
         self._update_send_state()

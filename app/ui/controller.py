@@ -21,6 +21,7 @@ from app.ui.widgets import bring_to_front
 from app.workers.base import wait_for_parked
 
 if TYPE_CHECKING:
+    from app.core.drafts import SavedDraft
     from app.core.outbox import SendResult
     from app.ui.compose_window import ComposeWindow
     from app.ui.outbox_runner import OutboxRunner
@@ -57,6 +58,7 @@ class Controller(QObject):
         self._run_outbox = run_outbox
         self.store = Store.open(paths)
         self.window = MainWindow()
+        self.window.paths = paths
         self.tray = Tray(self)
         self.quick_send: QuickSendDialog | None = None
         self.compose_windows: list[ComposeWindow] = []
@@ -103,8 +105,26 @@ class Controller(QObject):
         s.paused_changed.connect(w.refresh_status)
         s.sent.connect(self.on_service_sent)
         s.problem.connect(self.on_service_problem)
+        from app.ui.notifications import DesktopNotifications
+
+        self.notifications = DesktopNotifications(self)
+        self.notifications.clicked.connect(self.on_notification_clicked)
         if self._run_outbox:
             self.runner.start()
+        self.restore_drafts()
+
+    def restore_drafts(self) -> None:
+        """Messages being written when Relaydesk last stopped (a crash, a power cut)."""
+        from app.core import drafts
+
+        kept = [saved for saved in drafts.saved(self.store) if not saved.empty]
+        for saved in kept:
+            self.open_compose(restored=saved)
+        if kept:
+            many = "messages" if len(kept) > 1 else "message"
+            self.window.statusBar().showMessage(
+                f"Restored {len(kept)} unsent {many} from last time.", 15000
+            )
 
     # -- what the outside asks for ----------------------------------------------------
     def start(self, message: str = "activate") -> None:
@@ -162,13 +182,18 @@ class Controller(QObject):
         bring_to_front(self.quick_send)
 
     def open_compose(
-        self, values: Prefill | None = None, replaces: int | None = None
+        self,
+        values: Prefill | None = None,
+        replaces: int | None = None,
+        restored: SavedDraft | None = None,
     ) -> ComposeWindow:
         from app.ui.compose_window import ComposeWindow
 
         self.finish_startup()
         self.compose_windows = [c for c in self.compose_windows if c.isVisible()]
-        window = ComposeWindow(self.store, self.service, values, replaces=replaces)
+        window = ComposeWindow(
+            self.store, self.service, values, replaces=replaces, restored=restored
+        )
         self.compose_windows.append(window)
         window.show()
         return window
@@ -212,7 +237,9 @@ class Controller(QObject):
     @Slot()
     def on_settings_requested(self) -> None:
         self.finish_startup()
-        dialog = settings.SettingsDialog(self.store, self.window)
+        from app.ui.settings import SettingsDialog
+
+        dialog = SettingsDialog(self.store, self.window)
         if dialog.exec():
             self.window.accounts.reload()
             self.window.compose.reload_accounts()
@@ -222,15 +249,24 @@ class Controller(QObject):
         if self.tray.available and settings.get(self.store, "close_to_tray"):
             self.window.hide()
         else:
-            self.quit()
+            self.quit()  # asks first when messages would stay unsent
 
     @Slot(object)
     def on_service_sent(self, result: SendResult) -> None:
-        self._notify("Message sent", f"Sent to {', '.join(result.accepted)}.", problem=False)
+        from app.core.wording import sent_line
+
+        text = sent_line(result.accepted, result.refused)
+        self._notify("Message sent", text, problem=False, target=f"history:{result.item_id}")
 
     @Slot(object, object)
-    def on_service_problem(self, _result: SendResult | None, error: RelayError) -> None:
-        self._notify("Message not sent", f"{error.message} {error.hint}", problem=True)
+    def on_service_problem(self, result: SendResult | None, error: RelayError) -> None:
+        title = (
+            "Message not sent"
+            if result is None or result.state.value == "failed"
+            else "Message waiting in the outbox"
+        )
+        target = f"outbox:{result.item_id}" if result is not None else "outbox:"
+        self._notify(title, f"{error.message} {error.hint}", problem=True, target=target)
         account = error.details.get("account")
         if isinstance(error, SignInRequired) and isinstance(account, str):
             self.offer_sign_in(account)
@@ -256,22 +292,58 @@ class Controller(QObject):
         if self._run_outbox and self.ready:
             self.runner.run_due()  # the messages that waited for the sign-in
 
-    def _notify(self, title: str, text: str, *, problem: bool) -> None:
-        shown = settings.get(self.store, "notifications") and self.tray.notify(
-            title, text, problem=problem
-        )
-        if not shown:
-            self.window.statusBar().showMessage(f"{title}: {text}", 10000)
+    def _notify(self, title: str, text: str, *, problem: bool, target: str = "") -> None:
+        """The desktop's notification service first (no tray needed), else the tray's
+        bubble; the status bar always says it too, for whoever is looking at the window."""
+        self.window.statusBar().showMessage(f"{title}: {text}", 10000)
+        if not settings.get(self.store, "notifications"):
+            return
+        if not self.notifications.notify(title, text, problem=problem, target=target):
+            self.tray.notify(title, text, problem=problem)
+
+    @Slot(str)
+    def on_notification_clicked(self, target: str) -> None:
+        """Open what the notification was about: the sent message, or the one waiting."""
+        page, _, number = target.partition(":")
+        self.show_window()
+        if page == "history":
+            self.window.show_page(1)
+            if number:
+                self.window.history.select_outbox_item(int(number))
+        elif page == "outbox":
+            self.window.show_page(2)
+            if number:
+                self.window.outbox.select_item(int(number))
 
     # -- leaving ---------------------------------------------------------------------
     def confirm_quit(self) -> bool:
-        """Ask about unsent drafts; True when nothing stops the quit."""
+        """Ask about unsent drafts and pending messages; True when nothing stops the quit."""
         if not self.ready:
             return True  # no page, no compose window: nothing can have been typed
         from app.ui.compose_window import confirm_discard
+        from app.ui.quit_prompt import QuitChoice, ask_about_pending
 
         forms = [self.window.compose] + [c.form for c in self.compose_windows if c.isVisible()]
-        return all(confirm_discard(self.window, form) for form in forms if form.has_content())
+        if not all(confirm_discard(self.window, form) for form in forms if form.has_content()):
+            return False
+        choice = ask_about_pending(self.window, self.store, tray=self.tray.available)
+        # At merge: QuitChoice.BACKGROUND → background.enable(); then as QUIT.
+        if choice is QuitChoice.KEEP_RUNNING:
+            self.keep_running()
+            return False
+        if choice is QuitChoice.QUIT:
+            for form in forms:
+                form.close_down(keep=False)  # nothing to restore: the person chose to quit
+            return True
+        return False
+
+    def keep_running(self) -> None:
+        """Stay alive to send: in the tray when there is one, else as a minimised window."""
+        if self.tray.available:
+            self.window.hide()
+            self.tray.notify("Relaydesk keeps sending", "Quit from the tray menu when done.")
+        else:
+            self.window.showMinimized()
 
     @Slot()
     def quit(self) -> None:
@@ -287,8 +359,12 @@ class Controller(QObject):
         self._closed = True
         self.window.stop_timers()
         if self.ready:
+            forms = [self.window.compose] + [c.form for c in self.compose_windows]
+            for form in forms:
+                form.close_down(keep=True)  # a logout or shutdown: offered again next time
             self.runner.stop()
             self.service.shutdown()
+            self.notifications.shutdown()
             self.window.accounts.shutdown()
         wait_for_parked()
         self.tray.hide()

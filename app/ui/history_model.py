@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from app.core import history
 from app.core.history import HistoryEntry
-from app.core.sizes import human_size
 from app.core.store import Store
+from app.ui import locale_format
 from app.ui.qt import Qt, QtCore
 
 PAGE = 200
@@ -20,9 +19,8 @@ def recipients_text(entry: HistoryEntry) -> str:
 
 
 def when_text(at: float) -> str:
-    today = time.strftime("%Y-%m-%d")
-    stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(at))
-    return stamp[11:] if stamp.startswith(today) else stamp
+    """Today's sends by their time, older ones with their date (the locale's short forms)."""
+    return locale_format.when(at)
 
 
 class HistoryModel(QtCore.QAbstractTableModel):
@@ -101,7 +99,7 @@ class HistoryModel(QtCore.QAbstractTableModel):
                 return entry.subject or "(no subject)"
             if column == 3:
                 return entry.account
-            return human_size(entry.size)
+            return locale_format.size(entry.size)
         if role == Qt.ItemDataRole.ToolTipRole and index.column() == 1:
             return recipients_text(entry)
         if role == Qt.ItemDataRole.UserRole:

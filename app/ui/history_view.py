@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import html
-import time
 
 from app.core import history, outbox
 from app.core.errors import UsageError
-from app.core.sizes import human_size
 from app.core.store import Store
+from app.ui import locale_format
 from app.ui.history_model import HistoryModel
 from app.ui.qt import Qt, QTimer, QtWidgets, Signal, Slot
 
 SEARCH_DELAY_MS = 250
+
+
+# Where a message was sent from, as a person would say it.
+FACE_WORDS = {
+    "gui": "the Relaydesk window",
+    "cli": "the command line",
+    "sendmail": "sendmail (a script or cron job)",
+    "tool": "an AI assistant's tool call",
+    "mcp": "an AI assistant (MCP)",
+}
 
 
 class HistoryView(QtWidgets.QWidget):
@@ -84,6 +93,15 @@ class HistoryView(QtWidgets.QWidget):
         self._update_count()
         self._show_entry(None)
 
+    def select_outbox_item(self, outbox_id: int) -> bool:
+        """Select the newest entry of this outbox item (a clicked notification); True if found."""
+        for row in range(self.model.rowCount()):
+            entry = self.model.entry(row)
+            if entry is not None and entry.outbox_id == outbox_id:
+                self.table.selectRow(row)
+                return True
+        return False
+
     def _update_count(self) -> None:
         total = self.model.total()
         what = "match" if self.model.query else "sent"
@@ -120,9 +138,9 @@ class HistoryView(QtWidgets.QWidget):
             ("Subject", entry.subject or "(no subject)"),
             ("From", entry.envelope_from),
             ("Account", entry.account),
-            ("Sent", time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry.sent_at))),
+            ("Sent", locale_format.full(entry.sent_at)),
             ("Message-ID", entry.message_id),
-            ("Size", human_size(entry.size)),
+            ("Size", locale_format.size(entry.size)),
             ("Server reply", entry.final_reply or "—"),
         ]
         parts = ["<table cellspacing='4'>"]
@@ -143,5 +161,5 @@ class HistoryView(QtWidgets.QWidget):
         attempts = f"{item.attempts} attempt{'s' if item.attempts != 1 else ''}"
         return (
             f"<h4>Send</h4><p>{attempts}, last step reached: {item.step or '—'}, "
-            f"sent from the {html.escape(item.face)}.</p>"
+            f"sent from {html.escape(FACE_WORDS.get(item.face, item.face))}.</p>"
         )

@@ -33,31 +33,39 @@ def app_icon() -> QtGui.QIcon:
 _OUTBOX_BLUE = "#3d8bfd"
 
 
+def _outbox_pixmap(size: int, colour: QtGui.QColor) -> QtGui.QPixmap:
+    pixmap = QtGui.QPixmap(size, size)
+    pixmap.fill(QtGui.QColor(0, 0, 0, 0))
+    painter = QtGui.QPainter(pixmap)
+    painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+    painter.scale(size / 24, size / 24)
+    pen = QtGui.QPen(colour, 2.2)
+    pen.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
+    pen.setJoinStyle(QtCore.Qt.PenJoinStyle.RoundJoin)
+    painter.setPen(pen)
+    tray = QtGui.QPainterPath(QtCore.QPointF(3, 13))
+    for x, y in ((3, 20.5), (21, 20.5), (21, 13), (16, 13), (14.5, 16), (9.5, 16), (8, 13)):
+        tray.lineTo(x, y)
+    tray.closeSubpath()
+    painter.drawPath(tray)
+    painter.drawLine(QtCore.QPointF(12, 11.5), QtCore.QPointF(12, 2.5))
+    painter.drawPolyline([QtCore.QPointF(8, 6.5), QtCore.QPointF(12, 2.5), QtCore.QPointF(16, 6.5)])
+    painter.end()
+    return pixmap
+
+
 @cache
 def outbox_icon() -> QtGui.QIcon:
-    """An outbox (a tray with an arrow leaving it), drawn at every size the sidebar may ask."""
+    """An outbox (a tray with an arrow leaving it), drawn at every size the sidebar may ask.
+
+    Selected, it is drawn in the selection's text colour: blue on a blue highlight vanished.
+    """
     icon = QtGui.QIcon()
+    palette = QtWidgets.QApplication.palette()
+    selected = palette.color(QtGui.QPalette.ColorRole.HighlightedText)
     for size in (16, 22, 24, 32, 44, 48, 64):
-        pixmap = QtGui.QPixmap(size, size)
-        pixmap.fill(QtGui.QColor(0, 0, 0, 0))
-        painter = QtGui.QPainter(pixmap)
-        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
-        painter.scale(size / 24, size / 24)
-        pen = QtGui.QPen(QtGui.QColor(_OUTBOX_BLUE), 2.2)
-        pen.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
-        pen.setJoinStyle(QtCore.Qt.PenJoinStyle.RoundJoin)
-        painter.setPen(pen)
-        tray = QtGui.QPainterPath(QtCore.QPointF(3, 13))
-        for x, y in ((3, 20.5), (21, 20.5), (21, 13), (16, 13), (14.5, 16), (9.5, 16), (8, 13)):
-            tray.lineTo(x, y)
-        tray.closeSubpath()
-        painter.drawPath(tray)
-        painter.drawLine(QtCore.QPointF(12, 11.5), QtCore.QPointF(12, 2.5))
-        painter.drawPolyline(
-            [QtCore.QPointF(8, 6.5), QtCore.QPointF(12, 2.5), QtCore.QPointF(16, 6.5)]
-        )
-        painter.end()
-        icon.addPixmap(pixmap)
+        icon.addPixmap(_outbox_pixmap(size, QtGui.QColor(_OUTBOX_BLUE)))
+        icon.addPixmap(_outbox_pixmap(size, selected), QtGui.QIcon.Mode.Selected)
     return icon
 
 

@@ -13,6 +13,7 @@ from app.ui.qt import QtCore, QtGui, QTimer, QtWidgets, Signal, Slot
 from app.ui.widgets import bring_to_front
 
 if TYPE_CHECKING:
+    from app.core.paths import Paths
     from app.core.store import Store
     from app.ui.accounts_page import AccountsPage
     from app.ui.compose import ComposeForm
@@ -26,6 +27,9 @@ PAGES = (
     ("Outbox", "mail-send"),
     ("Accounts", "system-users"),
 )
+
+
+ACCOUNTS_ROW = 3
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -47,6 +51,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def __init__(self) -> None:
         super().__init__()
         self._service: SendService | None = None
+        self.paths: Paths | None = None  # set by the controller; None: the default places
         self.setWindowTitle("Relaydesk")
         self.setWindowIcon(app_icon())
         self.setMinimumSize(760, 520)
@@ -99,6 +104,13 @@ class MainWindow(QtWidgets.QMainWindow):
         service.sent.connect(self.on_service_sent)
         self._timer.start()
         self.refresh_status()
+        if not self.accounts.has_accounts() and self.sidebar.currentRow() == 0:
+            self.show_welcome()  # unless the person already clicked a section
+
+    def show_welcome(self) -> None:
+        """No account yet: open on the welcome, its one button ready for Enter."""
+        self.sidebar.setCurrentRow(ACCOUNTS_ROW)
+        self.accounts.setup_button.setFocus()
 
     def _menus(self) -> None:
         # setShortcuts, not setShortcut: resolving setShortcut's overloads builds every enum
@@ -124,6 +136,15 @@ class MainWindow(QtWidgets.QMainWindow):
             action.setData(row)
             action.triggered.connect(self.on_view_action_triggered)
         help_menu = self.menuBar().addMenu("&Help")
+        docs = help_menu.addAction("Relaydesk &help (opens the documentation)")
+        docs.setShortcuts([QtGui.QKeySequence("F1")])
+        docs.triggered.connect(self.on_docs_triggered)
+        help_menu.addAction("&Words Relaydesk uses…").triggered.connect(self.on_glossary_triggered)
+        help_menu.addAction("Where your &data and logs are…").triggered.connect(
+            self.on_places_triggered
+        )
+        help_menu.addAction("&Report a problem…").triggered.connect(self.on_report_triggered)
+        help_menu.addSeparator()
         help_menu.addAction("&About Relaydesk").triggered.connect(self.on_about_triggered)
 
     def on_merge_triggered(self) -> None:
@@ -136,6 +157,7 @@ class MainWindow(QtWidgets.QMainWindow):
             bring_to_front(self.merge_window)
 
     def show_page(self, row: int) -> None:
+        """Show one section and put the keyboard focus in it."""
         self.sidebar.setCurrentRow(row)
         page = self.stack.currentWidget()
         if page is not None:  # None only before the pages are added
@@ -146,6 +168,37 @@ class MainWindow(QtWidgets.QMainWindow):
         action = self.sender()
         if isinstance(action, QtGui.QAction):
             self.show_page(int(action.data()))
+
+    @Slot()
+    def on_docs_triggered(self) -> None:
+        from app.ui.help_menu import DOCS_URL
+
+        self._open_or_show(DOCS_URL)
+
+    @Slot()
+    def on_report_triggered(self) -> None:
+        from app.ui.help_menu import PROBLEMS_URL
+
+        self._open_or_show(PROBLEMS_URL)
+
+    def _open_or_show(self, url: str) -> None:
+        from app.ui.help_menu import open_url
+
+        if not open_url(url):  # no browser here: the address, to open elsewhere
+            self.statusBar().showMessage(f"No web browser could be opened. The address: {url}")
+
+    @Slot()
+    def on_glossary_triggered(self) -> None:
+        from app.ui.help_menu import glossary_dialog
+
+        glossary_dialog(self).open()
+
+    @Slot()
+    def on_places_triggered(self) -> None:
+        from app.ui.help_menu import PlacesDialog
+
+        self.places = PlacesDialog(self, self.paths)
+        self.places.open()
 
     @Slot()
     def on_about_triggered(self) -> None:
@@ -177,11 +230,15 @@ class MainWindow(QtWidgets.QMainWindow):
 
     @Slot()
     def on_accounts_changed(self) -> None:
+        first = self.compose.account.count() == 0 and self.accounts.has_accounts()
         self.compose.reload_accounts()
+        if first:  # the first account is set up: writing a message is the next thing to do
+            self.show_page(0)
+            self.compose.to.edit.setFocus()
 
     @Slot()
     def on_compose_account_missing(self) -> None:
-        self.show_page(3)
+        self.show_page(ACCOUNTS_ROW)
         self.accounts.open_wizard()
 
     def stop_timers(self) -> None:

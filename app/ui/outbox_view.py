@@ -1,4 +1,4 @@
-"""Outbox: what is queued, sending, retrying or failed, with the reason; retry, edit, discard."""
+"""Outbox: what is waiting, sending, retrying or not sent, with the reason; retry, edit, discard."""
 
 from __future__ import annotations
 
@@ -8,10 +8,14 @@ from app.core import outbox
 from app.core.errors import RelayError
 from app.core.outbox import OutboxItem, State
 from app.core.store import Store
+from app.core.wording import outbox_details, outbox_reason, state_word
+from app.ui import locale_format
 from app.ui.qt import Qt, QtWidgets, Signal, Slot
-from app.ui.widgets import StatusLine
+from app.ui.widgets import StatusLine, confirm
 
-COLUMNS = ("State", "To", "Subject", "Account", "Attempts", "Next attempt", "Reason")
+# Account and attempts are in the details pane: at 800x600 the reason must stay visible.
+COLUMNS = ("State", "To", "Subject", "Next attempt", "Reason")
+REASON_COLUMN = COLUMNS.index("Reason")
 SHOWN = (
     State.QUEUED,
     State.SENDING,
@@ -20,16 +24,20 @@ SHOWN = (
     State.POSSIBLY_SENT,
     State.CANCELLED,
 )
-_LABELS = {State.POSSIBLY_SENT: "possibly sent"}
 # A table row costs a few Qt objects; a mail merge can queue ten thousand messages.
 SHOW_AT_MOST = 500
 _SUMMARY_ORDER = (State.QUEUED, State.SENDING, State.RETRYING, State.FAILED, State.POSSIBLY_SENT)
 
 
 def outbox_summary(counts: dict[State, int]) -> str:
-    """ "2 queued, 1 retrying" — or "Outbox empty"."""
-    parts = [f"{counts[s]} {s.value.replace('_', ' ')}" for s in _SUMMARY_ORDER if counts.get(s)]
+    """ "2 waiting, 1 retrying" — or "Outbox empty"."""
+    parts = [f"{counts[s]} {state_word(s).lower()}" for s in _SUMMARY_ORDER if counts.get(s)]
     return ", ".join(parts) if parts else "Outbox empty"
+
+
+def pending_count(counts: dict[State, int]) -> int:
+    """Messages that would be sent if Relaydesk kept running (waiting, sending, retrying)."""
+    return sum(counts.get(s, 0) for s in (State.QUEUED, State.SENDING, State.RETRYING))
 
 
 def _next_attempt(item: OutboxItem) -> str:
@@ -37,12 +45,7 @@ def _next_attempt(item: OutboxItem) -> str:
         return "—"
     if item.next_attempt_at <= time.time():
         return "now"
-    return time.strftime("%H:%M", time.localtime(item.next_attempt_at))
-
-
-def _reason(item: OutboxItem) -> str:
-    error = item.last_error or {}
-    return str(error.get("message", "")) if error else ""
+    return locale_format.when(item.next_attempt_at)
 
 
 class OutboxView(QtWidgets.QWidget):
@@ -56,6 +59,7 @@ class OutboxView(QtWidgets.QWidget):
         super().__init__(parent)
         self._store = store
         self._items: list[OutboxItem] = []
+        self._retried: dict[int, int] = {}  # item id → attempts when "Retry now" was pressed
         self.table = QtWidgets.QTableWidget(0, len(COLUMNS))
         self.table.setAccessibleName("Outbox messages")
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -65,7 +69,7 @@ class OutboxView(QtWidgets.QWidget):
         self.table.verticalHeader().hide()
         self.table.setWordWrap(False)
         self.table.horizontalHeader().setStretchLastSection(True)
-        for column, width in ((0, 95), (1, 150), (2, 150), (3, 70), (4, 70), (5, 100)):
+        for column, width in ((0, 80), (1, 140), (2, 140), (3, 90)):
             self.table.setColumnWidth(column, width)
         self.empty = QtWidgets.QLabel("The outbox is empty: everything has been sent.")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -96,6 +100,14 @@ class OutboxView(QtWidgets.QWidget):
         rows = {index.row() for index in self.table.selectedIndexes()}
         return self._items[rows.pop()] if len(rows) == 1 else None
 
+    def select_item(self, item_id: int) -> bool:
+        """Select one message (a clicked notification); True when it is still listed."""
+        for row, item in enumerate(self._items):
+            if item.id == item_id:
+                self.table.selectRow(row)
+                return True
+        return False
+
     def summary(self) -> str:
         """What the outbox holds, in a few words (for the status bar)."""
         return outbox_summary(outbox.count_by_state(self._store))
@@ -113,13 +125,11 @@ class OutboxView(QtWidgets.QWidget):
         self.table.setRowCount(len(self._items))
         for row, item in enumerate(self._items):
             values = (
-                _LABELS.get(item.state, item.state.value),
+                state_word(item.state),
                 ", ".join(r.address for r in item.recipients),
                 item.subject or "(no subject)",
-                item.account,
-                str(item.attempts),
                 _next_attempt(item),
-                _reason(item),
+                outbox_reason(item),
             )
             for column, value in enumerate(values):
                 cell = QtWidgets.QTableWidgetItem(value)
@@ -138,11 +148,20 @@ class OutboxView(QtWidgets.QWidget):
         self.retry.setEnabled(waiting)
         self.edit.setEnabled(waiting)
         self.discard.setEnabled(waiting)
-        if item is not None and item.last_error:
-            error = item.last_error
-            self.detail.show_text(f"{error.get('message', '')} {error.get('hint', '')}", "error")
-        else:
+        if item is None:
             self.detail.clear_text()
+            return
+        if self._retried.get(item.id) == item.attempts and item.state is not State.FAILED:
+            # "Retry now" was pressed and the attempt has not ended yet: say so, not the past.
+            subject = item.subject or "(no subject)"
+            self.detail.show_text(f"Sending “{subject}” again now…")
+            return
+        self._retried.pop(item.id, None)
+        attempts = f"{item.attempts} attempt{'s' if item.attempts != 1 else ''}"
+        facts = f"From account “{item.account}”, {locale_format.size(item.size)}, {attempts}."
+        details = outbox_details(item)
+        kind = "error" if item.state is State.FAILED else ("warning" if details else "")
+        self.detail.show_text(f"{details}\n{facts}" if details else facts, kind)
 
     @Slot()
     def on_retry_clicked(self) -> None:
@@ -155,6 +174,7 @@ class OutboxView(QtWidgets.QWidget):
         except RelayError as error:
             self.detail.show_text(f"{error.message} {error.hint}", "error")
             return
+        self._retried[item.id] = item.attempts
         self.retry_requested.emit(item.id, item.account)
         self.reload()
         self.changed.emit()
@@ -170,12 +190,13 @@ class OutboxView(QtWidgets.QWidget):
         item = self.selected()
         if item is None:
             return
-        answer = QtWidgets.QMessageBox.question(
+        if not confirm(
             self,
             "Discard message? — Relaydesk",
             f"Remove “{item.subject or '(no subject)'}” from the outbox? It will not be sent.",
-        )
-        if answer != QtWidgets.QMessageBox.StandardButton.Yes:
+            "&Discard message",
+            name="discard-outbox-message",
+        ):
             return
         try:
             outbox.discard(self._store, item.id, face="gui")

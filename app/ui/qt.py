@@ -6,6 +6,7 @@ from PySide6 import QtCore, QtGui, QtNetwork, QtWidgets
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 if TYPE_CHECKING:
+    from PySide6 import QtDBus
     from PySide6.QtCore import Qt
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "QTimer",
     "Qt",
     "QtCore",
+    "QtDBus",
     "QtGui",
     "QtNetwork",
     "QtWidgets",
@@ -27,4 +29,8 @@ def __getattr__(name: str) -> Any:
     # is handed out on first use: the window frame is on screen before any page needs it.
     if name == "Qt":
         return QtCore.Qt
+    if name == "QtDBus":  # only the notifications need it, after the first paint
+        from PySide6 import QtDBus
+
+        return QtDBus
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

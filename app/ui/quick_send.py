@@ -9,11 +9,14 @@ from app.core.errors import RelayError
 from app.core.message import Draft
 from app.core.outbox import SendResult, State
 from app.core.store import Store
+from app.core.wording import sent_line
+from app.ui import locale_format
 from app.ui.attachments import AttachmentList, accept_file_drags, local_paths
 from app.ui.icons import app_icon
 from app.ui.qt import Qt, QtGui, QtWidgets, Slot
+from app.ui.send_bar import SendBar
 from app.ui.sending import SendJob, SendService
-from app.ui.widgets import AddressField, StatusLine
+from app.ui.widgets import AddressField
 
 
 class QuickSendDialog(QtWidgets.QDialog):
@@ -38,12 +41,10 @@ class QuickSendDialog(QtWidgets.QDialog):
         self.text.setAccessibleName("Message text")
         self.text.setTabChangesFocus(True)
         self.attachments = AttachmentList()
-        self.status = StatusLine()
-        self.progress = QtWidgets.QProgressBar()
-        self.progress.hide()
-        self.send_button = QtWidgets.QPushButton("&Send")
-        self.send_button.setDefault(True)
         close = QtWidgets.QPushButton("&Close")
+        self.bar = SendBar(extra=(close,))  # the same bar as Compose
+        self.status, self.progress = self.bar.status, self.bar.progress
+        self.send_button = self.bar.send_button
         form = QtWidgets.QFormLayout()
         for text, field, widget in (
             ("Fro&m:", self.account, self.account),
@@ -53,23 +54,23 @@ class QuickSendDialog(QtWidgets.QDialog):
             label = QtWidgets.QLabel(text)
             label.setBuddy(field)
             form.addRow(label, widget)
-        buttons = QtWidgets.QHBoxLayout()
-        buttons.addWidget(self.progress, 1)
-        buttons.addStretch()
-        buttons.addWidget(close)
-        buttons.addWidget(self.send_button)
         layout = QtWidgets.QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.text, 1)
         layout.addWidget(self.attachments)
-        layout.addWidget(self.status)
-        layout.addLayout(buttons)
+        layout.addWidget(self.bar)
         self.to.validity_changed.connect(self._update_send_state)
         self.send_button.clicked.connect(self.on_send_button_clicked)
         close.clicked.connect(self.close)
         shortcut = QtGui.QShortcut(QtGui.QKeySequence("Ctrl+Return"), self)
         shortcut.activated.connect(self.on_send_button_clicked)
         self.reload_accounts()
+        self.setFocusProxy(self.to.edit)
+
+    def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802
+        super().showEvent(event)
+        # Typing starts with the recipient: focus on From would send keys to the account list.
+        self.to.edit.setFocus()
 
     def reload_accounts(self) -> None:
         self.account.clear()
@@ -82,13 +83,12 @@ class QuickSendDialog(QtWidgets.QDialog):
     def _update_send_state(self) -> None:
         reason = ""
         if self.account.count() == 0:
-            reason = "Add an account in the main window first."
+            reason = "Add account in the main window first (Accounts → Add account…)."
         elif self.to.error is not None:
             reason = self.to.error.message
         elif not self.to.addresses:
             reason = "Add at least one recipient."
-        self.send_button.setEnabled(not reason and self._job is None)
-        self.send_button.setToolTip(reason or "Send (Ctrl+Return)")
+        self.bar.set_ready(reason, self._job is not None)
 
     def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:  # noqa: N802
         accept_file_drags(event)
@@ -118,21 +118,22 @@ class QuickSendDialog(QtWidgets.QDialog):
         job.progress.connect(self.on_job_progress)
         job.finished.connect(self.on_job_finished)
         job.failed.connect(self.on_job_failed)
-        self.progress.setValue(0)
-        self.progress.show()
+        self.bar.set_busy(True, cancellable=False)
         self.status.show_text("Sending…")
         self._update_send_state()
 
     @Slot(int, int)
     def on_job_progress(self, done: int, total: int) -> None:
-        self.progress.setMaximum(max(total, 1))
-        self.progress.setValue(done)
+        self.bar.show_progress(done, total)
 
     @Slot(object)
     def on_job_finished(self, result: SendResult) -> None:
         self._done()
         if result.state is State.SENT:
-            self.status.show_text(f"Sent to {', '.join(result.accepted)}.", "ok")
+            self.status.show_text(
+                sent_line(result.accepted, result.refused, locale_format.now_clock()),
+                "ok" if not result.refused else "warning",
+            )
             self.to.set_text("")
             self.subject.clear()
             self.text.clear()
@@ -148,5 +149,5 @@ class QuickSendDialog(QtWidgets.QDialog):
 
     def _done(self) -> None:
         self._job = None
-        self.progress.hide()
+        self.bar.set_busy(False)
         self._update_send_state()

@@ -69,8 +69,38 @@ class StatusLine(QtWidgets.QLabel):
         self.show_text("")
 
 
+class AddressCompleter(QtWidgets.QCompleter):
+    """Completes the address being typed after the last comma, from earlier recipients."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model_ = QtCore.QStringListModel(self)
+        self.setModel(self.model_)
+        self.setCaseSensitivity(QtCore.Qt.CaseSensitivity.CaseInsensitive)
+        self.setFilterMode(QtCore.Qt.MatchFlag.MatchContains)  # "bob" finds "Bob <b@x>" too
+        self.setMaxVisibleItems(8)
+
+    def set_addresses(self, addresses: list[str]) -> None:
+        self.model_.setStringList(addresses)
+
+    def splitPath(self, path: str) -> list[str]:  # noqa: N802 - Qt override
+        return [path.rpartition(",")[2].strip()]
+
+    def pathFromIndex(self, index: QtCore.QModelIndex) -> str:  # noqa: N802 - Qt override
+        # Keep what was typed before the last comma; replace only the address being typed.
+        widget = self.widget()
+        typed = widget.text() if isinstance(widget, QtWidgets.QLineEdit) else ""
+        head, comma, _ = typed.rpartition(",")
+        chosen = str(index.data())
+        return f"{head}, {chosen}" if comma else chosen
+
+
 class AddressField(QtWidgets.QWidget):
-    """A line for one or more addresses, checked as the person types."""
+    """A line for one or more addresses.
+
+    Checked on every keystroke (Send stays disabled while the line is wrong), but the
+    problem is shown only once the person leaves the field: "b" is not an error yet.
+    """
 
     validity_changed = Signal()
 
@@ -80,6 +110,8 @@ class AddressField(QtWidgets.QWidget):
         self.edit.setAccessibleName(f"{name} addresses")
         self.edit.setPlaceholderText("name@example.com, other@example.org")
         self.edit.setClearButtonEnabled(True)
+        self.completer = AddressCompleter(self.edit)
+        self.edit.setCompleter(self.completer)
         self.reason = StatusLine()
         self.reason.setAccessibleName(f"{name} address problem")
         layout = QtWidgets.QVBoxLayout(self)
@@ -90,12 +122,19 @@ class AddressField(QtWidgets.QWidget):
         self.error: InvalidAddress | None = None
         self.addresses: tuple[str, ...] = ()
         self.edit.textChanged.connect(self.on_edit_text_changed)
+        self.edit.editingFinished.connect(self.on_edit_editing_finished)
 
     def text(self) -> str:
         return self.edit.text()
 
     def set_text(self, text: str) -> None:
+        """Fill the field (from a link, a draft): a problem in it is shown at once."""
         self.edit.setText(text)
+        self._show()
+
+    @property
+    def shows_problem(self) -> bool:
+        return self.reason.isVisibleTo(self)
 
     def on_edit_text_changed(self, text: str) -> None:
         # Imported here: the address checker (email_validator) is slow to load, and the main
@@ -106,8 +145,12 @@ class AddressField(QtWidgets.QWidget):
             self.addresses, self.error = parse_address_list(text), None
         except InvalidAddress as error:
             self.addresses, self.error = (), error
-        self._show()
+        if self.error is None or self.shows_problem:
+            self._show()  # clear at once when fixed; keep an already shown problem current
         self.validity_changed.emit()
+
+    def on_edit_editing_finished(self) -> None:
+        self._show()
 
     def changeEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802
         super().changeEvent(event)
@@ -131,3 +174,16 @@ class AddressField(QtWidgets.QWidget):
         )
         self.edit.setToolTip(self.error.hint)
         self.reason.show_text(self.error.message, "error")
+
+
+def confirm(
+    parent: QtWidgets.QWidget, title: str, text: str, action: str, *, name: str = ""
+) -> bool:
+    """Ask before a destructive step; the buttons say what happens ("Remove account",
+    "Cancel"), and Cancel is the default so a stray Enter does nothing."""
+    box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Question, title, text, parent=parent)
+    box.setObjectName(name or "confirm")
+    do = box.addButton(action, QtWidgets.QMessageBox.ButtonRole.DestructiveRole)
+    box.setDefaultButton(box.addButton(QtWidgets.QMessageBox.StandardButton.Cancel))
+    box.exec()
+    return box.clickedButton() is do

@@ -20,7 +20,8 @@ from app.core.errors import AccountExists, NoSuchAccount, RelayError
 from app.core.oauth2.signin import finish_sign_in
 from app.core.smtp.session import Timeouts
 from app.core.store import Store
-from app.ui.qt import QTimer, QtWidgets, Signal, Slot
+from app.ui.certificate_view import confirm_trust
+from app.ui.qt import QtCore, QTimer, QtWidgets, Signal, Slot
 from app.ui.wizard_pages import AddressPage, ServerPage
 from app.ui.wizard_password_page import PasswordPage
 from app.ui.wizard_test_page import TestPage
@@ -74,6 +75,7 @@ class AccountWizard(QtWidgets.QWizard):
         self.detector.found.connect(self.on_detector_found)
         self.detector.failed.connect(self.on_detector_failed)
         self._patience.timeout.connect(self.on_patience_timeout)
+        self.currentIdChanged.connect(self.on_current_id_changed)
         if account is not None:
             self._prefill(account, known_password)
 
@@ -169,17 +171,8 @@ class AccountWizard(QtWidgets.QWizard):
         server = self.server_page
         if "pin_sha256" in changes:
             pin = str(changes["pin_sha256"])
-            answer = QtWidgets.QMessageBox.warning(
-                self,
-                "Trust this certificate?",
-                "Relaydesk will accept this server's certificate even though no trusted "
-                "authority vouches for it, and will refuse any other certificate later.\n\n"
-                f"SHA-256: {pin}\n\nOnly do this for your own or your company's server, "
-                "after comparing the fingerprint with what its administrator gave you.",
-                QtWidgets.QMessageBox.StandardButton.Yes | QtWidgets.QMessageBox.StandardButton.No,
-                QtWidgets.QMessageBox.StandardButton.No,
-            )
-            if answer == QtWidgets.QMessageBox.StandardButton.Yes:
+            facts = changes.get("certificate")
+            if confirm_trust(self, pin, facts if isinstance(facts, dict) else None):
                 self.pin_sha256, self._pinned_host = pin, server.host.text().strip()
             return
         if "security" in changes:
@@ -244,6 +237,23 @@ class AccountWizard(QtWidgets.QWizard):
         if email:
             self.detector.abandon()
             self._detected(email, "The lookup took too long; the network may be slow or offline.")
+
+    # -- focus --------------------------------------------------------------------
+
+    @Slot(int)
+    def on_current_id_changed(self, _page_id: int) -> None:
+        # Qt may leave the keyboard focus in a field of the page just hidden: typing a
+        # password there would put it, in clear text, into the previous page's Username.
+        self.focus_current_page()
+
+    def focus_current_page(self) -> None:
+        """Put the cursor in the field the shown page wants typed first."""
+        page = self.currentPage()
+        field = getattr(page, "first_field", lambda: None)()
+        if field is None or not field.isEnabled():
+            field = page.nextInFocusChain() if page is not None else None
+        if field is not None:
+            field.setFocus(QtCore.Qt.FocusReason.TabFocusReason)
 
     # -- storing ------------------------------------------------------------------
 

@@ -83,6 +83,10 @@ class AddressPage(QtWidgets.QWizardPage):
         self.provider.activated.connect(self.on_provider_activated)
         self.on_email_changed("")
 
+    def first_field(self) -> QtWidgets.QWidget:
+        """Where the cursor goes when the page is shown."""
+        return self.email
+
     def preset(self) -> Preset:
         return get_preset(str(self.provider.currentData()))
 
@@ -224,7 +228,12 @@ class ServerPage(QtWidgets.QWizardPage):
         self.host.textChanged.connect(self.completeChanged)
         self.host.textEdited.connect(self.on_host_edited)
         self.security.currentIndexChanged.connect(self.on_security_changed)
+        self._apply_plaintext_rule()
         self.ca_browse.clicked.connect(self.on_ca_browse_clicked)
+
+    def first_field(self) -> QtWidgets.QWidget:
+        """Where the cursor goes when the page is shown."""
+        return self.host
 
     def current_security(self) -> Security:
         return Security(self.security.currentData())
@@ -236,6 +245,7 @@ class ServerPage(QtWidgets.QWizardPage):
         self.set_server(account.host, account.port, account.security, account.username)
         self.ca_file.setText(account.ca_file or "")
         self.allow_plaintext.setChecked(account.allow_plaintext_auth)
+        self._apply_plaintext_rule()
         self.setSubTitle("Change what is needed: the account is tested again before it is saved.")
 
     def set_server(self, host: str, port: int, security: Security, username: str | None) -> None:
@@ -346,7 +356,12 @@ class ServerPage(QtWidgets.QWizardPage):
         security = self.current_security()
         if self.port.value() in DEFAULT_PORTS.values():
             self.port.setValue(DEFAULT_PORTS[security])
-        plain = security is Security.NONE
+        self._apply_plaintext_rule()
+
+    def _apply_plaintext_rule(self) -> None:
+        # The password travels in clear only on an unencrypted connection the person chose;
+        # with STARTTLS or TLS the box means nothing, so it is off and cannot be ticked.
+        plain = self.current_security() is Security.NONE
         self.allow_plaintext.setEnabled(plain)
         if not plain:
             self.allow_plaintext.setChecked(False)

@@ -36,7 +36,16 @@ class PasswordPage(QtWidgets.QWizardPage):
         self.guidance.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.guidance.setAccessibleName("Provider guidance")
         self.open_url = QtWidgets.QPushButton()
-        self.no_login = QtWidgets.QCheckBox("This server needs no &login (a local relay)")
+        # The address itself, to copy when no browser opens (a headless or locked-down box).
+        self.url_text = QtWidgets.QLabel()
+        self.url_text.setTextInteractionFlags(
+            QtCore.Qt.TextInteractionFlag.TextSelectableByMouse
+            | QtCore.Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+        self.url_text.setAccessibleName("Provider page address")
+        self.copy_url = QtWidgets.QPushButton("Cop&y address")
+        self.url_note = MessageLabel("Browser problem")
+        self.no_login = QtWidgets.QCheckBox("This server needs no &sign-in (a local relay)")
         self.password = QtWidgets.QLineEdit()
         self.password.setEchoMode(QtWidgets.QLineEdit.EchoMode.Password)
         self.password.setAccessibleName("Password")
@@ -56,7 +65,12 @@ class PasswordPage(QtWidgets.QWizardPage):
 
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.guidance)
-        layout.addWidget(self.open_url, 0, QtCore.Qt.AlignmentFlag.AlignLeft)
+        url_row = QtWidgets.QHBoxLayout()
+        url_row.addWidget(self.open_url)
+        url_row.addWidget(self.copy_url)
+        url_row.addWidget(self.url_text, 1)
+        layout.addLayout(url_row)
+        layout.addWidget(self.url_note)
         layout.addWidget(self.use_signin)
         layout.addWidget(self.signin)
         self._password_box = QtWidgets.QWidget()
@@ -76,6 +90,11 @@ class PasswordPage(QtWidgets.QWizardPage):
         self.no_login.toggled.connect(self.on_no_login_toggled)
         self.store_keyring.toggled.connect(self.on_where_toggled)
         self.open_url.clicked.connect(self.on_open_url_clicked)
+        self.copy_url.clicked.connect(self.on_copy_url_clicked)
+
+    def first_field(self) -> QtWidgets.QWidget:
+        """Where the cursor goes when the page is shown."""
+        return self.password if self.password.isEnabled() else self.no_login
 
     def prefill(self, account: Account, known_password: str | None) -> None:
         """Edit mode: start from the account's choice; an empty field keeps its password."""
@@ -89,14 +108,20 @@ class PasswordPage(QtWidgets.QWizardPage):
         wizard = self.wizard()
         preset: Preset = wizard.address_page.preset()  # type: ignore[attr-defined]
         server = wizard.server_page  # type: ignore[attr-defined]
-        who = server.username.text().strip() or "your login"
-        self.setSubTitle(f"The password for {who} at {server.host.text().strip()}.")
+        who, host = server.username.text().strip(), server.host.text().strip()
+        if who:
+            self.setSubTitle(f"The password {who} signs in with at {host}.")
+        else:
+            self.setSubTitle(f"No username was given, so {host} is used without signing in.")
         generic = "Enter the password (or app password) you use for this mail account."
         self.guidance.setText(generic if preset.is_custom else (preset.notes or generic))
         self._url = preset.app_password_url or preset.help_url or ""
         self.open_url.setText(_AUTH_BUTTON_TEXT.get(preset.auth, "Open the provider's page…"))
         self.open_url.setToolTip(self._url)
-        self.open_url.setVisible(bool(self._url))
+        self.url_text.setText(self._url)
+        self.url_note.clear_problem()
+        for widget in (self.open_url, self.copy_url, self.url_text):
+            widget.setVisible(bool(self._url))
         if not server.username.text().strip() and preset.oauth2 is None:
             self.no_login.setChecked(True)
         self._apply_keyring_state()
@@ -245,5 +270,13 @@ class PasswordPage(QtWidgets.QWizardPage):
 
     @Slot()
     def on_open_url_clicked(self) -> None:
-        if self._url:
-            QtGui.QDesktopServices.openUrl(QtCore.QUrl(self._url))
+        if self._url and not QtGui.QDesktopServices.openUrl(QtCore.QUrl(self._url)):
+            self.url_note.show_problem(
+                "No web browser could be opened here.",
+                "Copy the address next to the button and open it on any device.",
+            )
+
+    @Slot()
+    def on_copy_url_clicked(self) -> None:
+        QtGui.QGuiApplication.clipboard().setText(self._url)
+        self.url_note.show_note("Address copied: paste it into a browser.")

@@ -125,7 +125,7 @@ class TestPage(QtWidgets.QWizardPage):
         self.save_problem.clear_problem()
         self.save_anyway.setChecked(False)
         self.save_anyway.hide()
-        login = f"login {account.username}" if account.username else "no login"
+        login = f"signing in as {account.username}" if account.username else "no sign-in"
         self.status.setText(
             f"Testing {account.email} via {account.host}:{account.port} "
             f"({account.security.value.upper()}, {login})…"
@@ -166,6 +166,8 @@ class TestPage(QtWidgets.QWizardPage):
     @Slot(object)
     def on_runner_line(self, line: TranscriptLine) -> None:
         self.transcript.appendPlainText(line.render())
+        # Appending scrolls to the end of a long line; a reader starts at the left.
+        self.transcript.horizontalScrollBar().setValue(0)
 
     @Slot(object)
     def on_runner_check(self, result: CheckResult) -> None:
@@ -193,7 +195,7 @@ class TestPage(QtWidgets.QWizardPage):
                     1, "Skipped" if report.ok else ("Stopped" if cancelled else "Not reached")
                 )
         if report.ok:
-            self.status.setText("The server accepted the login and the sender address.")
+            self.status.setText(self._passed_text(report.account))
             self.status.setStyleSheet(f"color: {success_color(self)}; font-weight: bold")
         elif cancelled:
             self.status.setText("The test was stopped. Press “Test again” to run it again.")
@@ -203,6 +205,12 @@ class TestPage(QtWidgets.QWizardPage):
         self.save_anyway.setVisible(not report.ok)
         self._set_running(False)
         self.wizard().record_test(report)  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _passed_text(account: Account) -> str:
+        if account.username:
+            return "It works: you are signed in and the server accepts your address as sender."
+        return "It works: the server accepts mail from your address without signing in."
 
     @Slot()
     def on_stop_clicked(self) -> None:

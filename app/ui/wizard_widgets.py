@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import html
+import re
+from datetime import datetime
 from typing import Any
 
 from app.core.errors import RelayError
+from app.core.trusted import grouped_fingerprint
 from app.ui.qt import QtCore, QtGui, QtWidgets, Signal, Slot
 
 _SELECTABLE = (
@@ -22,6 +25,39 @@ _DETAIL_LABELS = (
     ("expected_sha256", "Pinned fingerprint"),
     ("actual_sha256", "Fingerprint now"),
 )
+
+
+_FINGERPRINT_KEYS = ("fingerprint", "expected_sha256", "actual_sha256")
+_LONG_FINGERPRINT = re.compile(r"\(?SHA-256 (?:[0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}\)?")
+# The core's hints name CLI options; in the window the same thing is a setting.
+_CLI_WORDS = (
+    ("add its CA certificate with --ca-file", "choose its CA certificate as the CA file"),
+    ("--ca-file", "the CA file setting"),
+)
+
+
+def window_hint(hint: str) -> str:
+    """A core hint as the window says it: settings instead of CLI flags, and a fingerprint
+    pointing to the one shown whole below instead of a line no window can fit."""
+    for cli, words in _CLI_WORDS:
+        hint = hint.replace(cli, words)
+    return _LONG_FINGERPRINT.sub("(fingerprint below)", hint)
+
+
+def fact_text(key: str, value: object) -> str:
+    """A fact's value; fingerprints grouped as everywhere else in the app, dates readable."""
+    if key in _FINGERPRINT_KEYS:
+        return "\n" + grouped_fingerprint(str(value))
+    if key == "not_after":
+        try:
+            moment = datetime.fromisoformat(str(value))
+        except ValueError:
+            return str(value)
+        return QtCore.QLocale().toString(
+            QtCore.QDateTime.fromSecsSinceEpoch(int(moment.timestamp())),
+            QtCore.QLocale.FormatType.LongFormat,
+        )
+    return str(value)
 
 
 def field_label(text: str, buddy: QtWidgets.QWidget) -> QtWidgets.QLabel:
@@ -71,17 +107,27 @@ class MessageLabel(QtWidgets.QLabel):
         self.setAccessibleDescription(f"{message} {hint}".strip())
         self.show()
 
+    def show_note(self, text: str) -> None:
+        """A plain remark, not a problem."""
+        self.setText(html.escape(text))
+        self.setAccessibleDescription(text)
+        self.show()
+
     def clear_problem(self) -> None:
         self.setText("")
         self.hide()
 
 
-def fix_changes(fix: object) -> tuple[dict[str, object], str]:
-    """The account changes a core diagnosis offers (``details["fix"]``) and a button label."""
+def fix_changes(fix: object, certificate: object = None) -> tuple[dict[str, object], str]:
+    """The account changes a core diagnosis offers (``details["fix"]``) and a button label.
+
+    A pin comes with the certificate's facts (``"certificate"``), for the trust question.
+    """
     if not isinstance(fix, dict):
         return {}, ""
     if fix.get("pin_sha256"):
-        return {"pin_sha256": fix["pin_sha256"]}, "&Trust this certificate…"
+        changes = {"pin_sha256": fix["pin_sha256"], "certificate": certificate or {}}
+        return changes, "&Review and trust this certificate…"
     if fix.get("signin") == "oauth2":
         who = {"outlook": "Microsoft", "microsoft365": "Microsoft", "gmail": "Google",
                "google-workspace": "Google", "yahoo": "Yahoo", "aol": "AOL"}  # fmt: skip
@@ -137,15 +183,21 @@ class DiagnosisPanel(QtWidgets.QFrame):
     def show_error(self, error: RelayError) -> None:
         self.message.setText(error.message)
         self.message.setStyleSheet(f"color: {problem_color(self)}")
-        self.hint.setText(error.hint)
+        self.hint.setText(window_hint(error.hint))
         self.hint.setVisible(bool(error.hint))
         facts = {**error.details, **(error.details.get("certificate") or {})}
-        lines = [f"{label}: {facts[key]}" for key, label in _DETAIL_LABELS if facts.get(key)]
+        lines = [
+            f"{label}: {fact_text(key, facts[key])}"
+            for key, label in _DETAIL_LABELS
+            if facts.get(key)
+        ]
         if error.reply is not None:
             lines.append(f"Server said: {error.reply}")
         self.facts.setText("\n".join(lines))
         self.facts.setVisible(bool(lines))
-        self._changes, label = fix_changes(error.details.get("fix"))
+        self._changes, label = fix_changes(
+            error.details.get("fix"), error.details.get("certificate")
+        )
         self.fix.setText(label)
         self.fix.setVisible(bool(self._changes))
         self.setAccessibleDescription(f"{error.message} {error.hint}".strip())

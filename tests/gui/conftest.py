@@ -95,3 +95,13 @@ def controller(make_controller: Callable[..., Controller]) -> Controller:
     controller = make_controller()
     controller.start()
     return controller
+
+
+@pytest.fixture
+def notification_daemon(secret_service: dict[str, str], tmp_path: Path) -> Iterator[object]:
+    """A desktop notification service on the test session bus, in its own process."""
+    from tests.support.notification_daemon import RunningDaemon
+
+    daemon = RunningDaemon(secret_service, tmp_path / "notifications.jsonl")
+    yield daemon
+    daemon.stop()

@@ -12,6 +12,7 @@ from app.core.outbox import State
 from app.core.store import Store
 from app.ui.qt import Qt, QtWidgets
 from tests.gui.conftest import make_account, make_relay_account
+from tests.gui.test_quit_pending import answer_quit_box
 
 
 def fill(qtbot, form, to: str, subject: str, text: str) -> None:
@@ -28,7 +29,7 @@ def test_compose_send_arrives_and_appears_in_history(
     report = tmp_path / "report.pdf"
     report.write_bytes(b"%PDF-1.4 " + b"x" * 30_000)
     assert form.attachments.add_paths([report]) == []
-    assert "report.pdf — 30 KB" in form.attachments.list.item(0).text()
+    assert "report.pdf — 30 kB" in form.attachments.list.item(0).text()
 
     with qtbot.waitSignal(controller.service.sent, timeout=10_000):
         qtbot.mouseClick(form.send_button, Qt.MouseButton.LeftButton)
@@ -55,7 +56,13 @@ def test_invalid_address_disables_send_and_says_why(qtbot, account, controller) 
     assert not form.send_button.isEnabled()
     assert form.send_button.toolTip() == "Add at least one recipient."
 
-    qtbot.keyClicks(form.to.edit, "bob@example.com, carol@@example")
+    qtbot.keyClicks(form.to.edit, "b")
+    assert not form.send_button.isEnabled()
+    assert not form.to.reason.isVisible()  # one keystroke is not a mistake yet
+    qtbot.keyClicks(form.to.edit, "ob@example.com, carol@@example")
+    assert not form.to.reason.isVisible() and form.to.edit.styleSheet() == ""
+    assert "carol@@example" in form.send_button.toolTip()
+    form.to.edit.editingFinished.emit()  # the person leaves the field (Tab, click elsewhere)
     assert not form.send_button.isEnabled()
     assert form.to.reason.isVisible()
     assert "carol@@example" in form.to.reason.text()
@@ -88,12 +95,12 @@ def test_attachment_over_known_size_warns_before_sending(
     photo.write_bytes(b"\xff" * 25_000)
     form.attachments.add_paths([photo])
     assert form.attachments.warning.isVisible()
-    assert "at most 20 KB" in form.attachments.warning.text()
+    assert "at most 20 kB" in form.attachments.warning.text()
 
     qtbot.mouseClick(form.send_button, Qt.MouseButton.LeftButton)
     box = form.findChild(QtWidgets.QMessageBox, "oversize-warning")
     assert box is not None and box.isVisible()
-    assert "accepts at most 20 KB" in box.text()
+    assert "accepts at most 20 kB" in box.text()
     box.button(QtWidgets.QMessageBox.StandardButton.Cancel).click()
     qtbot.wait(50)
     assert small.messages == [] and not form.sending
@@ -129,7 +136,9 @@ def test_quit_during_send_keeps_the_message_queued(
     with qtbot.waitSignal(controller.service.outbox_changed, timeout=5_000):
         qtbot.mouseClick(form.send_button, Qt.MouseButton.LeftButton)
     started = time.monotonic()
-    controller.quit()  # the app's Quit: the window asks nothing about a draft being sent
+    answer_quit_box(qtbot, "Quit anyway", seen := [])
+    controller.quit()  # asks nothing about the draft being sent, only about the outbox
+    assert "1 message is still in the outbox" in seen[0]
     assert time.monotonic() - started < 5
     assert not controller.service.busy
     with Store.open() as store:

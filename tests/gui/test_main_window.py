@@ -41,29 +41,30 @@ def test_status_bar_and_outbox_view_show_what_the_store_holds(qtbot, account, co
     error = RecipientRefused("The server refused bob@example.com.", hint="Check the address.")
     outbox.set_state(store, failed, State.FAILED, error=error)
     controller.service.outbox_changed.emit()
-    assert controller.window.outbox_status.text() == "2 queued, 1 retrying, 1 failed"
+    assert controller.window.outbox_status.text() == "2 waiting, 1 retrying, 1 not sent"
 
     view = controller.window.outbox
     assert view.table.rowCount() == 4
     row = [view.table.item(r, 2).text() for r in range(4)].index("refused one")
-    assert view.table.item(row, 0).text() == "failed"
-    assert view.table.item(row, 6).text() == "The server refused bob@example.com."
+    assert view.table.item(row, 0).text() == "Not sent"
+    assert view.table.item(row, 4).text() == "The server refused bob@example.com."
     view.table.selectRow(row)
     assert "Check the address." in view.detail.text()
 
-    answer_next_question(qtbot, QtWidgets.QMessageBox.StandardButton.Yes)
+    answer_next_question(qtbot, "&Discard message")
     qtbot.mouseClick(view.discard, Qt.MouseButton.LeftButton)
     assert view.table.rowCount() == 3
-    assert controller.window.outbox_status.text() == "2 queued, 1 retrying"
+    assert controller.window.outbox_status.text() == "2 waiting, 1 retrying"
 
 
-def answer_next_question(qtbot, button) -> None:
-    """Answer the next modal question box as a person would."""
+def answer_next_question(qtbot, text: str) -> None:
+    """Answer the next modal question box as a person would: the button named ``text``."""
 
     def answer() -> None:
         box = QtWidgets.QApplication.activeModalWidget()
         assert isinstance(box, QtWidgets.QMessageBox)
-        box.button(button).click()
+        [button] = [b for b in box.buttons() if b.text() == text]
+        button.click()
 
     from app.ui.qt import QTimer
 
@@ -74,12 +75,15 @@ def test_remove_account_deletes_its_keyring_entry(qtbot, account, controller) ->
     page = controller.window.accounts
     assert keyring.get_password("relaydesk", "work") is not None
     page.table.selectRow(0)
-    answer_next_question(qtbot, QtWidgets.QMessageBox.StandardButton.Yes)
+    answer_next_question(qtbot, "&Remove account")
     qtbot.mouseClick(page.remove, Qt.MouseButton.LeftButton)
     assert page.table.rowCount() == 0 and not page.empty.isHidden()
     assert keyring.get_password("relaydesk", "work") is None
     assert controller.window.compose.account.count() == 0
-    assert controller.window.compose.send_button.toolTip() == "Add an account first."
+    assert (
+        controller.window.compose.send_button.toolTip()
+        == "Add account first: Accounts → Add account…"
+    )
 
 
 def test_default_account_and_send_again_from_history(
@@ -90,7 +94,7 @@ def test_default_account_and_send_again_from_history(
     page.reload()
     page.table.selectRow(1)
     qtbot.mouseClick(page.default, Qt.MouseButton.LeftButton)
-    assert page.table.item(1, 5).text() == "★ default"
+    assert page.table.item(1, 4).text() == "★ default"
 
     form = controller.window.compose
     form.reload_accounts()

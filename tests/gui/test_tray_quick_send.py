@@ -39,7 +39,7 @@ def test_quick_send_sends_through_the_same_path(
     message = email.message_from_bytes(server.messages[0].data, policy=email.policy.default)
     assert message["Subject"] == "Quick one"
     assert [p.get_filename() for p in message.iter_attachments()] == ["note.txt"]
-    assert dialog.status.text() == "Sent to bob@example.com."
+    assert dialog.status.text().startswith("Sent to bob@example.com at ")
     assert controller.window.history.model.rowCount() == 1
     # Without a tray the notification goes to the status bar.
     assert "Message sent" in controller.window.statusBar().currentMessage()
