@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         agent_commands,
         background_commands,
         mail_commands,
+        merge_commands,
         settings_commands,
     )
 
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     account_commands.register(commands)
     mail_commands.register(commands)
     agent_commands.register(commands)
+    merge_commands.register(commands)
     settings_commands.register(commands)
     background_commands.register(commands)
     return parser

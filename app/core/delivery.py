@@ -288,3 +288,15 @@ def _wait_for_quota(
 
 def _policy(store: Store, options: SendOptions) -> RetryPolicy:
     return options.retry_policy or outbox.retry_policy(store)
+
+
+# --- for the multi-connection runner (app.core.pool) -------------------------------
+
+Connection = _Connection
+
+
+def attempt_on(
+    store: Store, item_id: int, connection: _Connection, options: SendOptions
+) -> SendResult:
+    """One attempt at a due item on a connection the caller holds open for its account."""
+    return _attempt(store, item_id, connection, options, outbox.DUE_STATES)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -46,42 +47,8 @@ def enqueue(
     A ``SpooledMessage`` is stored as the path of its spool file, which the
     outbox owns from now on (``discard`` and retention delete it).
     """
-    check_recipient_count(len(message.recipients))
-    now = time.time()
-    data, spool_path = (
-        (message.data, None) if isinstance(message, BuiltMessage) else (b"", str(message.path))
-    )
-    kinds = {address.lower(): kind for address, kind in (kinds or {}).items()}
     with store.transaction() as db:
-        cursor = db.execute(
-            "INSERT INTO outbox (account, message_id, subject, envelope_from, data, spool_path,"
-            " size, smtputf8, state, attempts, created_at, updated_at, next_attempt_at, face)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
-            (
-                account.name,
-                message.message_id,
-                message.subject,
-                message.envelope_from,
-                data,
-                spool_path,
-                message.size,
-                int(message.needs_smtputf8),
-                State.QUEUED.value,
-                now,
-                now,
-                now,
-                face,
-            ),
-        )
-        item_id = int(cursor.lastrowid or 0)
-        db.executemany(
-            "INSERT INTO outbox_recipients (outbox_id, position, address, kind, status)"
-            " VALUES (?, ?, ?, ?, 'pending')",
-            [
-                (item_id, position, address, kinds.get(address.lower(), "to"))
-                for position, address in enumerate(message.recipients)
-            ],
-        )
+        item_id = enqueue_in(db, account.name, message, face=face, kinds=kinds)
         store.audit(
             face=face,
             action="enqueue",
@@ -90,6 +57,59 @@ def enqueue(
             outbox_id=item_id,
             detail={"recipients": len(message.recipients), "size": message.size},
         )
+    return item_id
+
+
+def enqueue_in(
+    db: sqlite3.Connection,
+    account: str,
+    message: BuiltMessage | SpooledMessage,
+    *,
+    face: str,
+    kinds: dict[str, str] | None = None,
+    next_attempt_at: float | None = None,
+    batch_id: int | None = None,
+) -> int:
+    """Insert one ``queued`` item inside the caller's open transaction; the caller audits.
+
+    A merge run queues all its messages in one transaction this way.
+    """
+    check_recipient_count(len(message.recipients))
+    now = time.time()
+    data, spool_path = (
+        (message.data, None) if isinstance(message, BuiltMessage) else (b"", str(message.path))
+    )
+    kinds = {address.lower(): kind for address, kind in (kinds or {}).items()}
+    cursor = db.execute(
+        "INSERT INTO outbox (account, message_id, subject, envelope_from, data, spool_path,"
+        " size, smtputf8, state, attempts, created_at, updated_at, next_attempt_at, face,"
+        " batch_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)",
+        (
+            account,
+            message.message_id,
+            message.subject,
+            message.envelope_from,
+            data,
+            spool_path,
+            message.size,
+            int(message.needs_smtputf8),
+            State.QUEUED.value,
+            now,
+            now,
+            now if next_attempt_at is None else next_attempt_at,
+            face,
+            batch_id,
+        ),
+    )
+    item_id = int(cursor.lastrowid or 0)
+    db.executemany(
+        "INSERT INTO outbox_recipients (outbox_id, position, address, kind, status)"
+        " VALUES (?, ?, ?, ?, 'pending')",
+        [
+            (item_id, position, address, kinds.get(address.lower(), "to"))
+            for position, address in enumerate(message.recipients)
+        ],
+    )
     return item_id
 
 
@@ -113,17 +133,34 @@ def get_item(store: Store, item_id: int) -> OutboxItem:
     return item_from_row(row, recipients)
 
 
-def list_items(store: Store, states: Iterable[State] | None = None) -> list[OutboxItem]:
-    """Outbox items, oldest first; all states unless ``states`` is given."""
-    if states is None:
-        ids = store.execute("SELECT id FROM outbox ORDER BY id").fetchall()
-    else:
-        wanted = [state.value for state in states]
-        marks = ", ".join("?" for _ in wanted)
-        ids = store.execute(
-            f"SELECT id FROM outbox WHERE state IN ({marks}) ORDER BY id", tuple(wanted)
-        ).fetchall()
-    return [get_item(store, row["id"]) for row in ids]
+def list_items(
+    store: Store, states: Iterable[State] | None = None, *, limit: int | None = None
+) -> list[OutboxItem]:
+    """Outbox items, oldest first; all states unless ``states`` is given; at most ``limit``.
+
+    Two queries whatever the count (items, then their recipients), so a run of
+    10,000 queued messages lists in well under a second.
+    """
+    where = ""
+    parameters: tuple[str, ...] = ()
+    if states is not None:
+        wanted = tuple(state.value for state in states)
+        where = f" WHERE state IN ({', '.join('?' for _ in wanted)})"
+        parameters = wanted
+    bound = "" if limit is None else f" LIMIT {int(limit)}"
+    rows = store.execute(
+        f"SELECT {ITEM_COLUMNS} FROM outbox{where} ORDER BY id{bound}", parameters
+    ).fetchall()
+    if not rows:
+        return []
+    recipients: dict[int, list[Any]] = {}
+    for row in store.execute(
+        "SELECT * FROM outbox_recipients WHERE outbox_id BETWEEN ? AND ?"
+        " ORDER BY outbox_id, position",
+        (rows[0]["id"], rows[-1]["id"]),
+    ):
+        recipients.setdefault(int(row["outbox_id"]), []).append(row)
+    return [item_from_row(row, recipients.get(int(row["id"]), ())) for row in rows]
 
 
 def count_by_state(store: Store) -> dict[State, int]:
@@ -132,18 +169,19 @@ def count_by_state(store: Store) -> dict[State, int]:
     return {State(row["state"]): int(row["n"]) for row in rows}
 
 
-def _due_rows(store: Store, now: float | None) -> list[Any]:
+def _due_rows(store: Store, now: float | None, limit: int | None = None) -> list[Any]:
     now = time.time() if now is None else now
+    bound = "" if limit is None else f" LIMIT {int(limit)}"
     return store.execute(
         "SELECT id, account FROM outbox WHERE state IN (?, ?)"
-        " AND coalesce(next_attempt_at, 0) <= ? ORDER BY next_attempt_at, id",
+        f" AND coalesce(next_attempt_at, 0) <= ? ORDER BY next_attempt_at, id{bound}",
         (*(state.value for state in DUE_STATES), now),
     ).fetchall()
 
 
-def due_items(store: Store, now: float | None = None) -> list[int]:
-    """Ids of items whose next attempt is due, oldest first."""
-    return [int(row["id"]) for row in _due_rows(store, now)]
+def due_items(store: Store, now: float | None = None, *, limit: int | None = None) -> list[int]:
+    """Ids of items whose next attempt is due, oldest first (at most ``limit``)."""
+    return [int(row["id"]) for row in _due_rows(store, now, limit)]
 
 
 def due_by_account(store: Store, now: float | None = None) -> dict[str, list[int]]:
