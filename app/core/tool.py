@@ -234,6 +234,11 @@ def _dispatch(
     validate(TOOLS[name][1], arguments, f"{name} arguments")
     if name == "list_accounts":
         return accounts_for(store, caller, audit)
+    if name == "send_merge":
+        from app.core.merge.agent import send_merge  # loads the merge machinery only when used
+
+        merged: dict[str, Any] = send_merge(store, arguments, caller=caller)
+        return merged
     return message_status(store, arguments["message_id"], caller=caller)
 
 

@@ -119,3 +119,39 @@ def test_two_runs_at_once_never_pass_the_quota_together(
         call_.stdout.close()
     assert 0 < len(server.messages) <= 3  # two runs of two never both fit in three
     assert sorted(c.returncode for c in calls).count(0) == len(server.messages) // 2
+
+
+def test_send_merge_is_one_of_the_agent_tools(
+    cli: Cli, smtp_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`tool call` (and so the MCP server, which goes through it) runs send_merge too."""
+    use_fast_server(monkeypatch, ("PIPELINING",))
+    server = smtp_server(mode="plain", users=None)
+    added = cli(
+        "account", "add", "relay", "--email", "me@example.com", "--host", "127.0.0.1",
+        "--port", str(server.port), "--security", "none",
+    )  # fmt: skip
+    assert added.code == 0
+    assert cli("policy", "set", "bot", "--allow-recipient", "example.com").code == 0
+    schema = cli("tool", "schema", "send_merge")
+    assert schema.code == 0 and "{{column}}" in schema.stdout
+
+    arguments = {
+        "subject": "Hi {{name}}",
+        "text": "Hello {{name}}",
+        "rows": rows("ann@example.com"),
+    }
+    dry = cli(
+        "tool", "call", "--caller", "bot",
+        stdin=json.dumps({"name": "send_merge", "arguments": {**arguments, "dry_run": True}}),
+    )  # fmt: skip
+    assert dry.code == 0 and dry.json["status"] == "dry_run"
+    assert server.messages == []
+    sent = cli(
+        "tool", "call", "--caller", "bot",
+        stdin=json.dumps({"name": "send_merge", "arguments": arguments}),
+    )  # fmt: skip
+    assert sent.code == 0, sent.stdout
+    assert sent.json["status"] == "sent" and sent.json["sent"] == 1
+    assert [m.rcpt_tos for m in server.messages] == [["ann@example.com"]]
+    assert "Subject: Hi Ann" in server.messages[0].data.decode()

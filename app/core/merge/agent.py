@@ -35,41 +35,10 @@ from app.core.policy import (
     get_policy,
 )
 from app.core.store import Store
+from app.core.tool_schema import MERGE_MAX_ROWS as MAX_ROWS
+from app.core.tool_schema import SEND_MERGE, SEND_MERGE_DESCRIPTION
 
-MAX_ROWS = 1000
-
-SEND_MERGE_DESCRIPTION = (
-    "Send a personalised copy of one message to each row of a list, through one of the "
-    "user's SMTP accounts (Relaydesk mail merge). Placeholders {{column}} or "
-    "{{column|fallback}} in the subject and bodies are filled from each row. Every row is "
-    "checked first; if any row has a problem, or the run does not fit the caller's quota "
-    "or allowed recipients, nothing is queued. Use dry_run to see the problems only."
-)
-
-SEND_MERGE: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "send_merge",
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["subject", "text", "rows"],
-    "properties": {
-        "account": {"type": "string", "maxLength": 255},
-        "subject": {"type": "string", "maxLength": 998},
-        "text": {"type": "string", "maxLength": 1_000_000},
-        "html": {"type": "string", "maxLength": 1_000_000},
-        "to_column": {"type": "string", "maxLength": 255, "default": "email"},
-        "rows": {
-            "type": "array",
-            "minItems": 1,
-            "maxItems": MAX_ROWS,
-            "items": {
-                "type": "object",
-                "additionalProperties": {"type": "string", "maxLength": 10_000},
-            },
-        },
-        "dry_run": {"type": "boolean", "default": False},
-    },
-}
+__all__ = ["MAX_ROWS", "SEND_MERGE", "SEND_MERGE_DESCRIPTION", "send_merge"]
 
 
 def _run(store: Store, policy: Policy, arguments: dict[str, Any]) -> MergeRun:
