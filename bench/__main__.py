@@ -1,4 +1,4 @@
-"""Relaydesk benchmarks: ``python -m bench NAME`` (see BENCHES below) or ``all``.
+"""Relaydesk benchmarks: ``python -m bench NAME`` (see --help for the names, or ``all``).
 
 Loopback only (127.0.0.0/8); every loop is bounded. Each benchmark prints its own
 figures and a peer measured in the same run. ``--write`` records them in
@@ -16,11 +16,23 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from bench import bulk, cli_start, detect, history, memory, startup, ui_stall  # noqa: E402
+from bench import (  # noqa: E402
+    bulk,
+    cli_start,
+    connections,
+    detect,
+    history,
+    memory,
+    merge_scale,
+    startup,
+    ui_stall,
+)
 
 Bench = Callable[[], list[str]]
 BENCHES: dict[str, Bench] = {
     "bulk": bulk.run,
+    "connections": connections.run,
+    "merge": merge_scale.run,
     "memory": memory.run,
     "ui_stall": ui_stall.run,
     "startup": startup.run,

@@ -1,4 +1,4 @@
-"""history: 100,000 sent messages; search time and opening the History view."""
+"""history: 1,000,000 sent messages; search time and opening the History view."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from app.core import history
 from app.core.paths import Paths
 from app.core.store import Store
 
-ROWS = 100_000
+ROWS = 1_000_000
 RUNS = 7
 FIRST = "anna ben carla david emma felix greta hugo ida jonas klara lukas mia noah olga".split()
 LAST = "meyer schmidt garcia rossi novak dubois jensen kowalski silva tanaka okafor".split()
@@ -53,9 +53,18 @@ def fill(store: Store, rows: int = ROWS) -> list[str]:
         sender = "alice@oldjob.example" if i < rows // 30 else rng.choice(SENDERS)
         recipients = [{"address": a, "status": "accepted", "reply": "250 2.0.0 OK"} for a in to]
         search_text = " ".join([subject, sender, *to]).casefold()
-        return (i, "work", f"<{i}.{rng.randrange(10**9)}@example.com>", subject, sender,
-                json.dumps(recipients), search_text, "250 2.0.0 OK queued", 20_000,
-                now - rows + i)  # fmt: skip
+        return (
+            i,
+            "work",
+            f"<{i}.{rng.randrange(10**9)}@example.com>",
+            subject,
+            sender,
+            json.dumps(recipients),
+            search_text,
+            "250 2.0.0 OK queued",
+            20_000,
+            now - rows + i,
+        )
 
     with store.transaction() as db:
         db.executemany(

@@ -64,7 +64,12 @@ def test_mcp_client_lists_and_calls_the_tools(cli: Cli, smtp_server, tmp_path: P
 
     seen = anyio.run(session_run, cli, tmp_path / "mcp.log")
 
-    assert set(seen["tools"]) == {"send_email", "list_accounts", "get_message_status"}
+    assert set(seen["tools"]) == {
+        "send_email",
+        "send_merge",
+        "list_accounts",
+        "get_message_status",
+    }
     schema = seen["tools"]["send_email"].input_schema
     assert schema == cli("tool", "schema", "--parameters").json
     assert seen["accounts"]["accounts"] == [

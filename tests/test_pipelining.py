@@ -25,6 +25,10 @@ from tests.support.smtp_servers import RecordingHandler, RunningServer, start_se
 from tests.test_crash_batch import (  # noqa: F401
     test_sigkill_mid_batch_loses_nothing_and_duplicates_nothing,
 )
+from tests.test_delivery_atomicity import (  # noqa: F401
+    test_a_crash_at_any_point_leaves_state_and_history_agreeing,
+    test_a_crash_between_transactions_resends_only_to_those_without_it,
+)
 from tests.test_delivery_faults import (  # noqa: F401
     store,
     test_421_at_any_phase_retries_later,
@@ -33,6 +37,10 @@ from tests.test_delivery_faults import (  # noqa: F401
     test_gives_up_after_the_configured_age,
     test_partial_recipients_never_get_a_second_copy,
     test_quota_keeps_messages_waiting_not_failed,
+)
+from tests.test_recipient_limits import (  # noqa: F401
+    test_a_server_that_takes_no_recipient_now_defers_without_misleading_words,
+    test_fifteen_hundred_recipients_go_out_in_two_transactions,
 )
 from tests.test_session import (  # noqa: F401
     test_421_at_mail_is_temporary,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -137,3 +138,18 @@ def _failed_copy(store: Store, account: Account, big: Path) -> int:
     item_id = queue_draft(store, account, draft_with(big), face="cli")
     outbox.cancel(store, item_id, face="cli")
     return item_id
+
+
+def test_orphaned_spool_files_are_swept_but_fresh_ones_kept(relaydesk_home: Path) -> None:
+    with Store.open() as store:
+        spool_dir = store.path.parent / "spool"
+        spool_dir.mkdir(exist_ok=True)
+        old, fresh, partial = (spool_dir / n for n in ("old.eml", "fresh.eml", "crash.part"))
+        for path in (old, fresh, partial):
+            path.write_bytes(b"x" * 10)
+        long_ago = time.time() - 3 * 86400
+        os.utime(old, (long_ago, long_ago))
+        os.utime(partial, (long_ago, long_ago))
+        outbox.recover(store)  # what every sender does as it starts
+    assert not old.exists() and not partial.exists()
+    assert fresh.exists()  # may be a message being written right now

@@ -21,7 +21,7 @@ from app.cli.output import Output
 from app.cli.passwords import password_source, prompt_password, read_password_stdin
 from app.core import account_changes, accounts, ratelimit, secrets
 from app.core.accounts import PasswordMode
-from app.core.checks import run_test
+from app.core.checks import remember_limits, run_test
 from app.core.errors import UsageError
 from app.core.oauth2 import config as oauth2_config
 from app.core.smtp.transcript import Transcript
@@ -181,6 +181,7 @@ def cmd_test(args: argparse.Namespace, store: Store, out: Output) -> int:
         out.say(f"  {mark} {result.label:<26} {result.seconds * 1000:7.0f} ms{detail}")
 
     report = run_test(account, password, transcript=Transcript(), on_result=show)
+    remember_limits(store, report)
     store.audit(
         face=FACE,
         action="account_test",

@@ -10,7 +10,7 @@ from app.cli import oauth2_options
 from app.cli.identity_options import add_identity_options, identity_from_args, store_identity
 from app.cli.output import Output
 from app.cli.passwords import password_source, prompt_password, read_password_stdin
-from app.core import account_changes, accounts, secrets
+from app.core import account_changes, accounts, connections, secrets
 from app.core.accounts import DEFAULT_PORTS, Account, PasswordMode, Security
 from app.core.addresses import validate_address
 from app.core.delivery import SendOptions, send_item
@@ -58,6 +58,12 @@ def add_options(add: argparse.ArgumentParser) -> None:
         help="with --security none: send the password without encryption",
     )
     add.add_argument("--default", action="store_true", help="make this the default account")
+    add.add_argument(
+        "--connections",
+        type=int,
+        metavar="N",
+        help="connections at once for runs of many messages, e.g. a mail merge (1-8; default 1)",
+    )
     add_identity_options(add)
     add.add_argument("--json", action="store_true", help="print JSON")
     oauth2_options.add_options(add)
@@ -128,6 +134,8 @@ def _account_from_args(args: argparse.Namespace) -> Account:
 
 def cmd_add(args: argparse.Namespace, store: Store, out: Output) -> int:
     account = _account_from_args(args)
+    if args.connections is not None:
+        connections.check_connections(args.connections)  # before anything is stored
     signature, reply_to = identity_from_args(args)  # checked before anything is stored
     args.out = out
     secret, oauth2, signed_in = _collect(args, store, account, original=None)
@@ -136,6 +144,8 @@ def cmd_add(args: argparse.Namespace, store: Store, out: Output) -> int:
     )
     if signed_in is not None:
         finish_sign_in(store, account.name, signed_in, face=FACE)
+    if args.connections is not None:
+        connections.set_connections(store, account.name, args.connections)
     store_identity(store, account.name, signature, reply_to)
     _warn_plaintext(account, out)
     out.say(f"Added account “{account.name}”: {describe(account)}.")
@@ -189,6 +199,8 @@ def cmd_edit(args: argparse.Namespace, store: Store, out: Output) -> int:
     signature, reply_to = identity_from_args(args)
     merged = _edit_namespace(args, original)
     account = _account_from_args(merged)
+    if merged.connections is not None:
+        connections.check_connections(merged.connections)
     merged.out = out
     secret, oauth2, signed_in = _collect(merged, store, account, original)
     account_changes.update_account(
@@ -198,6 +210,8 @@ def cmd_edit(args: argparse.Namespace, store: Store, out: Output) -> int:
         finish_sign_in(store, account.name, signed_in, face=FACE)
     if getattr(args, "default", False):
         accounts.set_default_account(store, account.name)
+    if merged.connections is not None:
+        connections.set_connections(store, account.name, merged.connections)
     store_identity(store, account.name, signature, reply_to)
     _warn_plaintext(account, out)
     out.say(f"Changed account “{account.name}”: {describe(account)}.")
@@ -222,6 +236,7 @@ def _edit_namespace(args: argparse.Namespace, original: Account) -> argparse.Nam
         "ask_password": original.password_mode is PasswordMode.ASK,
         "allow_plaintext_auth": original.allow_plaintext_auth,
         "default": False,
+        "connections": None,
         "json": False,
         "oauth2": original.password_mode is PasswordMode.OAUTH2 and not switch_to_password,
         "oauth2_device": False,

@@ -10,12 +10,13 @@ from typing import Any
 
 from app.cli.output import Output
 from app.cli.passwords import password_source
-from app.core import accounts, history, outbox
+from app.core import accounts, history, outbox, settings, spool
 from app.core.delivery import SendOptions, queue_draft, run_due, send_item
-from app.core.errors import UnreadableFile, UsageError
+from app.core.errors import ExitCode, UnreadableFile, UsageError
 from app.core.limits import MAX_BODY_BYTES, decode_text, read_limited
 from app.core.message import Attachment, Draft, attachment_path, open_regular
 from app.core.outbox import SendResult, State
+from app.core.send import hold, queue_and_send, send_again
 from app.core.sizes import human_size
 from app.core.store import Store
 
@@ -72,7 +73,21 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     send.add_argument("--json", action="store_true", help="print JSON")
     send.set_defaults(handler=cmd_send)
 
-    hist = commands.add_parser("history", help="list sent messages")
+    hist = commands.add_parser(
+        "history",
+        help="list sent messages, or send one again",
+        description="list (the default): sent messages, newest first. resend ID: send the "
+        "message of history entry ID again now, as a new message to the same recipients "
+        "(its files are kept for spool_retention_days after sending; see `relaydesk "
+        "settings`).",
+    )
+    hist.add_argument("action", nargs="?", default="list", choices=["list", "resend"])
+    hist.add_argument("id", nargs="?", type=_history_id, help="history entry id (resend)")
+    hist.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the account's password from standard input (resend)",
+    )
     hist.add_argument(
         "--search",
         default="",
@@ -86,11 +101,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     box = commands.add_parser(
         "outbox",
         help="list, send, retry, cancel or discard queued messages",
-        description="list: what waits (queued, retrying, failed, possibly sent, cancelled). "
-        "run: send everything that is due; exit 0 when all of it was sent, 75 when some "
-        "stays for a retry. retry ID: send a failed or possibly sent item again now, with "
-        "the same Message-ID, never to recipients that already have it. cancel ID: stop a "
-        "queued or retrying item. discard ID: delete an unsent item.",
+        description="list: what waits (queued, retrying, failed, possibly sent, cancelled) "
+        "and the size of the spool of large messages. run: send everything that is due; "
+        "exit 0 when all of it was sent (or nothing was due, or another Relaydesk is "
+        "sending the outbox right now and does it), 75 when some stays for a retry, else "
+        "the code of the first failure (e.g. 67 refused, 77 authentication). retry ID: "
+        "send a failed or possibly sent item again now, with the same Message-ID, never "
+        "to recipients that already have it. cancel ID: stop a queued or retrying item. "
+        "discard ID: delete an unsent item.",
     )
     box.add_argument(
         "action", nargs="?", default="list", choices=["list", "run", "retry", "cancel", "discard"]
@@ -119,6 +137,18 @@ def _item_id(text: str) -> int:
     if not 0 < value < 2**63:
         raise argparse.ArgumentTypeError(
             f"no outbox item has the id {text[:40]}; see them with: relaydesk outbox list"
+        )
+    return value
+
+
+def _history_id(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a history entry id: {text[:40]!r}") from None
+    if not 0 < value < 2**63:
+        raise argparse.ArgumentTypeError(
+            f"no history entry has the id {text[:40]}; see them with: relaydesk history"
         )
     return value
 
@@ -173,8 +203,8 @@ def _with_local_names_resolved(store: Store, account_email: str, draft: Draft) -
 def cmd_send(args: argparse.Namespace, store: Store, out: Output) -> int:
     account = accounts.get_account(store, args.account)
     draft = _with_local_names_resolved(store, account.email, _draft_from_args(args))
-    item_id = queue_draft(store, account, draft, face=FACE)
     if args.queue:
+        item_id = queue_draft(store, account, draft, face=FACE)
         item = outbox.get_item(store, item_id)
         out.say(
             f"Queued as outbox item {item_id} ({human_size(item.size)}); "
@@ -182,14 +212,8 @@ def cmd_send(args: argparse.Namespace, store: Store, out: Output) -> int:
         )
         out.emit({"status": "queued", "id": item_id, "message_id": item.message_id})
         return 0
-    outbox.recover(store)
-    result = send_item(
-        store,
-        item_id,
-        password_source(store, from_stdin=args.password_stdin),
-        SendOptions(face=FACE),
-    )
-    return _report(result, out)
+    source = password_source(store, from_stdin=args.password_stdin)
+    return _report(queue_and_send(store, account, draft, source, SendOptions(face=FACE)), out)
 
 
 def _result_dict(result: SendResult) -> dict[str, Any]:
@@ -225,6 +249,14 @@ def _report(result: SendResult, out: Output) -> int:
 
 
 def cmd_history(args: argparse.Namespace, store: Store, out: Output) -> int:
+    if args.action == "resend":
+        if args.id is None:
+            raise UsageError(
+                "`history resend` needs a history entry id.",
+                hint="See the ids with: relaydesk history",
+            )
+        source = password_source(store, from_stdin=args.password_stdin)
+        return _report(send_again(store, args.id, source, SendOptions(face=FACE)), out)
     entries = history.search(store, args.search, limit=args.limit)
     out.emit({"status": "ok", "messages": [entry.to_dict() for entry in entries]})
     if not entries:
@@ -232,7 +264,7 @@ def cmd_history(args: argparse.Namespace, store: Store, out: Output) -> int:
     for entry in entries:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.sent_at))
         to = ", ".join(r["address"] for r in entry.recipients if r["status"] == "accepted")
-        out.say(f"{when}  {entry.account:<10} {entry.subject[:40]:<40}  → {to}")
+        out.say(f"{entry.id:>5}  {when}  {entry.account:<10} {entry.subject[:40]:<40}  → {to}")
     return 0
 
 
@@ -254,6 +286,7 @@ def cmd_outbox(args: argparse.Namespace, store: Store, out: Output) -> int:
         )
     if args.action == "retry":
         outbox.retry(store, args.id, face=FACE)
+        hold(store, args.id)  # this run sends it; a background sender keeps off
         result = send_item(
             store,
             args.id,
@@ -279,13 +312,28 @@ def cmd_outbox(args: argparse.Namespace, store: Store, out: Output) -> int:
         out.say("The outbox is empty.")
     for item in items:
         out.say(_describe_item(item))
+    files, size = spool.usage(store.path.parent / "spool")
+    days = settings.get(store, outbox.SPOOL_RETENTION_SETTING)
+    out.say(
+        f"Spool: {files} file{'s' if files != 1 else ''}, {human_size(size)} "
+        f"(sent messages' files are kept {days:g} days)."
+    )
     return 0
 
 
 def _run_due(args: argparse.Namespace, store: Store, out: Output) -> int:
-    outbox.recover(store)
-    source = password_source(store, from_stdin=args.password_stdin)
-    results = run_due(store, source, SendOptions(face=FACE))
+    with outbox.sender_lock(store) as holder:
+        if holder is not None:
+            who = f" (process {holder})" if holder else ""
+            out.say(
+                f"Another Relaydesk is sending the outbox right now{who}; "
+                "it sends what is due, so there is nothing to do here."
+            )
+            out.emit({"status": "busy", "pid": holder or None, "results": []})
+            return 0
+        outbox.recover(store)
+        source = password_source(store, from_stdin=args.password_stdin)
+        results = run_due(store, source, SendOptions(face=FACE))
     for result in results:
         state = result.state.value.replace("_", " ")
         out.say(
@@ -299,7 +347,17 @@ def _run_due(args: argparse.Namespace, store: Store, out: Output) -> int:
     )
     if not results:
         out.say("Nothing is due.")
-    return 0 if all(r.state is State.SENT for r in results) else 75
+    return run_exit_code(results)
+
+
+def run_exit_code(results: list[SendResult]) -> int:
+    """0 all sent; 75 when something stays for a retry; else the first failure's code."""
+    if any(r.state not in (State.SENT, State.FAILED, State.CANCELLED) for r in results):
+        return int(ExitCode.TEMPFAIL)
+    for result in results:
+        if result.state is State.FAILED:
+            return int(result.error.exit_code) if result.error else int(ExitCode.NOUSER)
+    return 0
 
 
 def cmd_audit(args: argparse.Namespace, store: Store, out: Output) -> int:

@@ -44,6 +44,21 @@ COMMANDS: dict[str, Command] = {
         "app.cli.sendmail_commands", "send a message read from standard input, like sendmail"
     ),
     "settings": Command("app.cli.settings_commands", "list, show and change settings"),
+    "merge": Command(
+        "app.cli.merge_commands",
+        "send a personalised copy of a message to each row of a CSV list",
+    ),
+    "merges": Command(
+        "app.cli.merge_commands",
+        "list, follow, send, pause, resume, cancel or export merge runs",
+    ),
+    "merge-call": Command(
+        "app.cli.merge_commands",
+        "the send_merge tool for agents: one JSON call on stdin, JSON result out",
+    ),
+    "background": Command(
+        "app.cli.background_commands", "deliver due messages while no window is open"
+    ),
     "tool": Command(
         "app.cli.agent_commands", "the send_email tool for AI agents: schema and calls"
     ),
@@ -83,6 +98,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         "Relaydesk window.",
         epilog="Exit codes: 0 done, 64 usage, 65 bad input, 67 recipient refused, "
         "69 server unreachable, 70 internal error (a bug; a report file is named), "
+        "74 cannot write the data folder (disk full), "
         "75 temporary failure (kept in the outbox), 76 protocol or TLS failure (also a "
         "certificate left untrusted), 77 not permitted: authentication failed, sender "
         "refused, or the caller's policy forbids the call (nothing queued), "

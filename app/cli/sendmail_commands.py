@@ -109,7 +109,8 @@ def cmd_sendmail(args: argparse.Namespace, store: Store, out: Output) -> int:
 def _deliver(args: argparse.Namespace, store: Store, out: Output) -> int:
     from app.cli.passwords import password_source
     from app.core import sendmail
-    from app.core.delivery import SendOptions, send_item
+    from app.core.delivery import SendOptions
+    from app.core.send import send_now
 
     envelope_from = (args.envelope_from or "").strip().strip("<>") or None
     options = sendmail.SendmailOptions(
@@ -122,7 +123,7 @@ def _deliver(args: argparse.Namespace, store: Store, out: Output) -> int:
     ignore_dots = args.ignore_dots or "i" in args.legacy
     data = sendmail.read_message(sys.stdin.buffer, ignore_dots=ignore_dots)
     item_id = sendmail.queue_message(store, data, options)
-    result = send_item(
+    result = send_now(
         store, item_id, password_source(store, from_stdin=False), SendOptions(face=sendmail.FACE)
     )
     if result.error is not None:

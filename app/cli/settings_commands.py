@@ -22,7 +22,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         description="The same settings as the window's Settings dialog. A bad value is refused "
         "with exit 65 and nothing changes; every change is written to the audit log.",
     )
-    actions = parser.add_subparsers(dest="settings_action", metavar="ACTION", required=True)
+    actions = parser.add_subparsers(dest="settings_action", metavar="ACTION")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(handler=cmd_list)  # `relaydesk settings` alone lists them
     listing = actions.add_parser("list", help="every setting with its value and meaning")
     listing.set_defaults(handler=cmd_list)
     get = actions.add_parser("get", help="print one setting's value")

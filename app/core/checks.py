@@ -7,12 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.core import settings
 from app.core.accounts import Account
 from app.core.autofix import improve
 from app.core.errors import RelayError
 from app.core.probe import Prober
 from app.core.smtp.session import BearerToken, SmtpSession, Step, Timeouts
 from app.core.smtp.transcript import Transcript
+from app.core.store import Store
 
 # The checklist a person sees, in order; the session reports the first four itself.
 CHECKS: tuple[tuple[str, str], ...] = (
@@ -157,3 +159,13 @@ def _facts(session: SmtpSession) -> dict[str, Any]:
         "tls_version": session.tls_version,
         "certificate_sha256": session.peer_certificate_sha256,
     }
+
+
+def remember_limits(store: Store, report: TestReport) -> None:
+    """Keep what the server announced (its SIZE limit) so compose can warn before sending.
+
+    Every face that tests an account calls this; sending learns the same in
+    ``delivery`` when a session opens.
+    """
+    limit = report.facts.get("max_size")
+    settings.learn_max_size(store, report.account.name, int(limit) if limit else None)

@@ -7,13 +7,18 @@ one connection, with RSET between them.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-from app.core import history, identity, outbox, ratelimit, settings, spool
+from app.core import faults, identity, outbox, ratelimit, settings, spool
 from app.core.accounts import Account, get_account
+from app.core.attempt_record import (
+    fail_without_attempt,
+    record_delivery,
+    record_failure,
+    reply_text,
+    statuses_of,
+)
 from app.core.errors import QuotaExceeded, RelayError, UsageError
 from app.core.message import Draft, build
 from app.core.outbox import RecipientStatus, RetryPolicy, SendResult, State
@@ -59,6 +64,7 @@ def queue_draft(store: Store, account: Account, draft: Draft, *, face: str) -> i
     database, so it is never whole in memory. The account's signature and default
     Reply-To are added here, for every face.
     """
+    outbox.check_recipient_count(len(draft.to) + len(draft.cc) + len(draft.bcc))
     draft = identity.apply(store, account.name, draft)
     kinds = {address: "to" for address in draft.to}
     kinds.update({address: "cc" for address in draft.cc})
@@ -119,6 +125,8 @@ class _Connection:
         if self._options.on_session:
             self._options.on_session(session)
         session.open(self._password(self.account) if self.account.uses_auth else None)
+        # Every face learns the server's SIZE limit here, so compose can warn before sending.
+        settings.learn_max_size(self._store, self.account.name, session.max_size)
         self._session = session
         return session
 
@@ -156,7 +164,15 @@ def run_due(
         try:
             account = get_account(store, name)
         except RelayError as error:
-            results += [_fail_without_attempt(store, i, error, options) for i in item_ids]
+            results += [fail_without_attempt(store, i, error, face=options.face) for i in item_ids]
+            continue
+        try:
+            if account.uses_auth:
+                password(account)  # asked once here; the source keeps it for the session
+        except RelayError as error:
+            # No one to ask (a background run), a locked keyring, a sign-in to renew:
+            # the messages wait as they are, rather than fail for what the person can fix.
+            results += [_waiting_for_password(store, i, error) for i in item_ids]
             continue
         connection = _Connection(store, account, password, options)
         try:
@@ -170,6 +186,11 @@ def run_due(
         finally:
             connection.close()
     return results
+
+
+def _waiting_for_password(store: Store, item_id: int, error: RelayError) -> SendResult:
+    item = outbox.get_item(store, item_id)
+    return SendResult(item_id, item.state, item.message_id, (), {}, {}, None, error)
 
 
 def _attempt(
@@ -187,6 +208,7 @@ def _attempt(
             return _wait_for_quota(store, outbox.get_item(store, item_id), error, options)
     if not outbox.claim(store, item_id, allowed=allowed):
         raise outbox_busy(outbox.get_item(store, item_id))
+    faults.checkpoint("claimed")
     item = outbox.get_item(store, item_id)
     store.audit(
         face=options.face,
@@ -201,6 +223,13 @@ def _attempt(
         for r in item.recipients
         if r.status in (RecipientStatus.PENDING, RecipientStatus.DEFERRED)
     ]
+    recorded: set[str] = set()
+
+    def record_part(part: Delivery) -> None:
+        statuses = statuses_of(part)
+        outbox.record_transaction(store, item_id, statuses, final_reply=reply_text(part))
+        recorded.update(part.accepted)
+
     try:
         session = connection.session_for(item_id)
         delivery = session.send(
@@ -209,9 +238,13 @@ def _attempt(
             outbox.message_source(store, item_id),
             smtputf8=item.smtputf8,
             on_progress=options.on_progress,
+            on_transaction=record_part,
         )
+        faults.checkpoint("replied")
     except RelayError as error:
-        return _record_failure(store, item, pending, error, options)
+        return record_failure(
+            store, item, pending, error, face=options.face, policy=_policy(store, options)
+        )
     except BaseException as error:
         # A bug or an interrupt: judge it like a crash, by the step reached.
         outbox.release(store, item_id, face=options.face)
@@ -224,7 +257,9 @@ def _attempt(
             detail={"error": type(error).__name__},
         )
         raise
-    return _record_delivery(store, item, delivery, options)
+    return record_delivery(
+        store, item, delivery, recorded, face=options.face, policy=_policy(store, options)
+    )
 
 
 def outbox_busy(item: outbox.OutboxItem) -> RelayError:
@@ -251,114 +286,17 @@ def _wait_for_quota(
     return SendResult(item.id, item.state, item.message_id, (), {}, {}, None, error)
 
 
-def _statuses(delivery: Delivery) -> dict[str, tuple[RecipientStatus, str | None]]:
-    statuses: dict[str, tuple[RecipientStatus, str | None]] = {}
-    if delivery.final is not None:
-        for address, reply in delivery.accepted.items():
-            statuses[address] = (RecipientStatus.ACCEPTED, str(reply))
-    for address, reply in delivery.refused.items():
-        status = RecipientStatus.REFUSED if reply.is_permanent else RecipientStatus.DEFERRED
-        statuses[address] = (status, str(reply))
-    return statuses
-
-
-def _record_delivery(
-    store: Store, item: outbox.OutboxItem, delivery: Delivery, options: SendOptions
-) -> SendResult:
-    statuses = _statuses(delivery)
-    outbox.set_recipient_status(store, item.id, statuses)
-    by_status: dict[RecipientStatus, dict[str, str]] = {}
-    for address, (status, reply) in statuses.items():
-        by_status.setdefault(status, {})[address] = reply or ""
-    accepted = tuple(by_status.get(RecipientStatus.ACCEPTED, {}))
-    refused = by_status.get(RecipientStatus.REFUSED, {})
-    deferred = by_status.get(RecipientStatus.DEFERRED, {})
-
-    final_reply = str(delivery.final) if delivery.final is not None else None
-    if accepted:
-        history.record(
-            store,
-            outbox_id=item.id,
-            account=item.account,
-            message_id=item.message_id,
-            subject=item.subject,
-            envelope_from=item.envelope_from,
-            recipients=[
-                {"address": a, "status": s.value, "reply": r} for a, (s, r) in statuses.items()
-            ],
-            final_reply=final_reply,
-            size=item.size,
-        )
-    error: RelayError | None = None
-    next_at: float | None = None
-    if deferred:
-        state = State.RETRYING
-        next_at = time.time() + _policy(store, options).delay(item.attempts)
-    elif accepted or _earlier_accepted(store, item.id):
-        state = State.SENT
-    else:
-        state = State.FAILED
-        error = outbox.all_refused_error(refused)
-    outbox.set_state(store, item.id, state, error=error, next_attempt_at=next_at)
-    _audit_outcome(store, item, state, options, accepted=list(accepted), refused=refused)
-    return SendResult(
-        item.id, state, item.message_id, accepted, refused, deferred, final_reply, error
-    )
-
-
-def _earlier_accepted(store: Store, item_id: int) -> bool:
-    """Some recipients got the message in an earlier attempt (a partial delivery)."""
-    return any(
-        r.status is RecipientStatus.ACCEPTED for r in outbox.get_item(store, item_id).recipients
-    )
-
-
-def _record_failure(
-    store: Store,
-    item: outbox.OutboxItem,
-    pending: list[str],
-    error: RelayError,
-    options: SendOptions,
-) -> SendResult:
-    state = outbox.state_after_error(error)
-    next_at: float | None = None
-    if state is State.RETRYING:
-        policy = _policy(store, options)
-        if time.time() - item.created_at > policy.max_age:
-            state = State.FAILED
-        else:
-            next_at = time.time() + policy.delay(item.attempts)
-    if state is State.POSSIBLY_SENT:
-        maybe = error.details.get("accepted") or pending
-        outbox.set_recipient_status(
-            store, item.id, {a: (RecipientStatus.UNCERTAIN, None) for a in maybe}
-        )
-    outbox.set_state(store, item.id, state, error=error, next_attempt_at=next_at)
-    _audit_outcome(store, item, state, options, error=error.to_dict())
-    return SendResult(item.id, state, item.message_id, (), {}, {}, None, error)
-
-
 def _policy(store: Store, options: SendOptions) -> RetryPolicy:
     return options.retry_policy or outbox.retry_policy(store)
 
 
-def _fail_without_attempt(
-    store: Store, item_id: int, error: RelayError, options: SendOptions
+# --- for the multi-connection runner (app.core.pool) -------------------------------
+
+Connection = _Connection
+
+
+def attempt_on(
+    store: Store, item_id: int, connection: _Connection, options: SendOptions
 ) -> SendResult:
-    item = outbox.get_item(store, item_id)
-    outbox.set_state(store, item_id, State.FAILED, error=error)
-    _audit_outcome(store, item, State.FAILED, options, error=error.to_dict())
-    return SendResult(item_id, State.FAILED, item.message_id, (), {}, {}, None, error)
-
-
-def _audit_outcome(
-    store: Store, item: outbox.OutboxItem, state: State, options: SendOptions, **detail: Any
-) -> None:
-    store.audit(
-        face=options.face,
-        action="send_attempt",
-        outcome=state.value,
-        account=item.account,
-        outbox_id=item.id,
-        detail=detail,
-    )
+    """One attempt at a due item on a connection the caller holds open for its account."""
+    return _attempt(store, item_id, connection, options, outbox.DUE_STATES)

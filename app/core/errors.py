@@ -22,6 +22,7 @@ class ExitCode(IntEnum):
     NOUSER = 67
     SOFTWARE = 70
     UNAVAILABLE = 69
+    IOERR = 74
     TEMPFAIL = 75
     PROTOCOL = 76
     NOPERM = 77
@@ -151,8 +152,13 @@ class QuotaExceeded(TemporaryFailure):
 
 
 class StorageError(TemporaryFailure):
-    """The data directory cannot be written (disk full, read-only)."""
+    """The data directory cannot be written (disk full, read-only).
 
+    Exit 74, not 75: 75 promises the message is kept in the outbox, which a
+    failed write cannot promise.
+    """
+
+    exit_code = ExitCode.IOERR
     code = "storage_error"
 
 

@@ -125,6 +125,17 @@ SETTINGS: tuple[Setting, ...] = (
         in_dialog=False,
     ),
     Setting(
+        "spool_retention_days",
+        float,
+        3.0,
+        "Keep sent messages' files for (&days)",
+        "Large sent messages are kept this long so they can be sent again from History; "
+        "failed and possibly sent ones are kept until you retry or discard them.",
+        minimum=0,
+        maximum=365,
+        in_dialog=False,
+    ),
+    Setting(
         "smtp_pipelining",
         bool,
         True,

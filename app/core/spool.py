@@ -166,3 +166,20 @@ def remove(path: str | Path | None) -> None:
     """Delete a spool file that is no longer needed; a missing one is fine."""
     if path:
         Path(path).unlink(missing_ok=True)
+
+
+def usage(directory: Path) -> tuple[int, int]:
+    """How many spool files there are and how many bytes they take."""
+    files = size = 0
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return 0, 0
+    for entry in entries:
+        try:
+            if entry.is_file(follow_symlinks=False):
+                files += 1
+                size += entry.stat(follow_symlinks=False).st_size
+        except OSError:
+            continue  # removed while we looked
+    return files, size

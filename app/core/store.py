@@ -168,6 +168,29 @@ MIGRATIONS: tuple[str, ...] = (
         reply_to TEXT NOT NULL DEFAULT ''
     );
     """,
+    # 7: merge runs. A batch groups the outbox items of one run; batch_rows keeps each
+    # CSV row's fate (queued as an item, or skipped and why) for the results export.
+    """
+    CREATE TABLE batches (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        account TEXT NOT NULL,
+        face TEXT NOT NULL,
+        total INTEGER NOT NULL DEFAULT 0,
+        paused INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL
+    );
+    ALTER TABLE outbox ADD COLUMN batch_id INTEGER;
+    CREATE INDEX outbox_batch ON outbox(batch_id, state);
+    CREATE TABLE batch_rows (
+        batch_id INTEGER NOT NULL REFERENCES batches(id) ON DELETE CASCADE,
+        row_number INTEGER NOT NULL,
+        address TEXT NOT NULL,
+        outbox_id INTEGER,
+        note TEXT,
+        PRIMARY KEY (batch_id, row_number)
+    );
+    """,
 )
 
 

@@ -21,7 +21,7 @@ from app.core import caller_quota, crash, outbox
 from app.core.accounts import Account, get_account, list_accounts
 from app.core.addresses import parse_address_list
 from app.core.credentials import CredentialResolver
-from app.core.delivery import SendOptions, queue_draft, send_item
+from app.core.delivery import SendOptions
 from app.core.errors import InvalidInput, MessageTooLarge, RelayError
 from app.core.limits import MAX_TOOL_CALL_BYTES, check_json_depth, check_value
 from app.core.message import Attachment, Draft, build
@@ -37,6 +37,7 @@ from app.core.policy import (
     get_policy,
     read_attachment,
 )
+from app.core.send import queue_and_send
 from app.core.store import Store
 from app.core.tool_schema import CALL, TOOLS
 
@@ -162,13 +163,13 @@ def send_email(store: Store, arguments: Any, *, caller: str, audit: dict[str, An
     if arguments.get("dry_run"):
         return _dry_run(account, draft)
     audit["hold"] = caller_quota.reserve(store, policy)  # released with the audit row
-    item_id = queue_draft(store, account, draft, face=TOOL_FACE)
-    audit["outbox_id"] = item_id
-    result = send_item(
+    result = queue_and_send(
         store,
-        item_id,
+        account,
+        draft,
         CredentialResolver(store, cannot_ask="a tool call cannot ask"),
         SendOptions(face=TOOL_FACE),
+        on_queued=lambda item_id: audit.__setitem__("outbox_id", item_id),
     )
     return sent_result(result, account.name)
 
@@ -233,6 +234,11 @@ def _dispatch(
     validate(TOOLS[name][1], arguments, f"{name} arguments")
     if name == "list_accounts":
         return accounts_for(store, caller, audit)
+    if name == "send_merge":
+        from app.core.merge.agent import send_merge  # loads the merge machinery only when used
+
+        merged: dict[str, Any] = send_merge(store, arguments, caller=caller)
+        return merged
     return message_status(store, arguments["message_id"], caller=caller)
 
 

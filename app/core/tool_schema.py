@@ -1,4 +1,4 @@
-"""JSON schemas of the agent tools (send_email, list_accounts, get_message_status).
+"""JSON schemas of the agent tools (send_email, send_merge, list_accounts, get_message_status).
 
 The same dictionaries are printed by ``relaydesk tool schema``, listed by the MCP
 server and used to validate calls with ``jsonschema``.
@@ -134,6 +134,42 @@ CALL: dict[str, Any] = {
     "required": ["name"],
 }
 
+MERGE_MAX_ROWS = 1000
+
+SEND_MERGE_DESCRIPTION = (
+    "Send a personalised copy of one message to each row of a list, through one of the "
+    "user's SMTP accounts (Relaydesk mail merge). Placeholders {{column}} or "
+    "{{column|fallback}} in the subject and bodies are filled from each row. Every row is "
+    "checked first; if any row has a problem, or the run does not fit the caller's quota "
+    "or allowed recipients, nothing is queued. Use dry_run to see the problems only."
+)
+
+SEND_MERGE: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "send_merge",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["subject", "text", "rows"],
+    "properties": {
+        "account": {"type": "string", "maxLength": 255},
+        "subject": {"type": "string", "maxLength": 998},
+        "text": {"type": "string", "maxLength": 1_000_000},
+        "html": {"type": "string", "maxLength": 1_000_000},
+        "to_column": {"type": "string", "maxLength": 255, "default": "email"},
+        "rows": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MERGE_MAX_ROWS,
+            "items": {
+                "type": "object",
+                "additionalProperties": {"type": "string", "maxLength": 10_000},
+            },
+        },
+        "dry_run": {"type": "boolean", "default": False},
+    },
+}
+
+
 # name -> (description, input schema)
 TOOLS: dict[str, tuple[str, dict[str, Any]]] = {
     "send_email": (SEND_EMAIL_DESCRIPTION, SEND_EMAIL),
@@ -145,6 +181,7 @@ TOOLS: dict[str, tuple[str, dict[str, Any]]] = {
         "Look up a message sent with send_email: its outbox state and each recipient's status.",
         GET_MESSAGE_STATUS,
     ),
+    "send_merge": (SEND_MERGE_DESCRIPTION, SEND_MERGE),
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core import account_changes, accounts, settings
+from app.core import account_changes, accounts, checks
 from app.core.accounts import Account, PasswordMode
 from app.core.checks import TestReport
 from app.core.errors import RelayError
@@ -303,8 +303,7 @@ class AccountsPage(QtWidgets.QWidget):
 
     @Slot(object)
     def on_tests_finished(self, report: TestReport) -> None:
-        limit = report.facts.get("max_size")
-        settings.learn_max_size(self._store, report.account.name, int(limit) if limit else None)
+        checks.remember_limits(self._store, report)
         if report.error is None:
             steps = ", ".join(f"{r.label} ({r.seconds * 1000:.0f} ms)" for r in report.results)
             self.status.show_text(f"“{report.account.name}” works: {steps}.", "ok")

@@ -327,15 +327,29 @@ class Controller(QObject):
         if not all(confirm_discard(self.window, form) for form in forms if form.has_content()):
             return False
         choice = ask_about_pending(self.window, self.store, tray=self.tray.available)
-        # At merge: QuitChoice.BACKGROUND → background.enable(); then as QUIT.
+        if choice is QuitChoice.BACKGROUND and not self._enable_background():
+            return False
         if choice is QuitChoice.KEEP_RUNNING:
             self.keep_running()
             return False
-        if choice is QuitChoice.QUIT:
+        if choice in (QuitChoice.QUIT, QuitChoice.BACKGROUND):
             for form in forms:
                 form.close_down(keep=False)  # nothing to restore: the person chose to quit
             return True
         return False
+
+    def _enable_background(self) -> bool:
+        """Turn background delivery on; False (after saying why) when it could not be."""
+        from app.core import background
+
+        try:
+            background.enable()
+        except RelayError as error:
+            QtWidgets.QMessageBox.warning(
+                self.window, "Background delivery", f"{error.message}\n\n{error.hint}"
+            )
+            return False
+        return True
 
     def keep_running(self) -> None:
         """Stay alive to send: in the tray when there is one, else as a minimised window."""

@@ -87,6 +87,7 @@ class MainWindow(QtWidgets.QMainWindow):
         from app.ui.outbox_view import OutboxView
 
         self._service = service
+        self._store = store
         for row, (_, icon) in enumerate(PAGES):
             self.sidebar.item(row).setIcon(standard(icon))
         self.compose = ComposeForm(store, service)
@@ -123,6 +124,7 @@ class MainWindow(QtWidgets.QMainWindow):
             action = file.addAction(text)
             action.setShortcuts([QtGui.QKeySequence(keys)])
             action.triggered.connect(signal)
+        file.addAction("Mail &merge…").triggered.connect(self.on_merge_triggered)
         file.addSeparator()
         quit_action = file.addAction("&Quit")
         quit_action.setShortcuts([QtGui.QKeySequence("Ctrl+Q")])
@@ -144,6 +146,15 @@ class MainWindow(QtWidgets.QMainWindow):
         help_menu.addAction("&Report a problem…").triggered.connect(self.on_report_triggered)
         help_menu.addSeparator()
         help_menu.addAction("&About Relaydesk").triggered.connect(self.on_about_triggered)
+
+    def on_merge_triggered(self) -> None:
+        """Open the mail merge window (one per main window; shown again if open)."""
+        from app.ui.merge.window import MergeWindow
+
+        if getattr(self, "merge_window", None) is None and self._service is not None:
+            self.merge_window = MergeWindow(self._store, self._service.passwords)
+        if getattr(self, "merge_window", None) is not None:
+            bring_to_front(self.merge_window)
 
     def show_page(self, row: int) -> None:
         """Show one section and put the keyboard focus in it."""

@@ -11,10 +11,11 @@ from app.core import accounts, outbox
 from app.core.accounts import PasswordMode
 from app.core.errors import RelayError
 from app.core.oauth2 import config as oauth2_config
-from app.core.outbox import State
 from app.core.store import Store
 from app.ui.qt import QObject, QTimer, Slot
 from app.ui.sending import SendService
+
+AT_ONCE = 4  # background sends in flight; each is a thread and a connection
 
 
 class OutboxRunner(QObject):
@@ -27,6 +28,8 @@ class OutboxRunner(QObject):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.run_due)
+        # While a window sends, a background run (`relaydesk background`) stands aside.
+        self._lock = outbox.SenderLock(store)
         service.outbox_changed.connect(self.on_service_outbox_changed)
         service.paused_changed.connect(self.on_service_outbox_changed)
 
@@ -36,6 +39,7 @@ class OutboxRunner(QObject):
 
     def stop(self) -> None:
         self._timer.stop()
+        self._lock.release()
 
     @Slot()
     def on_service_outbox_changed(self) -> None:
@@ -45,11 +49,18 @@ class OutboxRunner(QObject):
     @Slot()
     def run_due(self) -> None:
         """Start a send for every due item that is not already being sent."""
-        if not self._service.paused and not self._service.preparing:
+        if (
+            not self._service.paused
+            and not self._service.preparing
+            and self._lock.try_acquire()  # False: a background run is sending right now
+        ):
             active = self._service.active_items()
-            for item_id in outbox.due_items(self._store):
+            for item_id in outbox.due_items(self._store, limit=AT_ONCE + len(active)):
+                if len(active) >= AT_ONCE:
+                    break  # a merge run may queue thousands: the rest go on the next wake
                 if item_id not in active:
                     self._start(item_id)
+                    active.add(item_id)
         self._timer.start(self._next_wake_ms())
 
     def _start(self, item_id: int) -> None:
@@ -69,9 +80,7 @@ class OutboxRunner(QObject):
         self._service.send_item(item_id, account.name, quiet=True)
 
     def _next_wake_ms(self) -> int:
-        waiting = outbox.list_items(self._store, (State.QUEUED, State.RETRYING))
-        times = [item.next_attempt_at for item in waiting if item.next_attempt_at is not None]
-        soonest = min(times, default=None)
+        soonest = outbox.next_due_at(self._store)  # one query, even for a big merge run
         if soonest is None:
             return self._interval_ms
         wait_ms = int((soonest - time.time()) * 1000) + 100

@@ -24,6 +24,8 @@ SHOWN = (
     State.POSSIBLY_SENT,
     State.CANCELLED,
 )
+# A table row costs a few Qt objects; a mail merge can queue ten thousand messages.
+SHOW_AT_MOST = 500
 _SUMMARY_ORDER = (State.QUEUED, State.SENDING, State.RETRYING, State.FAILED, State.POSSIBLY_SENT)
 
 
@@ -71,6 +73,8 @@ class OutboxView(QtWidgets.QWidget):
             self.table.setColumnWidth(column, width)
         self.empty = QtWidgets.QLabel("The outbox is empty: everything has been sent.")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.more = QtWidgets.QLabel()
+        self.more.setAccessibleName("More messages")
         self.detail = StatusLine()
         self.retry = QtWidgets.QPushButton("&Retry now")
         self.edit = QtWidgets.QPushButton("&Edit…")
@@ -83,6 +87,7 @@ class OutboxView(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.empty, 1)
+        layout.addWidget(self.more)
         layout.addWidget(self.detail)
         layout.addLayout(buttons)
         self.table.itemSelectionChanged.connect(self.on_table_selection_changed)
@@ -109,7 +114,14 @@ class OutboxView(QtWidgets.QWidget):
 
     def reload(self) -> None:
         chosen = self.selected()
-        self._items = outbox.list_items(self._store, SHOWN)
+        self._items = outbox.list_items(self._store, SHOWN, limit=SHOW_AT_MOST)
+        counts = outbox.count_by_state(self._store)
+        total = sum(counts.get(state, 0) for state in SHOWN)
+        self.more.setText(
+            f"Showing the {len(self._items):,} oldest of {total:,} messages; the rest wait "
+            "behind them (relaydesk outbox list shows all)."
+        )
+        self.more.setVisible(total > len(self._items))
         self.table.setRowCount(len(self._items))
         for row, item in enumerate(self._items):
             values = (

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 
-from app.core import history, outbox
-from app.core.errors import UsageError
+from app.core import history, send
+from app.core.errors import RelayError
 from app.core.mailto import parse_mailto
 from app.core.message import Attachment
+from app.core.send import StoredDraft
 from app.core.store import Store
 
 
@@ -50,47 +48,33 @@ def _dropped_notice(ignored: tuple[str, ...]) -> str:
     )
 
 
-def _body(message: EmailMessage, prefill: Prefill) -> None:
-    plain = message.get_body(preferencelist=("plain",))
-    html = message.get_body(preferencelist=("html",))
-    prefill.text = str(plain.get_content()) if plain is not None else ""
-    prefill.html = str(html.get_content()) if html is not None else None
-    for part in message.iter_attachments():
-        data = part.get_payload(decode=True)
-        if isinstance(data, bytes):
-            prefill.attachments.append(
-                Attachment(
-                    filename=part.get_filename() or "attachment",
-                    content_type=part.get_content_type(),
-                    data=data,
-                )
-            )
+def _from_stored(stored: StoredDraft) -> Prefill:
+    draft = stored.draft
+    return Prefill(
+        account=stored.account,
+        to=list(draft.to),
+        cc=list(draft.cc),
+        bcc=list(draft.bcc),
+        subject=draft.subject,
+        text=draft.text,
+        html=draft.html,
+        attachments=list(draft.attachments),
+    )
 
 
 def from_outbox(store: Store, item_id: int) -> Prefill:
     """Everything needed to send an outbox item again (same recipients, body, files)."""
-    item = outbox.get_item(store, item_id)
-    prefill = Prefill(account=item.account, subject=item.subject)
-    for recipient in item.recipients:
-        getattr(prefill, recipient.kind if recipient.kind in ("to", "cc", "bcc") else "to").append(
-            recipient.address
-        )
-    message = email.message_from_bytes(
-        outbox.message_data(store, item_id), policy=email.policy.default
-    )
-    assert isinstance(message, EmailMessage)
-    _body(message, prefill)
-    return prefill
+    return _from_stored(send.draft_from_outbox(store, item_id))
 
 
 def from_history(store: Store, entry_id: int) -> Prefill | None:
-    """A history row as a new draft; uses the outbox copy when it is still there."""
+    """A history row as a new draft; only its recipients and subject once the message is gone."""
     entry = history.get(store, entry_id)
     if entry is None:
         return None
     try:
-        return from_outbox(store, entry.outbox_id)
-    except UsageError:
+        return _from_stored(send.draft_from_history(store, entry_id))
+    except RelayError:
         return Prefill(
             account=entry.account,
             to=[str(r["address"]) for r in entry.recipients],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.core import accounts, autostart
+from app.core import accounts, autostart, background
 from app.core import settings as core_settings
 from app.core.errors import RelayError
 from app.core.store import Store
@@ -13,6 +13,7 @@ from app.ui.qt import QtWidgets
 
 DEFAULT_ACCOUNT = "default_account"  # lives in the accounts table, not in settings
 START_AT_LOGIN = "start_at_login"  # lives in the XDG autostart folder, not in settings
+BACKGROUND_SENDING = "background_sending"  # a systemd user timer (or the autostart entry)
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,13 @@ OPTIONS: tuple[Option, ...] = (
         "Start Relaydesk in the tray when you log in (an entry in the autostart folder).",
     ),
     _core("start_minimised"),
+    Option(
+        BACKGROUND_SENDING,
+        "Send in the &background",
+        bool,
+        "Deliver queued and retrying messages while Relaydesk is closed (a systemd user "
+        "timer; without systemd, Relaydesk starts minimised at login).",
+    ),
     _core("retry_interval"),
     _core("detect_online_lookup"),
     _core("aliases_file"),
@@ -55,6 +63,8 @@ def get(store: Store, key: str) -> Any:
         return next((account.name for account, is_default in listed if is_default), "")
     if key == START_AT_LOGIN:
         return autostart.is_enabled()
+    if key == BACKGROUND_SENDING:
+        return background.status().enabled
     return core_settings.get(store, key)
 
 
@@ -66,6 +76,12 @@ def put(store: Store, key: str, value: Any) -> None:
         return
     if key == START_AT_LOGIN:
         autostart.set_enabled(bool(value))
+        return
+    if key == BACKGROUND_SENDING:
+        if bool(value) and not background.status().enabled:
+            background.enable()
+        elif not value and background.status().enabled:
+            background.disable()
         return
     core_settings.put(store, key, value, face="gui")  # a change is audited
 

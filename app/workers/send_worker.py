@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import threading
 
-from app.core import outbox, settings
+from app.core import outbox
 from app.core.accounts import get_account
 from app.core.credentials import resolver_with
-from app.core.delivery import SendOptions, queue_draft, send_item
+from app.core.delivery import SendOptions, queue_draft
 from app.core.errors import RelayError
 from app.core.message import Draft
 from app.core.outbox import State
 from app.core.paths import Paths
+from app.core.send import send_now
 from app.core.smtp.session import SmtpSession
 from app.core.store import Store
 from app.ui.qt import Signal
@@ -94,12 +95,9 @@ class SendWorker(Worker):
         options = SendOptions(
             face="gui", on_progress=self.progress.emit, on_session=self._on_session
         )
-        result = send_item(store, self.item_id, resolver_with(store, self._password), options)
+        result = send_now(store, self.item_id, resolver_with(store, self._password), options)
         with self._lock:
-            requeue, session = self._requeue, self._session
+            requeue = self._requeue
         if requeue and result.state is State.CANCELLED:
             outbox.retry(store, self.item_id, face="gui")
-        if session is not None:
-            account = outbox.get_item(store, self.item_id).account
-            settings.learn_max_size(store, account, session.max_size)
         self.finished.emit(result)

@@ -52,3 +52,42 @@ def test_quit_with_an_empty_outbox_asks_nothing(qtbot, account, controller) -> N
     controller._on_quit = lambda: quits.append(True)
     controller.quit()
     assert quits == [True]
+
+
+def test_send_in_the_background_turns_background_delivery_on_and_quits(
+    qtbot, account, controller, monkeypatch, tmp_path
+) -> None:
+    from app.core import background
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    quits: list[bool] = []
+    controller._on_quit = lambda: quits.append(True)
+    item = queue(controller.store, "Invoice 43")
+    outbox.set_state(controller.store, item, State.RETRYING, next_attempt_at=4e9)
+
+    seen: list[str] = []
+    answer_quit_box(qtbot, "Send in the background and quit", seen)
+    controller.quit()
+    assert quits == [True]
+    assert "unless you let Relaydesk send in the background" in seen[0]
+    assert background.status().enabled  # here: the autostart fallback (no systemd user bus)
+    with Store.open() as store:
+        assert outbox.get_item(store, item).state is State.RETRYING
+
+
+def test_with_background_delivery_on_quitting_says_the_messages_still_go(
+    qtbot, account, controller, monkeypatch, tmp_path
+) -> None:
+    from app.core import background
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    background.enable(systemd=False)
+    quits: list[bool] = []
+    controller._on_quit = lambda: quits.append(True)
+    queue(controller.store, "Invoice 44")
+
+    seen: list[str] = []
+    answer_quit_box(qtbot, "Quit", seen)
+    controller.quit()
+    assert quits == [True]
+    assert "Background delivery is on" in seen[0]

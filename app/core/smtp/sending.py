@@ -13,6 +13,15 @@ the server to read and discard a chunk whose transaction has no valid recipient
 The only cost when every recipient is refused is that small upload. A larger
 message waits for the RCPT replies and sends no data when all were refused.
 
+A server takes a limited number of recipients per transaction (RFC 5321
+promises at least 100; Postfix takes 1,000). Its first ``452`` to an RCPT ends
+the list for this transaction: the message goes to those accepted, and the rest
+follow in further transactions on the same connection. RCPTs of a long list are
+pipelined: the first ``RCPT_GROUP`` (which every server must take) in one
+write, then groups of ``RCPT_GROUP_PAST_100``, so a server never sees more than
+a few past its limit (Postfix hangs up with ``421`` after 20 errors); the limit
+learned is then kept for the connection's later transactions.
+
 The outbox hears of every step before it is taken (``on_step``): with a
 pipelined ``BDAT LAST`` that is MAIL, RCPT, DATA and FINAL_DOT before the one
 write, so a crash after it is judged "possibly sent".
@@ -21,10 +30,10 @@ write, so a crash after it is judged "possibly sent".
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from app.core.accounts import Account
-from app.core.errors import InvalidInput
+from app.core.errors import InvalidInput, RelayError
 from app.core.smtp import policy
 from app.core.smtp.client import DotStuffer, SmtpClient
 from app.core.smtp.conversation import Conversation, Timeouts
@@ -37,6 +46,9 @@ CHUNK_SIZE = 64 * 1024  # pieces of DATA between progress reports and cancel che
 BDAT_CHUNK_SIZE = 1024 * 1024  # one BDAT chunk
 BDAT_WINDOW = 4  # pipelined BDAT chunks in flight before waiting for a reply
 PIPELINED_DATA_LIMIT = CHUNK_SIZE  # at most this much is sent before RCPT replies are in
+RCPT_GROUP = 100  # RCPTs pipelined in one write; RFC 5321 §4.5.3.1.8 minimum per transaction
+RCPT_GROUP_PAST_100 = 10  # later groups: few enough that a 452 costs few errors
+TOO_MANY_RECIPIENTS = 452  # RFC 5321 §4.5.3.1.10: this transaction takes no more
 
 Progress = Callable[[int, int], None]
 
@@ -45,9 +57,25 @@ Progress = Callable[[int, int], None]
 class Delivery:
     """What the server said about one message."""
 
-    accepted: dict[str, Reply]  # RCPT replies 2xx
+    accepted: dict[str, Reply]  # RCPT replies 2xx, in transactions the server accepted
     refused: dict[str, Reply]  # RCPT replies 4xx/5xx; the outbox retries only the 4xx ones
-    final: Reply | None  # reply to the final dot; None when every recipient was refused
+    final: Reply | None  # reply to the (last) final dot; None when no transaction was accepted
+    # After an earlier transaction was accepted, a later one failed: its recipients and why.
+    unsent: tuple[str, ...] = ()
+    error: RelayError | None = None
+    # Recipients this transaction did not offer after a 452 (the reply that stopped it).
+    untried: dict[str, Reply] = field(default_factory=dict)
+
+    def merged(self, later: Delivery) -> Delivery:
+        """This delivery followed by a later transaction's."""
+        return Delivery(
+            {**self.accepted, **later.accepted},
+            {**self.refused, **later.refused},
+            later.final or self.final,
+        )
+
+
+_Sorted = tuple[dict[str, Reply], dict[str, Reply], dict[str, Reply]]
 
 
 class Sender(Conversation):
@@ -74,6 +102,7 @@ class Sender(Conversation):
         self.supports_8bitmime = False
         self._rset_pending = False
         self._idle = True  # no transaction open: nothing for RSET to undo
+        self.recipient_limit: int | None = None  # learned from a "452 too many recipients"
 
     @property
     def pipelined(self) -> bool:
@@ -127,8 +156,14 @@ class Sender(Conversation):
         *,
         smtputf8: bool = False,
         on_progress: Progress | None = None,
+        on_transaction: Callable[[Delivery], None] | None = None,
     ) -> Delivery:
-        """Send one message; refused recipients are reported, not raised."""
+        """Send one message; refused recipients are reported, not raised.
+
+        When a 452 splits the recipients over several transactions,
+        ``on_transaction`` hears of each accepted one before the next begins
+        (so the outbox can commit who has the message before risking more).
+        """
         source = data if isinstance(data, MessageSource) else MessageSource.of_bytes(data)
         client = self._open_client()
         if not recipients:
@@ -141,8 +176,44 @@ class Sender(Conversation):
             raise policy.message_too_large(self.account, source.size, self.max_size)
         client.command_encoding = "utf-8" if smtputf8 else "ascii"
         mail = self._mail_arguments(client, envelope_from, source.size, smtputf8=smtputf8)
+        done = Delivery({}, {}, None)
+        remaining = list(recipients)
+        while remaining:
+            batch = remaining[: self.recipient_limit or len(remaining)]
+            try:
+                one = self._transaction(client, mail, batch, source, on_progress)
+            except RelayError as error:
+                if done.final is None:
+                    raise  # nothing went through yet: the whole attempt failed
+                return replace(done, unsent=tuple(remaining), error=error)
+            done = done.merged(one)
+            later = [*one.untried, *remaining[len(batch) :]]
+            if one.untried and one.accepted:
+                self.recipient_limit = len(one.accepted)
+            if not later:
+                break
+            if len(one.untried) == len(batch):
+                # Not even the first recipient was taken: the server wants no more now.
+                stop = next(iter(one.untried.values()))
+                done = done.merged(Delivery({}, {a: stop for a in later}, None))
+                break
+            remaining = later
+            if on_transaction is not None and one.final is not None:
+                on_transaction(replace(one, untried={}))
+            self.reset()
+        return done
+
+    def _transaction(
+        self,
+        client: SmtpClient,
+        mail: str,
+        recipients: Sequence[str],
+        source: MessageSource,
+        on_progress: Progress | None,
+    ) -> Delivery:
+        """MAIL, RCPTs and the message, once; ``untried`` lists those a 452 held back."""
         self._idle = False
-        if self.pipelined:
+        if self.pipelined and len(recipients) <= RCPT_GROUP:
             delivery = self._send_pipelined(client, mail, recipients, source, on_progress)
         else:
             delivery = self._send_stepwise(client, mail, recipients, source, on_progress)
@@ -175,41 +246,58 @@ class Sender(Conversation):
         with self._network(Step.MAIL):
             reply = client.command("MAIL", mail)
         self._expect(Step.MAIL, reply, 250)
-        accepted, refused = self._recipients(client, recipients)
+        accepted, refused, untried = self._recipients(client, recipients)
         if not accepted:
             self.reset()
-            return Delivery(accepted, refused, None)
+            return Delivery(accepted, refused, None, untried=untried)
         if self.chunked:
-            return Delivery(accepted, refused, self._send_chunks(client, source, on_progress))
+            final = self._send_chunks(client, source, on_progress)
+            return Delivery(accepted, refused, final, untried=untried)
         self._announce(Step.DATA)
         with self._network(Step.DATA):
             reply = client.command("DATA")
         self._expect(Step.DATA, reply, 354)
-        return Delivery(accepted, refused, self._stream_data(client, source, on_progress))
+        final = self._stream_data(client, source, on_progress)
+        return Delivery(accepted, refused, final, untried=untried)
 
-    def _recipients(
-        self, client: SmtpClient, recipients: Sequence[str]
-    ) -> tuple[dict[str, Reply], dict[str, Reply]]:
+    def _recipients(self, client: SmtpClient, recipients: Sequence[str]) -> _Sorted:
+        """RCPT for each recipient (in pipelined groups when offered) until a 421 or 452."""
         self._announce(Step.RCPT)
-        replies = []
-        for address in recipients:
+        replies: list[Reply] = []
+        start = 0
+        while start < len(recipients):
+            group = (RCPT_GROUP if start == 0 else RCPT_GROUP_PAST_100) if self.pipelined else 1
+            lines = [f"RCPT TO:<{address}>" for address in recipients[start : start + group]]
+            start += len(lines)
             with self._network(Step.RCPT):
-                replies.append(client.command("RCPT", f"TO:<{address}>"))
-            if replies[-1].code == 421:
+                if len(lines) == 1:
+                    replies.append(client.command(lines[0]))
+                else:
+                    client.send_lines(lines)
+                    replies += [client.read_reply() for _ in lines]
+            if any(reply.code == 421 or _too_many(reply) for reply in replies[-len(lines) :]):
                 break
         return self._sort_recipients(recipients, iter(replies))
 
-    def _sort_recipients(
-        self, recipients: Sequence[str], replies: Iterator[Reply]
-    ) -> tuple[dict[str, Reply], dict[str, Reply]]:
+    def _sort_recipients(self, recipients: Sequence[str], replies: Iterator[Reply]) -> _Sorted:
+        """Accepted, refused, and those not offered (or refused) after the first 452."""
         accepted: dict[str, Reply] = {}
         refused: dict[str, Reply] = {}
+        untried: dict[str, Reply] = {}
+        stop: Reply | None = None
         for address in recipients:
-            reply = next(replies)
-            if reply.code == 421:
+            reply = next(replies, None)  # one command at a time: none after a 452
+            if reply is not None and reply.code == 421:
                 self._expect(Step.RCPT, reply, 250)
-            (accepted if 200 <= reply.code < 300 else refused)[address] = reply
-        return accepted, refused
+            if reply is not None and 200 <= reply.code < 300:
+                accepted[address] = reply
+            elif stop is None and reply is not None and _too_many(reply):
+                stop = untried[address] = reply
+            elif stop is not None:
+                untried[address] = stop
+            elif reply is not None:
+                refused[address] = reply
+        return accepted, refused, untried
 
     # -- pipelined ---------------------------------------------------------------
 
@@ -241,21 +329,23 @@ class Sender(Conversation):
         self._rset_pending = False
         replies = iter(self._read_replies(client, steps))
         self._check_envelope(replies, rset=rset)
-        accepted, refused = self._sort_recipients(recipients, replies)
+        accepted, refused, untried = self._sort_recipients(recipients, replies)
         if self.chunked:
             if not accepted:
                 self.reset()
-                return Delivery(accepted, refused, None)
-            return Delivery(accepted, refused, self._send_chunks(client, source, on_progress))
+                return Delivery(accepted, refused, None, untried=untried)
+            final = self._send_chunks(client, source, on_progress)
+            return Delivery(accepted, refused, final, untried=untried)
         data_reply = next(replies)
         if not accepted:
             if data_reply.code == 354:  # a server that wants data anyway gets none
                 with self._network(Step.DATA):
                     client.command(".")
             self.reset()
-            return Delivery(accepted, refused, None)
+            return Delivery(accepted, refused, None, untried=untried)
         self._expect(Step.DATA, data_reply, 354)
-        return Delivery(accepted, refused, self._stream_data(client, source, on_progress))
+        final = self._stream_data(client, source, on_progress)
+        return Delivery(accepted, refused, final, untried=untried)
 
     def _send_pipelined_small(
         self,
@@ -287,14 +377,14 @@ class Sender(Conversation):
             with self._lock:
                 self._committed = False
         self._check_envelope(replies, rset=rset)
-        accepted, refused = self._sort_recipients(recipients, replies)
+        accepted, refused, untried = self._sort_recipients(recipients, replies)
         final = next(replies)
         if not accepted:  # the server discarded the chunk: nothing was delivered
             self.reset()
-            return Delivery(accepted, refused, None)
+            return Delivery(accepted, refused, None, untried=untried)
         self._expect(Step.FINAL_DOT, final, 250)
         self._idle = True
-        return Delivery(accepted, refused, final)
+        return Delivery(accepted, refused, final, untried=untried)
 
     def _read_replies(self, client: SmtpClient, steps: Sequence[Step]) -> list[Reply]:
         """One reply per pipelined command, in order; stops after a 421 (the server leaves)."""
@@ -402,6 +492,13 @@ class Sender(Conversation):
         self._expect(Step.FINAL_DOT, reply, 250)
         self._idle = True
         return reply
+
+
+def _too_many(reply: Reply) -> bool:
+    """A 452 for the transaction (4.5.3, "too many recipients"), not one mailbox's (4.2.2)."""
+    if reply.code != TOO_MANY_RECIPIENTS:
+        return False
+    return reply.enhanced == "4.5.3" or "too many" in reply.text.lower()
 
 
 def _wire_size(source: MessageSource) -> int:
