@@ -35,7 +35,7 @@ class Command(NamedTuple):
 COMMANDS: dict[str, Command] = {
     "account": Command("app.cli.account_commands", "set up, list, test and remove SMTP accounts"),
     "send": Command("app.cli.mail_commands", "send a message"),
-    "history": Command("app.cli.mail_commands", "list sent messages"),
+    "history": Command("app.cli.mail_commands", "list sent messages, or send one again"),
     "outbox": Command(
         "app.cli.mail_commands", "list, send, retry, cancel or discard queued messages"
     ),
