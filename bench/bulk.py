@@ -10,10 +10,10 @@ from pathlib import Path
 
 import trustme
 
-from app.core import accounts
-from app.core.accounts import Account, Security
-from app.core.delivery import SendOptions, queue_draft, run_due
-from app.core.message import Draft
+from app.core.accounts import model as accounts
+from app.core.accounts.model import Account, Security
+from app.core.delivery.attempts import SendOptions, queue_draft, run_due
+from app.core.delivery.message import Draft
 from app.core.paths import Paths
 from app.core.smtp.session import SmtpSession
 from app.core.store import Store

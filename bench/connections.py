@@ -18,13 +18,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from app.core import accounts
-from app.core.accounts import Account, Security
-from app.core.delivery import SendOptions
-from app.core.merge import batch
-from app.core.merge.plan import MergeRun, rows_of
-from app.core.merge.send import send_batch
-from app.core.merge.template import MergeTemplate
+from app.core.accounts import model as accounts
+from app.core.accounts.model import Account, Security
+from app.core.delivery.attempts import SendOptions
+from app.core.delivery.merge import batch
+from app.core.delivery.merge.plan import MergeRun, rows_of
+from app.core.delivery.merge.send import send_batch
+from app.core.delivery.merge.template import MergeTemplate
 from app.core.paths import Paths
 from app.core.store import Store
 from bench import peers

@@ -25,11 +25,11 @@ from pathlib import Path
 import trustme
 from aiosmtpd.controller import Controller
 
-from app.core.autofix import STANDARD
-from app.core.detect import detect
-from app.core.presets import preset_for_email
-from app.core.probe import Prober, Target
 from app.core.resources import resource
+from app.core.setup.autofix import STANDARD
+from app.core.setup.detect import detect
+from app.core.setup.presets import preset_for_email
+from app.core.setup.probe import Prober, Target
 
 REPO = Path(__file__).resolve().parent.parent
 OFFLINE_TARGET_MS = 5.0
@@ -41,8 +41,8 @@ RUNS = 5
 COLD = """
 import time, sys
 started = time.perf_counter()
-from app.core.autofix import STANDARD
-from app.core.detect import detect
+from app.core.setup.autofix import STANDARD
+from app.core.setup.detect import detect
 imported = time.perf_counter()
 class NoDns:
     def mx(self, domain, timeout): raise AssertionError
@@ -97,7 +97,7 @@ def offline() -> list[str]:
         _row("Relaydesk detect (warm)", ours),
         _row("peer: curated preset lookup only", peer),
         f"{'Relaydesk detect, first call (cold)':<40} {first:8.2f} ms  "
-        f"(loads the data; importing app.core.detect takes {imports:.0f} ms more)",
+        f"(loads the data; importing app.core.setup.detect takes {imports:.0f} ms more)",
         f"target: warm p99 <= {OFFLINE_TARGET_MS:.0f} ms per address "
         f"({'met' if _p99(ours) <= OFFLINE_TARGET_MS else 'NOT met'}; the max is one call "
         "on a shared machine)",

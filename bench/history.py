@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.core import history
+from app.core.delivery import history
 from app.core.paths import Paths
 from app.core.store import Store
 
@@ -97,9 +97,9 @@ def plain_like(store: Store, query: str) -> list[Any]:
 
 def open_view(store: Store) -> float:
     """Seconds from constructing the History view to its first painted page."""
-    from app.ui.history_model import PAGE
-    from app.ui.history_view import HistoryView
-    from app.ui.qt import QtCore
+    from app.qt import QtCore
+    from app.ui.history.model import PAGE
+    from app.ui.history.view import HistoryView
     from bench.gui import wait_until
 
     painted: list[bool] = []

@@ -21,10 +21,10 @@ REPO = Path(__file__).resolve().parent.parent
 PRELUDE = """
 import json, resource, sys, time
 from pathlib import Path
-from app.core import accounts
-from app.core.accounts import Account, Security
-from app.core.delivery import SendOptions, queue_draft, send_item
-from app.core.message import Attachment, Draft
+from app.core.accounts import model as accounts
+from app.core.accounts.model import Account, Security
+from app.core.delivery.attempts import SendOptions, queue_draft, send_item
+from app.core.delivery.message import Attachment, Draft
 from app.core.paths import Paths
 from app.core.store import Store
 import smtplib

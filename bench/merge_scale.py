@@ -14,12 +14,13 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from app.core import accounts, outbox
-from app.core.accounts import Account, Security
-from app.core.merge import batch
-from app.core.merge.plan import MergeRun, check
-from app.core.merge.recipients import open_csv
-from app.core.merge.template import parse_template
+from app.core.accounts import model as accounts
+from app.core.accounts.model import Account, Security
+from app.core.delivery import outbox
+from app.core.delivery.merge import batch
+from app.core.delivery.merge.plan import MergeRun, check
+from app.core.delivery.merge.recipients import open_csv
+from app.core.delivery.merge.template import parse_template
 from app.core.paths import Paths
 from app.core.store import Store
 
@@ -89,10 +90,10 @@ def _outbox(folder: Path) -> list[str]:
 
 
 def _outbox_view(paths: Paths) -> str:
-    from app.ui.qt import QtWidgets
+    from app.qt import QtWidgets
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
-    from app.ui.outbox_view import OutboxView
+    from app.ui.outbox.view import OutboxView
 
     with Store.open(paths) as store:
         started = time.monotonic()

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import trustme
 
-from app.core import accounts
-from app.core.accounts import Account, Security
-from app.core.message import Attachment, Draft
+from app.core.accounts import model as accounts
+from app.core.accounts.model import Account, Security
+from app.core.delivery.message import Attachment, Draft
 from app.core.paths import Paths
 from app.core.smtp.session import SmtpSession
 from app.core.store import Store
-from app.ui.qt import Qt, QTimer
-from app.ui.sending import SendService
+from app.qt import Qt, QTimer
+from app.ui.compose.sending import SendService
 from bench.gui import application, wait_until
 from tests.support import smtp_servers
 from tests.support.fast_server import fast_controller

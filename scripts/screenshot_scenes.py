@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.core.accounts import Security
-from app.core.detect import Candidate, Detection
+from app.core.accounts.model import Security
+from app.core.setup.detect import Candidate, Detection
 
 SENT = [
     ("grace@example.org", "Slides for Monday", "Here are the slides."),
@@ -54,7 +54,7 @@ class Scenes:
 
     # -- setup ---------------------------------------------------------------------------
     def _setup_dialog(self, detector: Any) -> Any:
-        from app.ui.setup_dialog import SetupDialog
+        from app.ui.wizard.setup_dialog import SetupDialog
 
         page = self.controller.window.accounts
         dialog = SetupDialog(page, detector=detector)
@@ -84,7 +84,7 @@ class Scenes:
         self.s.wait(lambda: not dialog.isVisible())
 
     def trust(self) -> None:
-        from app.ui.qt import QTimer, QtWidgets
+        from app.qt import QTimer, QtWidgets
 
         dialog = self._setup_dialog(finds("relay.corp.example", "mx", "Corp relay"))
         dialog.from_name.setText("Ada Lovelace")
@@ -132,7 +132,7 @@ class Scenes:
         self.s.settle(1.0)
         self.s.shot("08-notification")  # the send's notification, top right, no tray
         self.s.close_notifications()
-        from app.core import identity
+        from app.core.accounts import identity
 
         identity.put(self.controller.store, "example", signature="Ada Lovelace\nExample Ltd",
                      reply_to=None)  # fmt: skip
@@ -167,7 +167,7 @@ class Scenes:
         self.s.shot("09-history")
 
     def settings(self) -> None:
-        from app.ui.settings import SettingsDialog
+        from app.ui.settings.dialog import SettingsDialog
 
         dialog = SettingsDialog(self.controller.store, self.controller.window)
         dialog.show()
@@ -186,7 +186,7 @@ class Scenes:
         certificate.reject()
 
     def quit_prompt(self) -> None:
-        from app.ui.qt import QTimer, QtWidgets
+        from app.qt import QTimer, QtWidgets
 
         def answer() -> None:
             box = QtWidgets.QApplication.activeModalWidget()

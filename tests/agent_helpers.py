@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from app.core import accounts, secrets
-from app.core.accounts import Account, PasswordMode, Security
+from app.core.accounts import model as accounts
+from app.core.accounts import secrets
+from app.core.accounts.model import Account, PasswordMode, Security
 from app.core.store import Store
 from tests.cli_runner import Cli
 from tests.support.smtp_servers import USERS, RunningServer

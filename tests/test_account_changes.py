@@ -7,14 +7,16 @@ from pathlib import Path
 import keyring
 import pytest
 
-from app.core import account_changes, accounts, errors
-from app.core.account_changes import Secrets
-from app.core.accounts import Account, PasswordMode, Security
-from app.core.credentials import CredentialResolver
-from app.core.oauth2 import config as oauth2_config
-from app.core.oauth2 import tokens
-from app.core.oauth2.config import OAuth2Settings
-from app.core.oauth2.http import TokenSet
+from app.core import errors
+from app.core.accounts import changes as account_changes
+from app.core.accounts import model as accounts
+from app.core.accounts.changes import Secrets
+from app.core.accounts.credentials import CredentialResolver
+from app.core.accounts.model import Account, PasswordMode, Security
+from app.core.accounts.oauth2 import config as oauth2_config
+from app.core.accounts.oauth2 import tokens
+from app.core.accounts.oauth2.config import OAuth2Settings
+from app.core.accounts.oauth2.http import TokenSet
 from app.core.store import Store
 
 

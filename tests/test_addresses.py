@@ -8,7 +8,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from app.core.addresses import (
+from app.core.delivery.addresses import (
     ascii_address,
     check_header_value,
     format_mailbox,
@@ -212,7 +212,7 @@ def test_the_fast_path_agrees_with_email_validator() -> None:
 
     import email_validator
 
-    from app.core import addresses
+    from app.core.delivery import addresses
 
     assert set(email_validator.SPECIAL_USE_DOMAIN_NAMES) <= set(addresses._KNOWN_SPECIAL_USE)
     pieces = ["a", "z", "0", "9", ".", "-", "--", "_", "+", "'", "~", "A", "xn--", "ü", "@",

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from app.core.accounts import Security
-from app.core.autofix import alternatives, apply_fix, find_fix
-from app.core.probe import Target
+from app.core.accounts.model import Security
+from app.core.setup.autofix import alternatives, apply_fix, find_fix
+from app.core.setup.probe import Target
 from tests.cli_runner import Cli, cli_env
 from tests.support.probing import account_for, full_backlog, prober_for
 from tests.support.smtp_servers import USERS

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from app.core import background, outbox
-from app.core.outbox import State
+from app.core.delivery import background, outbox
+from app.core.delivery.outbox import State
 from app.core.paths import Paths
 from app.core.store import Store
 from tests.cli_runner import REPO, Cli

@@ -11,7 +11,7 @@ import socket
 import pytest
 
 from app.core import errors
-from app.core.checks import run_test
+from app.core.setup.checks import run_test
 from app.core.smtp.session import SmtpSession
 from tests.support.probing import (
     FAST,

@@ -12,11 +12,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from app.core import accounts, outbox
-from app.core.accounts import Account, Security
-from app.core.delivery import queue_draft
-from app.core.message import Draft
-from app.core.outbox import State
+from app.core.accounts import model as accounts
+from app.core.accounts.model import Account, Security
+from app.core.delivery import outbox
+from app.core.delivery.attempts import queue_draft
+from app.core.delivery.message import Draft
+from app.core.delivery.outbox import State
 from app.core.store import Store
 from tests.cli_runner import REPO, cli_env
 from tests.support.smtp_servers import RecordingHandler

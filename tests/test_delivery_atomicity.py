@@ -16,12 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from app.core import accounts, delivery, history, outbox, settings
-from app.core.accounts import Account, Security
-from app.core.delivery import queue_draft
+from app.core import settings
+from app.core.accounts import model as accounts
+from app.core.accounts.model import Account, Security
+from app.core.delivery import attempts as delivery
+from app.core.delivery import history, outbox
+from app.core.delivery.attempts import queue_draft
+from app.core.delivery.message import Draft
+from app.core.delivery.outbox import RecipientStatus, State
 from app.core.faults import DELIVERY_POINTS, FAULT_ENV, FAULT_EXIT
-from app.core.message import Draft
-from app.core.outbox import RecipientStatus, State
 from app.core.store import Store
 from tests.cli_runner import REPO, cli_env
 from tests.support.smtp_servers import RecordingHandler

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from app.core import accounts, history, outbox, ratelimit
-from app.core.accounts import Account, Security
-from app.core.delivery import SendOptions, queue_draft, run_due, send_item
+from app.core.accounts import model as accounts
+from app.core.accounts.model import Account, Security
+from app.core.delivery import history, outbox, ratelimit
+from app.core.delivery.attempts import SendOptions, queue_draft, run_due, send_item
+from app.core.delivery.message import Draft
+from app.core.delivery.outbox import RecipientStatus, State
 from app.core.errors import StorageError
-from app.core.message import Draft
-from app.core.outbox import RecipientStatus, State
 from app.core.smtp.session import Timeouts
 from app.core.store import Store
 from tests.support.smtp_servers import RecordingHandler

@@ -15,12 +15,12 @@ import pytest
 import trustme
 from aiosmtpd.controller import Controller
 
-from app.core import autoconfig
-from app.core.accounts import Security
-from app.core.detect import detect
-from app.core.dns_lookup import SrvRecord
+from app.core.accounts.model import Security
 from app.core.errors import InvalidAddress
-from app.core.probe import Prober
+from app.core.setup import autoconfig
+from app.core.setup.detect import detect
+from app.core.setup.dns_lookup import SrvRecord
+from app.core.setup.probe import Prober
 from tests.cli_runner import Cli, cli_env
 from tests.support.smtp_servers import RecordingHandler
 

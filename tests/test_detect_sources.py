@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 
 from app.core import settings
-from app.core.accounts import Security
-from app.core.detect import detect
-from app.core.dns_lookup import SrvRecord
+from app.core.accounts.model import Security
 from app.core.errors import Cancelled
-from app.core.ispdb import Provider, Server
-from app.core.presets import Link, get_preset
-from app.core.probe import Prober
-from app.core.providers import Catalogue
+from app.core.setup.detect import detect
+from app.core.setup.dns_lookup import SrvRecord
+from app.core.setup.ispdb import Provider, Server
+from app.core.setup.presets import Link, get_preset
+from app.core.setup.probe import Prober
+from app.core.setup.providers import Catalogue
 from app.core.store import Store
 from tests.cli_runner import Cli, cli_env
 

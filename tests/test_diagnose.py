@@ -9,7 +9,7 @@ import ssl
 import pytest
 
 from app.core import errors
-from app.core.accounts import Account, PasswordMode, Security
+from app.core.accounts.model import Account, PasswordMode, Security
 from app.core.smtp.diagnose import classify
 from app.core.smtp.reply import Reply
 from app.core.smtp.steps import GreetingTimeout, Step

@@ -7,9 +7,9 @@ import signal
 import subprocess
 import sys
 
-from app.core import history, outbox
-from app.core.delivery import SendOptions, run_due, send_item
-from app.core.outbox import State
+from app.core.delivery import history, outbox
+from app.core.delivery.attempts import SendOptions, run_due, send_item
+from app.core.delivery.outbox import State
 from app.core.smtp.session import Step
 from app.core.store import Store
 from tests.cli_runner import REPO, Cli

@@ -192,7 +192,7 @@ def test_an_outbox_id_too_large_for_sqlite_is_a_usage_error(cli: Cli) -> None:
 
 _MCP_WITH_BUG = """
 import sys
-from app.core import tool
+from app.core.agents import tool
 real = tool._dispatch
 def dispatch(store, name, arguments, caller, audit):
     if name == "send_email":

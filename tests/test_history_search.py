@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.core import history
 from app.core import store as store_module
+from app.core.delivery import history
 from app.core.store import Store
 
 ROWS = [

@@ -7,8 +7,9 @@ import email.policy
 import json
 from pathlib import Path
 
-from app.core import drafts, identity
-from app.core.message import Draft
+from app.core.accounts import identity
+from app.core.delivery import drafts
+from app.core.delivery.message import Draft
 from app.core.store import Store
 from tests.cli_runner import Cli
 from tests.test_cli_workflow import add_custom

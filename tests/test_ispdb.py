@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from app.core import ispdb
-from app.core.accounts import Security
-from app.core.detect import detect
-from app.core.probe import Prober
-from app.core.providers import catalogue
+from app.core.accounts.model import Security
 from app.core.resources import resource
+from app.core.setup import ispdb
+from app.core.setup.detect import detect
+from app.core.setup.probe import Prober
+from app.core.setup.providers import catalogue
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = json.loads(resource("ispdb.json").read_text(encoding="utf-8"))

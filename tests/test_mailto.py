@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from app.core.delivery.mailto import MailtoDraft, is_mailto, parse_mailto
 from app.core.errors import HeaderInjection, InvalidInput
-from app.core.mailto import MailtoDraft, is_mailto, parse_mailto
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from app import __version__
+from app.core.delivery.message import Attachment, BuiltMessage, Draft, build
 from app.core.errors import (
     ExitCode,
     HeaderInjection,
@@ -21,7 +22,6 @@ from app.core.errors import (
     MessageTooLarge,
     UnreadableFile,
 )
-from app.core.message import Attachment, BuiltMessage, Draft, build
 
 SENDER = "ann@example.com"
 

@@ -12,12 +12,12 @@ import urllib.request
 import pytest
 
 from app.core import errors
-from app.core.accounts import Account, PasswordMode, Security
-from app.core.oauth2 import problems
-from app.core.oauth2.clients import resolve_client
-from app.core.oauth2.config import OAuth2Settings, from_preset
-from app.core.oauth2.loopback import LoopbackListener
-from app.core.presets import get_preset
+from app.core.accounts.model import Account, PasswordMode, Security
+from app.core.accounts.oauth2 import problems
+from app.core.accounts.oauth2.clients import resolve_client
+from app.core.accounts.oauth2.config import OAuth2Settings, from_preset
+from app.core.accounts.oauth2.loopback import LoopbackListener
+from app.core.setup.presets import get_preset
 from app.core.smtp import sasl
 from app.core.smtp.diagnose import classify
 from app.core.smtp.reply import Reply
@@ -182,8 +182,8 @@ def test_settings_round_trip_through_json_without_secrets() -> None:
 def test_device_flow_honours_interval_and_slow_down(
     ca, tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.core.oauth2.clients import Client
-    from app.core.oauth2.flows import sign_in_device
+    from app.core.accounts.oauth2.clients import Client
+    from app.core.accounts.oauth2.flows import sign_in_device
     from tests.support.oauth_server import CLIENT_ID, start_auth_server
 
     ca_file = tmp_path / "ca.pem"
@@ -206,7 +206,7 @@ def test_device_flow_honours_interval_and_slow_down(
 
 
 def test_packaged_client_ids_are_the_fallback(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from app.core.oauth2 import clients
+    from app.core.accounts.oauth2 import clients
 
     packaged = tmp_path / "oauth2_clients.json"
     packaged.write_text(json.dumps({"clients": {
@@ -227,6 +227,6 @@ def test_packaged_client_ids_are_the_fallback(tmp_path, monkeypatch: pytest.Monk
 
 
 def test_the_repository_ships_no_client_ids() -> None:
-    from app.core.oauth2.clients import packaged_clients
+    from app.core.accounts.oauth2.clients import packaged_clients
 
     assert packaged_clients() == {}

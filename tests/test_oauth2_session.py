@@ -7,7 +7,7 @@ import time
 import pytest
 
 from app.core import errors
-from app.core.accounts import Account, PasswordMode, Security
+from app.core.accounts.model import Account, PasswordMode, Security
 from app.core.smtp.session import SmtpSession, Timeouts
 from app.core.smtp.transcript import Transcript
 from tests.support.oauth_server import AuthorizationServer, OAuthSmtpHandler

@@ -11,8 +11,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.core import outbox, settings
-from app.core.outbox import sender_lock
+from app.core import settings
+from app.core.delivery import outbox
+from app.core.delivery.outbox import sender_lock
 from app.core.paths import Paths
 from app.core.store import Store
 from tests.cli_runner import REPO, Cli

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import trustme
 
-from app.core import delivery
-from app.core.accounts import Account, Security
+from app.core.accounts.model import Account, Security
+from app.core.delivery import attempts as delivery
 from app.core.smtp.session import SmtpSession, Step
 from tests.support.fast_server import latency_proxy, use_fast_server
 from tests.support.smtp_servers import RecordingHandler, RunningServer, start_server

@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from app.core import policy as policies
-from app.core.caller_quota import check_quota
-from app.core.errors import CallerQuotaExceeded, InvalidInput
-from app.core.policy import (
+from app.core.agents import policy as policies
+from app.core.agents.caller_quota import check_quota
+from app.core.agents.policy import (
     AttachmentNotAllowed,
     AttachmentTooLarge,
     Policy,
     read_attachment,
     recipient_allowed,
 )
+from app.core.errors import CallerQuotaExceeded, InvalidInput
 from app.core.store import Store
 
 

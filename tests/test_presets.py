@@ -9,15 +9,15 @@ from typing import Any
 
 import pytest
 
-from app.core.accounts import Security
+from app.core.accounts.model import Security
 from app.core.errors import ConfigError
-from app.core.presets import (
+from app.core.resources import resource
+from app.core.setup.presets import (
     get_preset,
     load_presets,
     preset_for_email,
     preset_for_mx,
 )
-from app.core.resources import resource
 
 SUBMISSION_PORTS = {25, 465, 587, 1025, 2465, 2525, 2587}
 

@@ -3,7 +3,7 @@ mail programs first" (WEB.DE, GMX, T-Online…) names that step and its page."""
 
 from __future__ import annotations
 
-from app.core.accounts import Account, PasswordMode, Security
+from app.core.accounts.model import Account, PasswordMode, Security
 from app.core.smtp.diagnose import classify
 from app.core.smtp.reply import Reply
 from app.core.smtp.steps import Step

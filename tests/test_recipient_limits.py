@@ -10,11 +10,12 @@ from __future__ import annotations
 import email
 from pathlib import Path
 
-from app.core import accounts, history, outbox
-from app.core.accounts import Account, Security
-from app.core.delivery import SendOptions, queue_draft, send_item
-from app.core.message import Draft
-from app.core.outbox import MAX_RECIPIENTS, RecipientStatus, State
+from app.core.accounts import model as accounts
+from app.core.accounts.model import Account, Security
+from app.core.delivery import history, outbox
+from app.core.delivery.attempts import SendOptions, queue_draft, send_item
+from app.core.delivery.message import Draft
+from app.core.delivery.outbox import MAX_RECIPIENTS, RecipientStatus, State
 from app.core.store import Store
 from tests.cli_runner import Cli
 from tests.support.smtp_servers import RecordingHandler

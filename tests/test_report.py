@@ -8,8 +8,8 @@ from base64 import b64encode
 from pathlib import Path
 
 from app import __version__
-from app.core.checks import run_test
-from app.core.report import render_report, scrub
+from app.core.setup.checks import run_test
+from app.core.setup.report import render_report, scrub
 from tests.cli_runner import Cli, cli_env
 from tests.support.probing import FAST, account_for, prober_for
 from tests.support.smtp_servers import USERS

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from app.core.agents.sendmail import parse
 from app.core.errors import InvalidInput
-from app.core.sendmail import parse
 from tests.agent_helpers import add_account_cli, assert_no_password
 from tests.cli_runner import Cli, cli_env
 from tests.support.smtp_servers import RunningServer

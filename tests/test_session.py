@@ -15,7 +15,7 @@ import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from app.core import errors
-from app.core.accounts import Account, PasswordMode, Security
+from app.core.accounts.model import Account, PasswordMode, Security
 from app.core.smtp.session import CHUNK_SIZE, Delivery, SmtpSession, Step, Timeouts
 from tests.support.smtp_servers import RecordingHandler, RunningServer
 

@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 import trustme
 
-from app.core import accounts, outbox, spool
-from app.core.accounts import Account, Security
-from app.core.delivery import SendOptions, queue_draft, send_item
+from app.core.accounts import model as accounts
+from app.core.accounts.model import Account, Security
+from app.core.delivery import outbox, spool
+from app.core.delivery.attempts import SendOptions, queue_draft, send_item
+from app.core.delivery.message import Attachment, Draft, build
+from app.core.delivery.outbox import State
 from app.core.errors import MessageTooLarge
-from app.core.message import Attachment, Draft, build
-from app.core.outbox import State
 from app.core.store import Store
 from tests.support.fast_server import use_fast_server
 from tests.support.smtp_servers import start_server

@@ -13,9 +13,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from app.core import policy as policies
-from app.core import tool
-from app.core.policy import Policy
+from app.core.agents import policy as policies
+from app.core.agents import tool
+from app.core.agents.policy import Policy
 from app.core.store import Store
 from tests.agent_helpers import PASSWORD, add_account_cli, add_account_direct, assert_no_password
 from tests.cli_runner import Cli
@@ -231,8 +231,8 @@ def test_arguments_as_json_text_are_accepted(store: Store) -> None:
 
 
 def test_ask_password_accounts_fail_without_prompting(store: Store, server) -> None:
-    from app.core import accounts
-    from app.core.accounts import PasswordMode
+    from app.core.accounts import model as accounts
+    from app.core.accounts.model import PasswordMode
 
     ask = accounts.get_account(store, "work").with_changes(
         name="asker", password_mode=PasswordMode.ASK

@@ -10,9 +10,9 @@ import pytest
 from cryptography import x509
 
 from app.core import errors
-from app.core.certificate import parse_certificate
-from app.core.checks import run_test
-from app.core.trust import fetch_certificate
+from app.core.setup.certificate import parse_certificate
+from app.core.setup.checks import run_test
+from app.core.setup.trust import fetch_certificate
 from tests.cli_runner import Cli, cli_env
 from tests.support.probing import FAST, account_for, prober_for
 from tests.support.smtp_servers import USERS

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import trustme
 
-from app.core import accounts
-from app.core.accounts import Account, Security
+from app.core.accounts import model as accounts
+from app.core.accounts.model import Account, Security
 from app.core.errors import UnreadableFile
+from app.core.setup.trusted import grouped_fingerprint, read_ca_file, remove_trust, trusted_for
 from app.core.store import Store
-from app.core.trusted import grouped_fingerprint, read_ca_file, remove_trust, trusted_for
 
 
 def test_fingerprint_is_grouped_in_the_openssl_form() -> None:

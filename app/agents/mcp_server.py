@@ -2,7 +2,7 @@
 
 Built on the official ``mcp`` SDK's low-level server so the tools keep exactly the
 JSON schemas of ``relaydesk tool schema``. Each call runs in a worker thread with
-its own database connection and goes through :func:`app.core.tool.call`: same
+its own database connection and goes through :func:`app.core.agents.tool.call`: same
 policy, same outbox, same audit (face ``tool``, ``via: mcp``).
 """
 
@@ -22,9 +22,10 @@ from mcp.server.stdio import stdio_server
 
 from app import __version__
 from app.agents.mcp_transport import BoundedLines, answer_unreadable
-from app.core import crash, tool
+from app.core import crash
+from app.core.agents import tool
+from app.core.agents.schema import TOOLS
 from app.core.store import Store
-from app.core.tool_schema import TOOLS
 
 FALLBACK_CALLER = "mcp"
 _NOT_CALLER = re.compile(r"[^A-Za-z0-9._@:+/-]+")

@@ -19,11 +19,14 @@ from app.cli.account_setup import (
 )
 from app.cli.output import Output
 from app.cli.passwords import password_source, prompt_password, read_password_stdin
-from app.core import account_changes, accounts, ratelimit, secrets
-from app.core.accounts import PasswordMode
-from app.core.checks import remember_limits, run_test
+from app.core.accounts import changes as account_changes
+from app.core.accounts import model as accounts
+from app.core.accounts import secrets
+from app.core.accounts.model import PasswordMode
+from app.core.accounts.oauth2 import config as oauth2_config
+from app.core.delivery import ratelimit
 from app.core.errors import UsageError
-from app.core.oauth2 import config as oauth2_config
+from app.core.setup.checks import remember_limits, run_test
 from app.core.smtp.transcript import Transcript
 from app.core.store import Store
 
@@ -240,8 +243,8 @@ def cmd_default(args: argparse.Namespace, store: Store, out: Output) -> int:
 
 
 def cmd_presets(args: argparse.Namespace, store: Store, out: Output) -> int:
-    from app.core import ispdb
-    from app.core.presets import load_presets
+    from app.core.setup import ispdb
+    from app.core.setup.presets import load_presets
 
     presets = load_presets()
     database = ispdb.load()

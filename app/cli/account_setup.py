@@ -10,17 +10,20 @@ from app.cli import oauth2_options
 from app.cli.identity_options import add_identity_options, identity_from_args, store_identity
 from app.cli.output import Output
 from app.cli.passwords import password_source, prompt_password, read_password_stdin
-from app.core import account_changes, accounts, connections, secrets
-from app.core.accounts import DEFAULT_PORTS, Account, PasswordMode, Security
-from app.core.addresses import validate_address
-from app.core.delivery import SendOptions, send_item
+from app.core.accounts import changes as account_changes
+from app.core.accounts import model as accounts
+from app.core.accounts import secrets
+from app.core.accounts.model import DEFAULT_PORTS, Account, PasswordMode, Security
+from app.core.accounts.oauth2 import config as oauth2_config
+from app.core.accounts.oauth2.clients import secret_key
+from app.core.accounts.oauth2.config import OAuth2Settings
+from app.core.accounts.oauth2.http import TokenSet
+from app.core.accounts.oauth2.signin import finish_sign_in
+from app.core.delivery import connections
+from app.core.delivery.addresses import validate_address
+from app.core.delivery.attempts import SendOptions, send_item
 from app.core.errors import UnreadableFile, UsageError
-from app.core.oauth2 import config as oauth2_config
-from app.core.oauth2.clients import secret_key
-from app.core.oauth2.config import OAuth2Settings
-from app.core.oauth2.http import TokenSet
-from app.core.oauth2.signin import finish_sign_in
-from app.core.providers import find_preset, preset_for_address
+from app.core.setup.providers import find_preset, preset_for_address
 from app.core.smtp.policy import plaintext_auth_warning
 from app.core.store import Store
 

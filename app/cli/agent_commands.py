@@ -10,12 +10,12 @@ from dataclasses import replace
 from typing import Any
 
 from app.cli.output import Output
-from app.core import policy as policies
+from app.core.agents import policy as policies
+from app.core.agents.schema import TOOLS, function_definition
 from app.core.errors import ConfigError, MessageTooLarge, RelayError
 from app.core.limits import MAX_TOOL_CALL_BYTES, decode_text, read_limited
 from app.core.sizes import human_size
 from app.core.store import Store
-from app.core.tool_schema import TOOLS, function_definition
 
 DEFAULT_CALLER = "default"
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(|b|bytes?|k|kb|m|mb|g|gb)\s*$", re.IGNORECASE)
@@ -69,7 +69,7 @@ def cmd_tool_schema(args: argparse.Namespace, store: Store, out: Output) -> int:
 
 
 def cmd_tool_call(args: argparse.Namespace, store: Store, out: Output) -> int:
-    from app.core import tool  # jsonschema is slow to import; only this command needs it
+    from app.core.agents import tool  # jsonschema is slow to import; only this command needs it
 
     try:
         data = read_limited(sys.stdin.buffer, MAX_TOOL_CALL_BYTES, "tool call")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from app.cli.output import Output
-from app.core import background
+from app.core.delivery import background
 from app.core.store import Store
 
 

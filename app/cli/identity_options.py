@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from app.core import identity
-from app.core.addresses import validate_address
+from app.core.accounts import identity
+from app.core.delivery.addresses import validate_address
 from app.core.errors import UnreadableFile
 from app.core.store import Store
 

@@ -10,13 +10,15 @@ from typing import Any
 
 from app.cli.output import Output
 from app.cli.passwords import password_source
-from app.core import accounts, history, outbox, settings, spool
-from app.core.delivery import SendOptions, queue_draft, run_due, send_item
+from app.core import settings
+from app.core.accounts import model as accounts
+from app.core.delivery import history, outbox, spool
+from app.core.delivery.attempts import SendOptions, queue_draft, run_due, send_item
+from app.core.delivery.message import Attachment, Draft, attachment_path, open_regular
+from app.core.delivery.outbox import SendResult, State
+from app.core.delivery.send import hold, queue_and_send, send_again
 from app.core.errors import ExitCode, UnreadableFile, UsageError
 from app.core.limits import MAX_BODY_BYTES, decode_text, read_limited
-from app.core.message import Attachment, Draft, attachment_path, open_regular
-from app.core.outbox import SendResult, State
-from app.core.send import hold, queue_and_send, send_again
 from app.core.sizes import human_size
 from app.core.store import Store
 
@@ -188,9 +190,9 @@ def _draft_from_args(args: argparse.Namespace) -> Draft:
 
 
 def _with_local_names_resolved(store: Store, account_email: str, draft: Draft) -> Draft:
-    """`--to root`: names without a domain go through the aliases (see app.core.aliases)."""
-    from app.core.addresses import split_address_list
-    from app.core.aliases import resolve
+    """`--to root`: names without a domain go through the aliases (app.core.delivery.aliases)."""
+    from app.core.delivery.addresses import split_address_list
+    from app.core.delivery.aliases import resolve
 
     def resolved(entries: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(

@@ -11,17 +11,17 @@ from typing import Any
 
 from app.cli.output import Output
 from app.cli.passwords import password_source
-from app.core import connections
-from app.core.accounts import get_account
-from app.core.delivery import SendOptions
+from app.core.accounts.model import get_account
+from app.core.delivery import connections
+from app.core.delivery.attempts import SendOptions
+from app.core.delivery.merge import batch, progress
+from app.core.delivery.merge.plan import CheckReport, MergeRun, check, preview, rows_of
+from app.core.delivery.merge.recipients import history_rows, open_csv
+from app.core.delivery.merge.render import MergeOptions
+from app.core.delivery.merge.send import send_batch
+from app.core.delivery.merge.template import load_template
+from app.core.delivery.outbox import SendResult, State
 from app.core.errors import UnreadableFile, UsageError
-from app.core.merge import batch, progress
-from app.core.merge.plan import CheckReport, MergeRun, check, preview, rows_of
-from app.core.merge.recipients import history_rows, open_csv
-from app.core.merge.render import MergeOptions
-from app.core.merge.send import send_batch
-from app.core.merge.template import load_template
-from app.core.outbox import SendResult, State
 from app.core.store import Store
 
 FACE = "cli"
@@ -318,8 +318,8 @@ def cmd_merges(args: argparse.Namespace, store: Store, out: Output) -> int:
 def cmd_merge_call(args: argparse.Namespace, store: Store, out: Output) -> int:
     import json
 
-    from app.core import tool
-    from app.core.merge.agent import SEND_MERGE, SEND_MERGE_DESCRIPTION, send_merge
+    from app.core.agents import tool
+    from app.core.delivery.merge.agent import SEND_MERGE, SEND_MERGE_DESCRIPTION, send_merge
 
     if args.schema:
         out.emit(

@@ -8,14 +8,14 @@ import threading
 from typing import TYPE_CHECKING
 
 from app.cli.output import Output
+from app.core.accounts.oauth2.config import BROWSER_TIMEOUT, OAuth2Settings, from_preset
+from app.core.accounts.oauth2.http import TokenSet
+from app.core.accounts.oauth2.signin import SignInOptions, obtain_tokens
 from app.core.errors import InvalidInput, UsageError
-from app.core.oauth2.config import BROWSER_TIMEOUT, OAuth2Settings, from_preset
-from app.core.oauth2.http import TokenSet
-from app.core.oauth2.signin import SignInOptions, obtain_tokens
-from app.core.presets import Preset
+from app.core.setup.presets import Preset
 
 if TYPE_CHECKING:
-    from app.core.oauth2.flows import DeviceCode
+    from app.core.accounts.oauth2.flows import DeviceCode
 
 _OAUTH2_DESTS = (
     "oauth2_auth_url",
@@ -79,7 +79,7 @@ def settings_from_args(
     client_id = getattr(args, "oauth2_client_id", None)
     tenant = getattr(args, "oauth2_tenant", None)
     if getattr(args, "oauth2_issuer", None):
-        from app.core.oauth2 import flows
+        from app.core.accounts.oauth2 import flows
 
         meta = flows.discover(args.oauth2_issuer)
         settings = OAuth2Settings(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import getpass
 import sys
 
-from app.core.accounts import Account
-from app.core.credentials import CredentialResolver
+from app.core.accounts.credentials import CredentialResolver
+from app.core.accounts.model import Account
 from app.core.errors import PasswordMissing, UsageError
 from app.core.redaction import remember_secret
 from app.core.store import Store

@@ -108,9 +108,9 @@ def cmd_sendmail(args: argparse.Namespace, store: Store, out: Output) -> int:
 
 def _deliver(args: argparse.Namespace, store: Store, out: Output) -> int:
     from app.cli.passwords import password_source
-    from app.core import sendmail
-    from app.core.delivery import SendOptions
-    from app.core.send import send_now
+    from app.core.agents import sendmail
+    from app.core.delivery.attempts import SendOptions
+    from app.core.delivery.send import send_now
 
     envelope_from = (args.envelope_from or "").strip().strip("<>") or None
     options = sendmail.SendmailOptions(

@@ -8,11 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from app.cli.output import Output
-from app.core import accounts, settings
-from app.core.accounts import Security
-from app.core.autofix import Fix, apply_fix
-from app.core.checks import TestReport
-from app.core.detect import detect
+from app.core import settings
+from app.core.accounts import model as accounts
+from app.core.accounts.model import Security
 from app.core.errors import (
     RelayError,
     ServerUnreachable,
@@ -20,9 +18,12 @@ from app.core.errors import (
     UnreadableFile,
     UsageError,
 )
-from app.core.report import write_report
+from app.core.setup.autofix import Fix, apply_fix
+from app.core.setup.checks import TestReport
+from app.core.setup.detect import detect
+from app.core.setup.report import write_report
+from app.core.setup.trust import PIN_WARNING, check_fingerprint, fetch_certificate, pin_certificate
 from app.core.store import Store
-from app.core.trust import PIN_WARNING, check_fingerprint, fetch_certificate, pin_certificate
 
 FACE = "cli"
 _MODE = {"tls": "TLS", "starttls": "STARTTLS", "none": "no encryption"}

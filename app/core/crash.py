@@ -22,7 +22,7 @@ from app import __version__
 from app.core.errors import InternalError, RelayError
 from app.core.paths import Paths, default_paths
 from app.core.redaction import known_secrets
-from app.core.report import scrub
+from app.core.setup.report import scrub
 from app.core.smtp.transcript import REDACTED, redact
 from app.core.store import Store, unusable_data_error
 

@@ -72,13 +72,13 @@ class Setting:
 
 
 def _check_aliases_file(raw: str) -> str:
-    from app.core import aliases  # reads and parses the file: only when it is being set
+    from app.core.delivery import aliases  # reads and parses the file: only when it is being set
 
     return aliases.check_aliases_file(raw)
 
 
 def _check_local_recipient(raw: str) -> str:
-    from app.core import aliases
+    from app.core.delivery import aliases
 
     return aliases.check_default_recipient(raw)
 

@@ -6,7 +6,7 @@ server's own words (reply codes) stay in details, never in the line that reports
 
 from __future__ import annotations
 
-from app.core.outbox import OutboxItem, RecipientStatus, State
+from app.core.delivery.outbox import OutboxItem, RecipientStatus, State
 
 # The words a person sees, with what they mean (shown in the Help and the docs).
 GLOSSARY: tuple[tuple[str, str], ...] = (

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 from app.core.errors import RelayError
 from app.core.paths import default_paths
+from app.qt import QtWidgets
 from app.ui import crash_handler
 from app.ui.icons import app_icon
-from app.ui.qt import QtWidgets
 from app.ui.single_instance import SingleInstance
 
 

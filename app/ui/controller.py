@@ -10,24 +10,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from app.core import accounts, settings
+from app.core import settings
+from app.core.accounts import model as accounts
 from app.core.errors import RelayError, SignInRequired
 from app.core.paths import Paths
 from app.core.store import Store
+from app.qt import QObject, QTimer, QtWidgets, Slot
 from app.ui.main_window import MainWindow
-from app.ui.qt import QObject, QTimer, QtWidgets, Slot
 from app.ui.tray import NO_TRAY_MESSAGE, Tray
 from app.ui.widgets import bring_to_front
 from app.workers.base import wait_for_parked
 
 if TYPE_CHECKING:
-    from app.core.drafts import SavedDraft
-    from app.core.outbox import SendResult
-    from app.ui.compose_window import ComposeWindow
-    from app.ui.outbox_runner import OutboxRunner
-    from app.ui.prefill import Prefill
-    from app.ui.quick_send import QuickSendDialog
-    from app.ui.sending import SendService
+    from app.core.delivery.drafts import SavedDraft
+    from app.core.delivery.outbox import SendResult
+    from app.ui.compose.prefill import Prefill
+    from app.ui.compose.quick_send import QuickSendDialog
+    from app.ui.compose.sending import SendService
+    from app.ui.compose.window import ComposeWindow
+    from app.ui.outbox.runner import OutboxRunner
 
 # When a shown window is never exposed (some window managers), finish starting anyway.
 FINISH_AT_THE_LATEST_MS = 1000
@@ -90,8 +91,8 @@ class Controller(QObject):
         """Build the send service, the pages and the outbox runner (once; idempotent)."""
         if self.ready or self._closed:
             return
-        from app.ui.outbox_runner import OutboxRunner
-        from app.ui.sending import SendService
+        from app.ui.compose.sending import SendService
+        from app.ui.outbox.runner import OutboxRunner
 
         self.ready = True
         self.service = s = SendService(self.store, self.paths)
@@ -115,7 +116,7 @@ class Controller(QObject):
 
     def restore_drafts(self) -> None:
         """Messages being written when Relaydesk last stopped (a crash, a power cut)."""
-        from app.core import drafts
+        from app.core.delivery import drafts
 
         kept = [saved for saved in drafts.saved(self.store) if not saved.empty]
         for saved in kept:
@@ -155,7 +156,7 @@ class Controller(QObject):
 
     def open_mailto(self, url: str) -> None:
         """Compose prefilled from a mailto: link; a malformed link is explained, not opened."""
-        from app.ui import prefill
+        from app.ui.compose import prefill
 
         try:
             draft = prefill.from_mailto(url)
@@ -173,7 +174,7 @@ class Controller(QObject):
 
     @Slot()
     def show_quick_send(self) -> None:
-        from app.ui.quick_send import QuickSendDialog
+        from app.ui.compose.quick_send import QuickSendDialog
 
         self.finish_startup()
         if self.quick_send is None:
@@ -187,7 +188,7 @@ class Controller(QObject):
         replaces: int | None = None,
         restored: SavedDraft | None = None,
     ) -> ComposeWindow:
-        from app.ui.compose_window import ComposeWindow
+        from app.ui.compose.window import ComposeWindow
 
         self.finish_startup()
         self.compose_windows = [c for c in self.compose_windows if c.isVisible()]
@@ -210,7 +211,7 @@ class Controller(QObject):
 
     @Slot(int)
     def on_history_send_again(self, entry_id: int) -> None:
-        from app.ui import prefill
+        from app.ui.compose import prefill
 
         values = prefill.from_history(self.store, entry_id)
         if values is not None:
@@ -225,7 +226,7 @@ class Controller(QObject):
 
     @Slot(int)
     def on_outbox_edit_requested(self, item_id: int) -> None:
-        from app.ui import prefill
+        from app.ui.compose import prefill
 
         try:
             values = prefill.from_outbox(self.store, item_id)
@@ -237,7 +238,7 @@ class Controller(QObject):
     @Slot()
     def on_settings_requested(self) -> None:
         self.finish_startup()
-        from app.ui.settings import SettingsDialog
+        from app.ui.settings.dialog import SettingsDialog
 
         dialog = SettingsDialog(self.store, self.window)
         if dialog.exec():
@@ -273,8 +274,8 @@ class Controller(QObject):
 
     def offer_sign_in(self, account: str) -> None:
         """The sign-in is gone: offer "Sign in with …" at once (the message waits)."""
-        from app.core.oauth2 import config as oauth2_config
-        from app.ui.oauth_signin import SignInAgainDialog
+        from app.core.accounts.oauth2 import config as oauth2_config
+        from app.ui.wizard.oauth_signin import SignInAgainDialog
 
         settings = oauth2_config.load(self.store, account)
         open_dialogs = self._signin_dialogs
@@ -320,7 +321,7 @@ class Controller(QObject):
         """Ask about unsent drafts and pending messages; True when nothing stops the quit."""
         if not self.ready:
             return True  # no page, no compose window: nothing can have been typed
-        from app.ui.compose_window import confirm_discard
+        from app.ui.compose.window import confirm_discard
         from app.ui.quit_prompt import QuitChoice, ask_about_pending
 
         forms = [self.window.compose] + [c.form for c in self.compose_windows if c.isVisible()]
@@ -340,7 +341,7 @@ class Controller(QObject):
 
     def _enable_background(self) -> bool:
         """Turn background delivery on; False (after saying why) when it could not be."""
-        from app.core import background
+        from app.core.delivery import background
 
         try:
             background.enable()

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from types import TracebackType
 
-from app.ui.qt import QtCore, QtWidgets
+from app.qt import QtCore, QtWidgets
 
 Hook = Callable[[type[BaseException], BaseException, TracebackType | None], None]
 

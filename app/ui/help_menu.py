@@ -7,7 +7,7 @@ from pathlib import Path
 
 from app.core.paths import Paths, default_paths
 from app.core.wording import GLOSSARY
-from app.ui.qt import QtCore, QtGui, QtWidgets, Slot
+from app.qt import QtCore, QtGui, QtWidgets, Slot
 
 DOCS_URL = "https://github.com/relaydesk/relaydesk#readme"
 PROBLEMS_URL = "https://github.com/relaydesk/relaydesk/issues"

@@ -6,7 +6,7 @@ from functools import cache
 from pathlib import Path
 
 from app.core.resources import resource
-from app.ui.qt import QtCore, QtGui, QtWidgets
+from app.qt import QtCore, QtGui, QtWidgets
 
 _ICON_NAME = "relaydesk.svg"
 

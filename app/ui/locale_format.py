@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from app.ui.qt import QtCore
+from app.qt import QtCore
 
 
 def _locale() -> QtCore.QLocale:

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from app.qt import QtCore, QtGui, QTimer, QtWidgets, Signal, Slot
 from app.ui.icons import app_icon, standard
-from app.ui.qt import QtCore, QtGui, QTimer, QtWidgets, Signal, Slot
 from app.ui.widgets import bring_to_front
 
 if TYPE_CHECKING:
     from app.core.paths import Paths
     from app.core.store import Store
-    from app.ui.accounts_page import AccountsPage
-    from app.ui.compose import ComposeForm
-    from app.ui.history_view import HistoryView
-    from app.ui.outbox_view import OutboxView
-    from app.ui.sending import SendService
+    from app.ui.accounts.page import AccountsPage
+    from app.ui.compose.form import ComposeForm
+    from app.ui.compose.sending import SendService
+    from app.ui.history.view import HistoryView
+    from app.ui.outbox.view import OutboxView
 
 PAGES = (
     ("Compose", "mail-message-new"),
@@ -81,10 +81,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def add_pages(self, store: Store, service: SendService) -> None:
         """Build the four pages (once) and start keeping the status bar up to date."""
-        from app.ui.accounts_page import AccountsPage
-        from app.ui.compose import ComposeForm
-        from app.ui.history_view import HistoryView
-        from app.ui.outbox_view import OutboxView
+        from app.ui.accounts.page import AccountsPage
+        from app.ui.compose.form import ComposeForm
+        from app.ui.history.view import HistoryView
+        from app.ui.outbox.view import OutboxView
 
         self._service = service
         self._store = store

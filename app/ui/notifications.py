@@ -13,7 +13,7 @@ import itertools
 import os
 from typing import Any
 
-from app.ui.qt import QObject, QtCore, Signal, Slot
+from app.qt import QObject, QtCore, Signal, Slot
 from app.workers.base import Worker, WorkerPool
 
 SERVICE = "org.freedesktop.Notifications"
@@ -74,7 +74,7 @@ class DesktopNotifications(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        from app.ui.qt import QtDBus
+        from app.qt import QtDBus
 
         self._address = session_bus_address()
         self._targets: dict[int, str] = {}
@@ -130,7 +130,7 @@ class DesktopNotifications(QObject):
     def shutdown(self) -> None:
         self._pool.shutdown()  # a Notify call ends within CALL_TIMEOUT
         if self._bus is not None:
-            from app.ui.qt import QtDBus
+            from app.qt import QtDBus
 
             QtDBus.QDBusConnection.disconnectFromBus(self._bus.name())
             self._bus = None

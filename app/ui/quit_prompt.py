@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from enum import Enum
 
-from app.core import background, outbox
-from app.core.outbox import State
+from app.core.delivery import background, outbox
+from app.core.delivery.outbox import State
 from app.core.store import Store
 from app.core.wording import outbox_reason
-from app.ui.qt import QtWidgets
+from app.qt import QtWidgets
 
 PENDING_STATES = (State.QUEUED, State.SENDING, State.RETRYING)
 

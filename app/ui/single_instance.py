@@ -10,7 +10,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from app.ui.qt import QObject, QtCore, QtNetwork, Signal, Slot
+from app.qt import QObject, QtCore, QtNetwork, Signal, Slot
 
 CONNECT_TIMEOUT_MS = 1000
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from app.qt import QObject, QtWidgets, Signal, Slot
 from app.ui.icons import app_icon
-from app.ui.qt import QObject, QtWidgets, Signal, Slot
 
 NO_TRAY_MESSAGE = (
     "No system tray was found: Relaydesk runs as a normal window (closing it quits, "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.core.errors import InvalidAddress
-from app.ui.qt import QtCore, QtGui, QtWidgets, Signal
+from app.qt import QtCore, QtGui, QtWidgets, Signal
 
 _PALETTE_EVENTS = (QtCore.QEvent.Type.PaletteChange, QtCore.QEvent.Type.ApplicationPaletteChange)
 
@@ -140,7 +140,7 @@ class AddressField(QtWidgets.QWidget):
     def on_edit_text_changed(self, text: str) -> None:
         # Imported here: the address checker (email_validator) is slow to load, and the main
         # window imports this module before its first paint for bring_to_front.
-        from app.core.addresses import is_private_address, parse_address_list
+        from app.core.delivery.addresses import is_private_address, parse_address_list
 
         try:
             self.addresses, self.error = parse_address_list(text), None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.ui.qt import QObject, QtCore, QThread, QTimer, Signal, Slot
+from app.qt import QObject, QtCore, QThread, QTimer, Signal, Slot
 
 # Threads that outlived their owner (a blocking DNS lookup cannot be interrupted) are
 # kept here until they end, so no running QThread is ever garbage-collected.

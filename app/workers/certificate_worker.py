@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from app.core.accounts import Account
+from app.core.accounts.model import Account
 from app.core.errors import RelayError
-from app.core.trust import fetch_certificate
-from app.ui.qt import QObject, Signal
+from app.core.setup.trust import fetch_certificate
+from app.qt import QObject, Signal
 from app.workers.base import Worker, WorkerPool
 
 
 class CertificateWorker(Worker):
     """Connects once, reads the certificate (nothing is logged in or sent), reports it."""
 
-    fetched = Signal(object)  # app.core.certificate.CertificateInfo
+    fetched = Signal(object)  # app.core.setup.certificate.CertificateInfo
     failed = Signal(object)  # app.core.errors.RelayError
 
     def __init__(self, account: Account) -> None:

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from functools import partial
 
 from app.core import settings
-from app.core.detect import Detection, detect
 from app.core.errors import RelayError
+from app.core.setup.detect import Detection, detect
 from app.core.store import Store
-from app.ui.qt import QObject, QThread, Signal, Slot
+from app.qt import QObject, QThread, Signal, Slot
 from app.workers.base import park
 
 Detector = Callable[[str], Detection]
@@ -36,7 +36,7 @@ def default_detector() -> Detector:
 
 
 def _takes_cancel(detector: Detector) -> bool:
-    """True for a detector that can be told to stop (``app.core.detect.detect`` can)."""
+    """True for a detector that can be told to stop (``app.core.setup.detect.detect`` can)."""
     try:
         parameters = inspect.signature(detector).parameters
     except (TypeError, ValueError):
@@ -47,7 +47,7 @@ def _takes_cancel(detector: Detector) -> bool:
 class DetectWorker(QObject):
     """Runs ``detector(address)`` once; ends with ``found`` or ``failed``."""
 
-    found = Signal(object)  # app.core.detect.Detection
+    found = Signal(object)  # app.core.setup.detect.Detection
     failed = Signal(object)  # app.core.errors.RelayError
 
     def __init__(self, detector: Detector, address: str) -> None:

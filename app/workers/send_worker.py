@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import threading
 
-from app.core import outbox
-from app.core.accounts import get_account
-from app.core.credentials import resolver_with
-from app.core.delivery import SendOptions, queue_draft
+from app.core.accounts.credentials import resolver_with
+from app.core.accounts.model import get_account
+from app.core.delivery import outbox
+from app.core.delivery.attempts import SendOptions, queue_draft
+from app.core.delivery.message import Draft
+from app.core.delivery.outbox import State
+from app.core.delivery.send import send_now
 from app.core.errors import RelayError
-from app.core.message import Draft
-from app.core.outbox import State
 from app.core.paths import Paths
-from app.core.send import send_now
 from app.core.smtp.session import SmtpSession
 from app.core.store import Store
-from app.ui.qt import Signal
+from app.qt import Signal
 from app.workers.base import Worker
 
 
@@ -24,7 +24,7 @@ class SendWorker(Worker):
 
     queued = Signal(int)  # outbox item id, once the message is durable
     progress = Signal(int, int)  # bytes sent, bytes total
-    finished = Signal(object)  # app.core.outbox.SendResult
+    finished = Signal(object)  # app.core.delivery.outbox.SendResult
     failed = Signal(object)  # app.core.errors.RelayError (nothing was sent)
 
     def __init__(

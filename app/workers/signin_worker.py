@@ -1,6 +1,6 @@
 """OAuth2 sign-in on a background thread: browser + loopback wait, or device code.
 
-``SignInWorker`` runs the core flow (``app.core.oauth2.signin``) and speaks only
+``SignInWorker`` runs the core flow (``app.core.accounts.oauth2.signin``) and speaks only
 through signals; ``cancel`` (any thread) sets the flow's cancel event, so the
 loopback listener closes within a fraction of a second.
 """
@@ -9,21 +9,21 @@ from __future__ import annotations
 
 import threading
 
+from app.core.accounts.oauth2.config import OAuth2Settings
+from app.core.accounts.oauth2.flows import DeviceCode
+from app.core.accounts.oauth2.signin import SignInOptions, finish_sign_in, obtain_tokens
 from app.core.errors import RelayError
-from app.core.oauth2.config import OAuth2Settings
-from app.core.oauth2.flows import DeviceCode
-from app.core.oauth2.signin import SignInOptions, finish_sign_in, obtain_tokens
 from app.core.paths import Paths
 from app.core.store import Store
-from app.ui.qt import Signal
+from app.qt import Signal
 from app.workers.base import Worker
 
 
 class SignInWorker(Worker):
     """Signs ``account`` in; with ``save`` the tokens are stored and waiting mail released."""
 
-    device_code = Signal(object)  # app.core.oauth2.flows.DeviceCode, for the person to enter
-    signed_in = Signal(object)  # app.core.oauth2.http.TokenSet (memory only)
+    device_code = Signal(object)  # oauth2.flows.DeviceCode, for the person to enter
+    signed_in = Signal(object)  # app.core.accounts.oauth2.http.TokenSet (memory only)
     failed = Signal(object)  # app.core.errors.RelayError (Cancelled when cancelled)
 
     def __init__(

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import threading
 
-from app.core.accounts import Account
-from app.core.checks import TestReport, run_test
-from app.core.credentials import FixedToken, resolver_with
+from app.core.accounts.credentials import FixedToken, resolver_with
+from app.core.accounts.model import Account
 from app.core.errors import RelayError
+from app.core.setup.checks import TestReport, run_test
 from app.core.smtp.session import SmtpSession, Timeouts
 from app.core.smtp.transcript import Transcript
 from app.core.store import Store
-from app.ui.qt import QObject, QThread, Signal, Slot
+from app.qt import QObject, QThread, Signal, Slot
 from app.workers.base import park as _park
 from app.workers.base import parked as _parked
 from app.workers.base import wait_for_parked
@@ -31,8 +31,8 @@ class TestWorker(QObject):
     __test__ = False  # not a pytest test class despite the name
 
     line = Signal(object)  # app.core.smtp.transcript.TranscriptLine
-    check = Signal(object)  # app.core.checks.CheckResult
-    finished = Signal(object)  # app.core.checks.TestReport
+    check = Signal(object)  # app.core.setup.checks.CheckResult
+    finished = Signal(object)  # app.core.setup.checks.TestReport
 
     def __init__(
         self,

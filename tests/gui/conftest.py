@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from app.core import secrets
-from app.core.accounts import Account, PasswordMode, Security, add_account
-from app.core.detect import Detection
+from app.core.accounts import secrets
+from app.core.accounts.model import Account, PasswordMode, Security, add_account
+from app.core.setup.detect import Detection
 from app.core.store import Store
 from app.ui.controller import Controller
 from app.workers import detect_worker

@@ -7,11 +7,12 @@ from dataclasses import replace
 import keyring
 import pytest
 
-from app.core import accounts, secrets
-from app.core.accounts import Account, PasswordMode
+from app.core.accounts import model as accounts
+from app.core.accounts import secrets
+from app.core.accounts.model import Account, PasswordMode
 from app.core.store import Store
-from app.ui.qt import Qt, QtWidgets
-from app.ui.wizard import AccountWizard
+from app.qt import Qt, QtWidgets
+from app.ui.wizard.window import AccountWizard
 from app.workers import test_worker
 from tests.support.probing import closed_port
 from tests.support.smtp_servers import USERS, RunningServer

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from app.ui.qt import Qt
+from app.qt import Qt
 from tests.gui.test_compose import fill
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from app.core import accounts
+from app.core.accounts import model as accounts
 from app.core.store import Store
-from app.ui.qt import QTimer, QtWidgets
-from app.ui.wizard import AccountWizard
+from app.qt import QTimer, QtWidgets
+from app.ui.wizard.window import AccountWizard
 from tests.gui.test_wizard import Button, click, fill_address, fill_server, run_test_page
 from tests.support.smtp_servers import USERS
 
@@ -60,7 +60,7 @@ def test_trust_then_review_and_remove(qtbot, relaydesk_home, smtp_server, secret
         account = accounts.get_account(store, "work")
     assert account.pin_sha256
 
-    from app.ui.account_certificate import CertificateDialog
+    from app.ui.accounts.certificate import CertificateDialog
 
     with Store.open() as store:
         view = CertificateDialog(store, account)

@@ -7,10 +7,10 @@ import email.policy
 import time
 from pathlib import Path
 
-from app.core import outbox
-from app.core.outbox import State
+from app.core.delivery import outbox
+from app.core.delivery.outbox import State
 from app.core.store import Store
-from app.ui.qt import Qt, QtWidgets
+from app.qt import Qt, QtWidgets
 from tests.gui.conftest import make_account, make_relay_account
 from tests.gui.test_quit_pending import answer_quit_box
 

@@ -8,9 +8,10 @@ import email.policy
 
 import pytest
 
-from app.core import drafts, identity
+from app.core.accounts import identity
+from app.core.delivery import drafts
 from app.core.store import Store
-from app.ui.qt import Qt, QtWidgets
+from app.qt import Qt, QtWidgets
 
 
 def send(qtbot, controller, form, to: str, cc: str = "") -> None:
@@ -69,7 +70,7 @@ def test_a_discarded_draft_is_not_restored(qtbot, account, controller) -> None:
         [button] = [b for b in box.buttons() if b.text() == "&Discard message"]
         button.click()
 
-    from app.ui.qt import QTimer
+    from app.qt import QTimer
 
     QTimer.singleShot(50, discard)
     window.close()

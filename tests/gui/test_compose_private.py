@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from app.ui.qt import Qt
+from app.qt import Qt
 
 
 def test_private_addresses_get_a_note_and_are_sent(qtbot, account, server, controller) -> None:

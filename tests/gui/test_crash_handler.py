@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from app.core.store import Store
+from app.qt import QtCore, QtWidgets
 from app.ui import crash_handler
-from app.ui.qt import QtCore, QtWidgets
 
 
 def test_an_exception_in_a_slot_is_reported_not_fatal(

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from app.core import accounts
-from app.core.accounts import PasswordMode, Security
-from app.core.delivery import SendOptions, queue_draft, send_item
-from app.core.message import Draft
-from app.core.outbox import State
+from app.core.accounts import model as accounts
+from app.core.accounts.model import PasswordMode, Security
+from app.core.delivery.attempts import SendOptions, queue_draft, send_item
+from app.core.delivery.message import Draft
+from app.core.delivery.outbox import State
 from app.core.store import Store
-from app.ui.outbox_view import REASON_COLUMN
-from app.ui.qt import Qt, QtGui, QtWidgets
-from app.ui.wizard import AccountWizard
+from app.qt import Qt, QtGui, QtWidgets
+from app.ui.outbox.view import REASON_COLUMN
+from app.ui.wizard.window import AccountWizard
 from tests.gui.conftest import make_account, make_relay_account
 from tests.support.smtp_servers import RecordingHandler
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from app.core import outbox
-from app.core.outbox import State
+from app.core.delivery import outbox
+from app.core.delivery.outbox import State
+from app.qt import QtCore, QtGui, QtWidgets
 from app.ui.help_menu import PlacesDialog
 from app.ui.icons import outbox_icon
-from app.ui.outbox_view import REASON_COLUMN
-from app.ui.qt import QtCore, QtGui, QtWidgets
+from app.ui.outbox.view import REASON_COLUMN
 from tests.gui.test_main_window import queue
 
 
@@ -105,7 +105,7 @@ def test_key_columns_show_at_800x600(qtbot, account, controller) -> None:
 
 
 def test_file_settings_opens_the_settings_dialog(qtbot, account, controller) -> None:
-    from app.ui.qt import QTimer
+    from app.qt import QTimer
 
     seen: list[str] = []
 

@@ -6,9 +6,9 @@ import json
 import time
 
 from app.core.store import Store
-from app.ui.history_model import PAGE
-from app.ui.history_view import HistoryView
-from app.ui.qt import Qt
+from app.qt import Qt
+from app.ui.history.model import PAGE
+from app.ui.history.view import HistoryView
 
 ROWS = 100_000
 

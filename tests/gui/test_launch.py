@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app.core.errors import HeaderInjection
-from app.ui import prefill
 from app.ui.application import message_for
+from app.ui.compose import prefill
 
 
 @pytest.mark.parametrize(

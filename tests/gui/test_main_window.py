@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import keyring
 
-from app.core import outbox
-from app.core.accounts import get_account
-from app.core.delivery import queue_draft
+from app.core.accounts.model import get_account
+from app.core.delivery import outbox
+from app.core.delivery.attempts import queue_draft
+from app.core.delivery.message import Draft
+from app.core.delivery.outbox import State
 from app.core.errors import RecipientRefused
-from app.core.message import Draft
-from app.core.outbox import State
-from app.ui.qt import Qt, QtWidgets
+from app.qt import Qt, QtWidgets
 from tests.gui.conftest import make_account
 
 
@@ -66,7 +66,7 @@ def answer_next_question(qtbot, text: str) -> None:
         [button] = [b for b in box.buttons() if b.text() == text]
         button.click()
 
-    from app.ui.qt import QTimer
+    from app.qt import QTimer
 
     QTimer.singleShot(50, answer)
 

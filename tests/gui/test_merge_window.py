@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from app.core import connections
+from app.core.delivery import connections
 from app.core.store import Store
+from app.qt import QtCore, QtWidgets
 from app.ui.merge.window import MergeWindow
-from app.ui.qt import QtCore, QtWidgets
 from tests.merge.helpers import add_account, write_list, write_template
 from tests.support.fast_server import use_fast_server
 
@@ -119,11 +119,11 @@ def test_file_menu_opens_the_merge_window(qtbot: Any, controller: Any) -> None:
 def test_background_runner_sends_a_big_queue_a_few_at_a_time(
     qtbot: Any, account: Any, server: Any, make_controller: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.core.accounts import get_account
-    from app.core.delivery import queue_draft
-    from app.core.message import Draft
-    from app.ui.outbox_runner import AT_ONCE
-    from app.ui.sending import SendService
+    from app.core.accounts.model import get_account
+    from app.core.delivery.attempts import queue_draft
+    from app.core.delivery.message import Draft
+    from app.ui.compose.sending import SendService
+    from app.ui.outbox.runner import AT_ONCE
 
     with Store.open() as store:
         for n in range(12):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.core import settings
-from app.ui.qt import Qt
+from app.qt import Qt
 
 
 def test_sent_message_is_announced_without_a_tray_and_click_opens_it(

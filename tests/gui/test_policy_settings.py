@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from app.core import accounts, policy
-from app.core.accounts import Account
-from app.core.policy import Policy
+from app.core.accounts import model as accounts
+from app.core.accounts.model import Account
+from app.core.agents import policy
+from app.core.agents.policy import Policy
 from app.core.store import Store
-from app.ui.qt import Qt, QtWidgets
-from app.ui.settings import SettingsDialog
+from app.qt import Qt, QtWidgets
+from app.ui.settings.dialog import SettingsDialog
 
 pytestmark = pytest.mark.gui
 

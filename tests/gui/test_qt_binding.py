@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from app.ui.qt import QtWidgets
+from app.qt import QtWidgets
 
 
 def test_void_qt_calls_do_not_eat_references_to_none(qtbot) -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from app.core import outbox
-from app.core.outbox import State
+from app.core.delivery import outbox
+from app.core.delivery.outbox import State
 from app.core.store import Store
-from app.ui.qt import QTimer, QtWidgets
+from app.qt import QTimer, QtWidgets
 from tests.gui.test_main_window import queue
 
 
@@ -57,7 +57,7 @@ def test_quit_with_an_empty_outbox_asks_nothing(qtbot, account, controller) -> N
 def test_send_in_the_background_turns_background_delivery_on_and_quits(
     qtbot, account, controller, monkeypatch, tmp_path
 ) -> None:
-    from app.core import background
+    from app.core.delivery import background
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     quits: list[bool] = []
@@ -78,7 +78,7 @@ def test_send_in_the_background_turns_background_delivery_on_and_quits(
 def test_with_background_delivery_on_quitting_says_the_messages_still_go(
     qtbot, account, controller, monkeypatch, tmp_path
 ) -> None:
-    from app.core import background
+    from app.core.delivery import background
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     background.enable(systemd=False)

@@ -10,8 +10,8 @@ import pytest
 
 from app.core import settings
 from app.core.store import Store
-from app.ui.qt import Qt, QtWidgets
-from app.ui.settings import SettingsDialog
+from app.qt import Qt, QtWidgets
+from app.ui.settings.dialog import SettingsDialog
 
 pytestmark = pytest.mark.gui
 

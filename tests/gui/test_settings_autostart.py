@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from app.core.store import Store
-from app.ui.qt import Qt, QtWidgets
-from app.ui.settings import START_AT_LOGIN, SettingsDialog
+from app.qt import Qt, QtWidgets
+from app.ui.settings.dialog import START_AT_LOGIN, SettingsDialog
 
 pytestmark = pytest.mark.gui
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from app.core import background
+from app.core.delivery import background
 from app.core.store import Store
-from app.ui.qt import Qt, QtWidgets
-from app.ui.settings import BACKGROUND_SENDING, SettingsDialog
+from app.qt import Qt, QtWidgets
+from app.ui.settings.dialog import BACKGROUND_SENDING, SettingsDialog
 
 pytestmark = pytest.mark.gui
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import keyring
 import pytest
 
-from app.core import accounts
-from app.core.accounts import PasswordMode, Security
-from app.core.detect import Candidate, Detection
+from app.core.accounts import model as accounts
+from app.core.accounts.model import PasswordMode, Security
+from app.core.setup.detect import Candidate, Detection
 from app.core.store import Store
-from app.ui.qt import Qt
-from app.ui.setup_dialog import SetupDialog
+from app.qt import Qt
+from app.ui.wizard.setup_dialog import SetupDialog
 from tests.gui.conftest import find_nothing
 from tests.support.smtp_servers import USERS, RunningServer
 
@@ -192,7 +192,7 @@ def test_after_the_first_account_the_window_is_ready_to_write(
 
 
 def test_a_provider_that_only_signs_in_continues_in_the_assistant(qtbot, controller) -> None:
-    from app.ui.wizard import AccountWizard
+    from app.ui.wizard.window import AccountWizard
 
     page = controller.window.accounts
     page.open_setup()

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 import trustme
 
-from app.core.accounts import Account, PasswordMode, Security
-from app.core.oauth2 import config as oauth2_config
-from app.core.oauth2.config import OAuth2Settings
+from app.core.accounts.model import Account, PasswordMode, Security
+from app.core.accounts.oauth2 import config as oauth2_config
+from app.core.accounts.oauth2.config import OAuth2Settings
 from app.core.store import Store
-from app.ui.accounts_page import AccountsPage
-from app.ui.oauth_signin import SignInPanel
-from app.ui.password_prompt import PasswordCache
-from app.ui.qt import QtCore, QtWidgets
+from app.qt import QtCore, QtWidgets
+from app.ui.accounts.page import AccountsPage
+from app.ui.accounts.password_prompt import PasswordCache
+from app.ui.wizard.oauth_signin import SignInPanel
 from tests.support.oauth_server import (
     CLIENT_ID,
     RunningAuthServer,
@@ -125,7 +125,7 @@ def test_accounts_page_signs_an_account_in_again(qtbot, auth, secret_service) ->
         password_mode=PasswordMode.OAUTH2,
     )  # fmt: skip
     with Store.open() as store:
-        from app.core.account_changes import create_account
+        from app.core.accounts.changes import create_account
 
         create_account(store, account, face="gui", oauth2=_settings(auth))
     store = Store.open()
@@ -141,7 +141,7 @@ def test_accounts_page_signs_an_account_in_again(qtbot, auth, secret_service) ->
     _shot(page, "8-accounts-sign-in-needed")
 
     def sign_in_in_the_dialog() -> None:
-        from app.ui.oauth_signin import SignInAgainDialog
+        from app.ui.wizard.oauth_signin import SignInAgainDialog
 
         dialog = next(w for w in QtWidgets.QApplication.topLevelWidgets()
                       if isinstance(w, SignInAgainDialog) and w.isVisible())  # fmt: skip
@@ -156,7 +156,7 @@ def test_accounts_page_signs_an_account_in_again(qtbot, auth, secret_service) ->
 
 
 def qtbot_left():
-    from app.ui.qt import QtCore
+    from app.qt import QtCore
 
     return QtCore.Qt.MouseButton.LeftButton
 
@@ -165,9 +165,9 @@ def test_wizard_signs_an_outlook_address_in_and_tests_it(
     qtbot, auth: RunningAuthServer, smtp_server, secret_service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The wizard's sign-in page; Microsoft's own servers are replaced by the local ones."""
-    from app.core.accounts import list_accounts
-    from app.ui import wizard_password_page
-    from app.ui.wizard import AccountWizard
+    from app.core.accounts.model import list_accounts
+    from app.ui.wizard import password_page as wizard_password_page
+    from app.ui.wizard.window import AccountWizard
     from tests.gui.test_wizard import Button, click, fill_address, retype
     from tests.support.oauth_server import OAuthSmtpHandler
 
@@ -209,10 +209,10 @@ def test_wizard_signs_an_outlook_address_in_and_tests_it(
 def test_a_send_that_needs_sign_in_offers_it_in_one_click(
     qtbot, auth: RunningAuthServer, smtp_server, secret_service, make_controller
 ) -> None:
-    from app.core.account_changes import create_account
-    from app.core.message import Draft
-    from app.core.outbox import State, get_item
-    from app.ui.oauth_signin import SignInAgainDialog
+    from app.core.accounts.changes import create_account
+    from app.core.delivery.message import Draft
+    from app.core.delivery.outbox import State, get_item
+    from app.ui.wizard.oauth_signin import SignInAgainDialog
     from tests.support.oauth_server import OAuthSmtpHandler
 
     handler = OAuthSmtpHandler(auth.auth, ("XOAUTH2",))
@@ -246,7 +246,7 @@ def test_a_send_that_needs_sign_in_offers_it_in_one_click(
 def test_wizard_offers_microsoft_sign_in_when_basic_auth_is_off(
     qtbot, smtp_server, secret_service, relaydesk_home
 ) -> None:
-    from app.ui.wizard import AccountWizard
+    from app.ui.wizard.window import AccountWizard
     from tests.gui.test_wizard import Button, click, fill_address, retype
     from tests.support.probing import ProviderAuth
 
@@ -287,10 +287,10 @@ def test_wizard_offers_microsoft_sign_in_when_basic_auth_is_off(
 def test_editing_a_signed_in_account_keeps_its_sign_in_and_tests_with_it(
     qtbot, auth: RunningAuthServer, smtp_server, secret_service
 ) -> None:
-    from app.core.account_changes import create_account
-    from app.core.oauth2 import tokens
-    from app.core.oauth2.http import TokenSet
-    from app.ui.wizard import AccountWizard
+    from app.core.accounts.changes import create_account
+    from app.core.accounts.oauth2 import tokens
+    from app.core.accounts.oauth2.http import TokenSet
+    from app.ui.wizard.window import AccountWizard
     from tests.gui.test_wizard import Button, click, retype
     from tests.support.oauth_server import OAuthSmtpHandler
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from app.core.accounts import get_account
-from app.core.delivery import queue_draft
-from app.core.message import Draft
+from app.core.accounts.model import get_account
+from app.core.delivery.attempts import queue_draft
+from app.core.delivery.message import Draft
 from app.core.store import Store
 
 

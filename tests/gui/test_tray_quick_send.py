@@ -5,9 +5,9 @@ from __future__ import annotations
 import email
 import email.policy
 
-from app.core import outbox
-from app.core.outbox import State
-from app.ui.qt import Qt
+from app.core.delivery import outbox
+from app.core.delivery.outbox import State
+from app.qt import Qt
 from app.ui.tray import NO_TRAY_MESSAGE
 
 

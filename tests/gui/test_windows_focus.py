@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from app.core.smtp.transcript import TranscriptLine
-from app.ui import wizard_test_page
-from app.ui.qt import QtGui
+from app.qt import QtGui
+from app.ui.wizard import test_page as wizard_test_page
 
 
 def test_quick_send_starts_on_the_recipient(qtbot, account, controller) -> None:

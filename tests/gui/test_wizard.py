@@ -10,12 +10,12 @@ from pathlib import Path
 import keyring
 import pytest
 
-from app.core import accounts
-from app.core.accounts import Account, PasswordMode, Security
+from app.core.accounts import model as accounts
+from app.core.accounts.model import Account, PasswordMode, Security
 from app.core.store import Store
-from app.ui.qt import QObject, Qt, QtCore, QtGui, QtWidgets, Slot
-from app.ui.wizard import AccountWizard
-from app.ui.wizard_widgets import window_hint
+from app.qt import QObject, Qt, QtCore, QtGui, QtWidgets, Slot
+from app.ui.wizard.widgets import window_hint
+from app.ui.wizard.window import AccountWizard
 from app.workers import test_worker
 from tests.support.smtp_servers import USERS, RunningServer
 

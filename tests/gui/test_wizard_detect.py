@@ -15,12 +15,12 @@ import pytest
 import trustme
 from aiosmtpd.controller import Controller
 
-from app.core.accounts import Security
-from app.core.detect import Detection, detect
-from app.core.dns_lookup import SrvRecord
-from app.core.probe import Prober
-from app.ui.qt import Qt, QtWidgets
-from app.ui.wizard import AccountWizard
+from app.core.accounts.model import Security
+from app.core.setup.detect import Detection, detect
+from app.core.setup.dns_lookup import SrvRecord
+from app.core.setup.probe import Prober
+from app.qt import Qt, QtWidgets
+from app.ui.wizard.window import AccountWizard
 from app.workers import test_worker
 from tests.support.probing import prober_for
 from tests.support.smtp_servers import RecordingHandler

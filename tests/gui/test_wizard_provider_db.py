@@ -9,11 +9,11 @@ import time
 import pytest
 
 from app.core import settings
-from app.core.accounts import Security
-from app.core.detect import Detection, detect
+from app.core.accounts.model import Security
+from app.core.setup.detect import Detection, detect
 from app.core.store import Store
-from app.ui.qt import Qt, QtWidgets
-from app.ui.settings import SettingsDialog
+from app.qt import Qt, QtWidgets
+from app.ui.settings.dialog import SettingsDialog
 from app.workers import detect_worker
 from tests.gui import test_wizard_detect as base
 from tests.gui.test_wizard_detect import Button, offline_detector

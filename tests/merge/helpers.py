@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.core import accounts
-from app.core.accounts import Account, Security
-from app.core.merge.plan import MergeRun
-from app.core.merge.recipients import open_csv
-from app.core.merge.render import MergeOptions
-from app.core.merge.template import load_template
+from app.core.accounts import model as accounts
+from app.core.accounts.model import Account, Security
+from app.core.delivery.merge.plan import MergeRun
+from app.core.delivery.merge.recipients import open_csv
+from app.core.delivery.merge.render import MergeOptions
+from app.core.delivery.merge.template import load_template
 from app.core.store import Store
 
 TEMPLATE = """\

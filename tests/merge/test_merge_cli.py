@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from app.core import connections, outbox
-from app.core.outbox import State
+from app.core.delivery import connections, outbox
+from app.core.delivery.outbox import State
 from app.core.store import Store
 from tests.cli_runner import REPO, Cli
 from tests.merge.helpers import write_list, write_template

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from app.core import outbox, ratelimit
+from app.core.delivery import outbox, ratelimit
+from app.core.delivery.merge import batch, progress
+from app.core.delivery.merge.plan import check, preview
+from app.core.delivery.merge.recipients import open_csv
+from app.core.delivery.merge.template import load_template
+from app.core.delivery.outbox import State
 from app.core.errors import InvalidInput, UnreadableFile
-from app.core.merge import batch, progress
-from app.core.merge.plan import check, preview
-from app.core.merge.recipients import open_csv
-from app.core.merge.template import load_template
-from app.core.outbox import State
 from app.core.store import Store
 from tests.merge.helpers import add_account, make_run, write_list, write_template
 
@@ -227,8 +227,8 @@ def test_template_attachments_and_bad_template(tmp_path: Path) -> None:
     ],
 )
 def test_the_fast_address_check_agrees_with_the_full_one(address: str) -> None:
-    from app.core.addresses import validate_address
-    from app.core.merge.render import quick_address
+    from app.core.delivery.addresses import validate_address
+    from app.core.delivery.merge.render import quick_address
 
     try:
         expected: str | type[Exception] = validate_address(address)

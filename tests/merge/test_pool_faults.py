@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from app.core import outbox, ratelimit
-from app.core.delivery import SendOptions
-from app.core.merge import batch
-from app.core.merge.send import send_batch
-from app.core.outbox import RetryPolicy, State
+from app.core.delivery import outbox, ratelimit
+from app.core.delivery.attempts import SendOptions
+from app.core.delivery.merge import batch
+from app.core.delivery.merge.send import send_batch
+from app.core.delivery.outbox import RetryPolicy, State
 from app.core.store import Store
 from tests.merge.helpers import add_account, make_run, write_list, write_template
 from tests.support.fast_server import use_fast_server

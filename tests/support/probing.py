@@ -10,8 +10,8 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
-from app.core.accounts import Account, PasswordMode, Security
-from app.core.probe import Prober
+from app.core.accounts.model import Account, PasswordMode, Security
+from app.core.setup.probe import Prober
 from app.core.smtp.session import Timeouts
 from tests.support.smtp_servers import RecordingHandler, RunningServer
 

@@ -18,7 +18,7 @@ import smtplib
 import socket
 import ssl
 
-from app.core.accounts import Security
+from app.core.accounts.model import Security
 from app.core.errors import (
     AuthFailed,
     AuthNotOffered,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
-from app.core.accounts import Account
+from app.core.accounts.model import Account
 from app.core.errors import ConnectionLost, RelayError
 from app.core.smtp import policy
 from app.core.smtp.client import SmtpClient

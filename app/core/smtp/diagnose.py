@@ -10,10 +10,10 @@ import smtplib
 import ssl
 from typing import Any
 
-from app.core.accounts import Account, PasswordMode
+from app.core.accounts.model import Account, PasswordMode
 from app.core.errors import RelayError
-from app.core.presets import Preset
-from app.core.providers import catalogue
+from app.core.setup.presets import Preset
+from app.core.setup.providers import catalogue
 from app.core.smtp.catalogue import DOING, EXCEPTION_ROWS, REPLY_ROWS, VERIFY_WORDS
 from app.core.smtp.provider_rows import PROVIDER_ROWS
 from app.core.smtp.reply import Reply

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from app.core.accounts import Account, Security
+from app.core.accounts.model import Account, Security
 from app.core.errors import (
     AuthFailed,
     AuthNotOffered,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from app.core.accounts import Account, Security
+from app.core.accounts.model import Account, Security
 from app.core.errors import ConfigError, RelayError
-from app.core.presets import Preset
-from app.core.providers import find_preset
+from app.core.setup.presets import Preset
+from app.core.setup.providers import find_preset
 from app.core.smtp.reply import Reply
 from app.core.smtp.steps import Step
 

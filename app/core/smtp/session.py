@@ -11,16 +11,16 @@ import ssl
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from app.core.accounts import Account, Security
+from app.core.accounts.model import Account, Security
 from app.core.smtp import policy, sasl
 from app.core.smtp.client import SmtpClient
 from app.core.smtp.conversation import Timeouts
 from app.core.smtp.reply import Reply
-from app.core.smtp.sending import CHUNK_SIZE, Delivery, Sender
 from app.core.smtp.source import MessageSource
 from app.core.smtp.steps import GreetingTimeout, Step
 from app.core.smtp.tls import check_certificate, tls_context
 from app.core.smtp.transcript import Transcript
+from app.core.smtp.transfer import CHUNK_SIZE, Delivery, Sender
 
 __all__ = ["CHUNK_SIZE", "Delivery", "MessageSource", "SmtpSession", "Step", "Timeouts"]
 
@@ -28,7 +28,7 @@ DEFAULT_TIMEOUTS = Timeouts()
 
 
 class BearerToken(Protocol):
-    """An OAuth2 access token source (``app.core.credentials.TokenCredential``)."""
+    """An OAuth2 access token source (``app.core.accounts.credentials.TokenCredential``)."""
 
     mechanisms: tuple[str, ...]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import ssl
 
-from app.core.accounts import Account
+from app.core.accounts.model import Account
 from app.core.errors import ConfigError
 from app.core.smtp import policy
 from app.core.smtp.transcript import Transcript

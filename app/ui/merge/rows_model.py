@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.core.merge.plan import CheckReport
-from app.ui.qt import QtCore, QtGui
+from app.core.delivery.merge.plan import CheckReport
+from app.qt import QtCore, QtGui
 
 
 class ProblemsModel(QtCore.QAbstractTableModel):

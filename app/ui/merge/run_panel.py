@@ -12,15 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from app.core.credentials import resolver_with
-from app.core.delivery import SendOptions
+from app.core.accounts.credentials import resolver_with
+from app.core.delivery.attempts import SendOptions
+from app.core.delivery.merge import batch, progress
+from app.core.delivery.merge.plan import CheckReport, MergeRun
+from app.core.delivery.merge.send import send_batch
 from app.core.errors import RelayError
-from app.core.merge import batch, progress
-from app.core.merge.plan import CheckReport, MergeRun
-from app.core.merge.send import send_batch
 from app.core.store import Store
+from app.qt import QTimer, QtWidgets, Signal, Slot
 from app.ui.merge.workers import RunWorker
-from app.ui.qt import QTimer, QtWidgets, Signal, Slot
 from app.ui.widgets import StatusLine
 from app.workers.base import WorkerPool
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from app.core.delivery.merge.plan import rows_of
+from app.core.delivery.merge.recipients import history_rows, open_csv
+from app.core.delivery.merge.template import load_template
 from app.core.errors import RelayError
-from app.core.merge.plan import rows_of
-from app.core.merge.recipients import history_rows, open_csv
-from app.core.merge.template import load_template
+from app.qt import QtWidgets, Slot
 from app.ui.merge.template_dialog import TemplateDialog
-from app.ui.qt import QtWidgets, Slot
 
 
 class SourcesMixin:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from app.core.merge.template import MergeTemplate
-from app.ui.qt import QtWidgets
+from app.core.delivery.merge.template import MergeTemplate
+from app.qt import QtWidgets
 
 
 class TemplateDialog(QtWidgets.QDialog):

@@ -13,23 +13,23 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app.core import connections, outbox
-from app.core.accounts import Account, get_account, list_accounts
-from app.core.credentials import resolver_with
-from app.core.delivery import SendOptions, send_item
+from app.core.accounts.credentials import resolver_with
+from app.core.accounts.model import Account, get_account, list_accounts
+from app.core.delivery import connections, outbox
+from app.core.delivery.attempts import SendOptions, send_item
+from app.core.delivery.merge.plan import CheckReport, MergeRun, check, preview
+from app.core.delivery.merge.render import MergeOptions
+from app.core.delivery.merge.template import MergeTemplate
+from app.core.delivery.message import BuiltMessage
 from app.core.errors import RelayError
-from app.core.merge.plan import CheckReport, MergeRun, check, preview
-from app.core.merge.render import MergeOptions
-from app.core.merge.template import MergeTemplate
-from app.core.message import BuiltMessage
 from app.core.paths import Paths
 from app.core.store import Store
+from app.qt import QtWidgets, Slot
+from app.ui.accounts.password_prompt import PasswordCache, password_for
 from app.ui.merge.rows_model import ProblemsModel
 from app.ui.merge.run_panel import RunPanel, Typed
 from app.ui.merge.sources import SourcesMixin
 from app.ui.merge.workers import CallWorker
-from app.ui.password_prompt import PasswordCache, password_for
-from app.ui.qt import QtWidgets, Slot
 from app.ui.widgets import StatusLine
 from app.workers.base import Worker, WorkerPool
 

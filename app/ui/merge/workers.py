@@ -6,9 +6,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from app.core.delivery.outbox import SendResult
 from app.core.errors import RelayError
-from app.core.outbox import SendResult
-from app.ui.qt import Signal
+from app.qt import Signal
 from app.workers.base import Worker
 
 

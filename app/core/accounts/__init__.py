@@ -1,0 +1,1 @@
+"""Accounts: settings, keyring secrets, OAuth2 sign-in, credentials, use cases."""

@@ -1,0 +1,1 @@
+"""Scripts and agents: sendmail parsing, the agent tools, their schema and caller policies."""

@@ -1,0 +1,1 @@
+"""Delivery: addresses, messages, spool, outbox, sending, merge runs, history."""

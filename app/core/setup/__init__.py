@@ -1,0 +1,1 @@
+"""Setting an account up: provider data, detection, probe, autofix, trust, reports."""

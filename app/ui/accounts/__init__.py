@@ -1,0 +1,1 @@
+"""The Accounts page and its dialogs (certificate, signature, password prompt)."""

@@ -1,0 +1,1 @@
+"""Writing and sending a message: the compose form, its window, quick send."""

@@ -1,0 +1,1 @@
+"""The History view and its lazy model."""

@@ -1,0 +1,1 @@
+"""The Outbox view and the timer that runs it."""

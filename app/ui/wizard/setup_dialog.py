@@ -1,0 +1,417 @@
+"""One-page account setup: name, address, password → settings found → live test → done.
+
+Known providers come from the presets; other domains are looked up (MX, autoconfig,
+probing) on a worker; the found source is named. The server settings stay folded
+away unless the person asks for them, or nothing was found, or the test failed.
+Editing an account keeps the step-by-step wizard (app/ui/wizard/window.py).
+"""
+
+from __future__ import annotations
+
+from app.core.accounts import secrets
+from app.core.accounts.model import Account, PasswordMode, Security
+from app.core.delivery.addresses import validate_address
+from app.core.errors import InvalidAddress, RelayError
+from app.core.setup.checks import CheckResult, TestReport
+from app.core.setup.detect import LABELS, Detection
+from app.core.setup.presets import Preset, preset_for_email
+from app.core.store import Store
+from app.qt import Qt, QtWidgets, Signal, Slot
+from app.ui.accounts.certificate_view import confirm_trust
+from app.ui.icons import app_icon
+from app.ui.wizard.setup_widgets import (
+    GuidanceLabel,
+    ManualSettings,
+    ca_path,
+    free_account_name,
+    store_new_account,
+)
+from app.ui.wizard.widgets import DiagnosisPanel, MessageLabel, success_color
+from app.workers import detect_worker
+from app.workers.detect_worker import Detector, DetectRunner
+from app.workers.test_worker import TestRunner
+
+_FORM, _LOOKING, _TESTING, _PASSED, _FAILED = "form", "looking", "testing", "passed", "failed"
+_PRIMARY = {
+    _FORM: "&Continue",
+    _LOOKING: "Finding settings…",
+    _TESTING: "Testing…",
+    _PASSED: "&Done",
+    _FAILED: "&Test again",
+}
+
+
+class SetupDialog(QtWidgets.QDialog):
+    """Adds one account on one page; emits ``account_saved(name)`` once stored."""
+
+    account_saved = Signal(str)
+    step_by_step_requested = Signal(str, str)  # address, name: continue in the wizard
+
+    def __init__(
+        self, parent: QtWidgets.QWidget | None = None, *, detector: Detector | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("account-setup")
+        self.setWindowTitle("Set up your email account — Relaydesk")
+        self.setWindowIcon(app_icon())
+        self.setMinimumWidth(520)
+        self.state = _FORM
+        self.pin_sha256: str | None = None
+        self.report: TestReport | None = None
+        self.preset: Preset | None = None
+        self.detector = DetectRunner(detector or detect_worker.default_detector(), self)
+        self.tests = TestRunner(self)
+        self._build()
+        self.detector.found.connect(self.on_detector_found)
+        self.detector.failed.connect(self.on_detector_failed)
+        self.tests.check.connect(self.on_tests_check)
+        self.tests.finished.connect(self.on_tests_finished)
+        self._set_state(_FORM)
+
+    # -- layout -------------------------------------------------------------------
+    def _build(self) -> None:
+        intro = QtWidgets.QLabel(
+            "Relaydesk finds the settings for your address and checks them. No mail is sent."
+        )
+        intro.setWordWrap(True)
+        self.from_name = QtWidgets.QLineEdit()
+        self.from_name.setAccessibleName("Your name")
+        self.from_name.setPlaceholderText("Ada Lovelace — shown to the people you write to")
+        self.email = QtWidgets.QLineEdit()
+        self.email.setAccessibleName("Email address")
+        self.email.setPlaceholderText("name@example.com")
+        self.email_problem = MessageLabel("Address problem")
+        self.password = QtWidgets.QLineEdit()
+        self.password.setAccessibleName("Password")
+        self.password.setEchoMode(QtWidgets.QLineEdit.EchoMode.Password)
+        self.show_password = QtWidgets.QCheckBox("S&how")
+        self.show_password.setToolTip("Show the password while typing it")
+        password_row = QtWidgets.QHBoxLayout()
+        password_row.addWidget(self.password, 1)
+        password_row.addWidget(self.show_password)
+        self.password_row = QtWidgets.QWidget()
+        self.password_row.setLayout(password_row)
+        password_row.setContentsMargins(0, 0, 0, 0)
+        self.sign_in = self._sign_in_area()
+        self.sign_in.hide()
+        self.keyring_note = MessageLabel("Keyring status")
+        self.source = QtWidgets.QLabel()
+        self.source.setAccessibleName("Where the settings came from")
+        self.source.setWordWrap(True)
+        self.guidance = GuidanceLabel()
+        self.manual_toggle = QtWidgets.QPushButton("Configure &manually…")
+        self.manual_toggle.setCheckable(True)
+        self.manual_toggle.setFlat(True)
+        self.manual = ManualSettings()
+        self.manual.hide()
+        self.status = QtWidgets.QLabel()
+        self.status.setAccessibleName("Setup progress")
+        self.status.setWordWrap(True)
+        self.diagnosis = DiagnosisPanel()
+        self.save_problem = MessageLabel("Saving problem")
+        self.primary = QtWidgets.QPushButton()
+        self.primary.setDefault(True)
+        cancel = QtWidgets.QPushButton("Cancel")
+
+        self.form = QtWidgets.QFormLayout()
+        self.form.addRow("Your &name:", self.from_name)
+        self.form.addRow("&Email address:", self.email)
+        self.form.addRow("", self.email_problem)
+        self.form.addRow("&Password:", self.password_row)
+        self.form.addRow("", self.sign_in)
+        self.form.addRow("", self.keyring_note)
+        for row, field in ((0, self.from_name), (1, self.email), (3, self.password)):
+            label = self.form.itemAt(row, QtWidgets.QFormLayout.ItemRole.LabelRole).widget()
+            label.setBuddy(field)  # type: ignore[union-attr]
+        buttons = QtWidgets.QHBoxLayout()
+        buttons.addWidget(self.manual_toggle)
+        buttons.addStretch(1)
+        buttons.addWidget(cancel)
+        buttons.addWidget(self.primary)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(self.form)
+        layout.addWidget(self.source)
+        layout.addWidget(self.guidance)
+        layout.addWidget(self.manual)
+        layout.addWidget(self.status)
+        layout.addWidget(self.diagnosis)
+        layout.addWidget(self.save_problem)
+        layout.addStretch(1)
+        layout.addLayout(buttons)
+        self.email.textEdited.connect(self.on_email_text_edited)
+        self.email.editingFinished.connect(self.on_email_editing_finished)
+        self.password.textEdited.connect(self.on_settings_edited)
+        self.manual.host.textEdited.connect(self.on_settings_edited)
+        self.show_password.toggled.connect(self.on_show_password_toggled)
+        self.manual_toggle.toggled.connect(self.on_manual_toggled)
+        self.primary.clicked.connect(self.on_primary_clicked)
+        cancel.clicked.connect(self.reject)
+        self.diagnosis.fix_requested.connect(self.on_fix_requested)
+        self._keyring_usable = secrets.keyring_usable()
+        if not self._keyring_usable:
+            self.keyring_note.show_problem(
+                "No system keyring was found: Relaydesk will ask for the password each time.",
+                "To store it, start your desktop's keyring (GNOME Keyring, KWallet).",
+            )
+
+    def _sign_in_area(self) -> QtWidgets.QWidget:
+        """Where a provider that signs in on its own web page (OAuth2) is signed in to.
+
+        Merge point: the `oauth` branch's SignInPanel (app/ui/wizard/oauth_signin.py) replaces this
+        placeholder; it is shown instead of the password row for presets with ``oauth2``.
+        Until then it hands over to the step-by-step assistant, which signs in already.
+        """
+        area = QtWidgets.QWidget()
+        area.setObjectName("sign-in-area")
+        text = QtWidgets.QLabel(
+            "This provider signs you in on its own web page; Relaydesk never sees your "
+            "password. The step-by-step assistant does the sign-in."
+        )
+        text.setWordWrap(True)
+        self.sign_in_button = QtWidgets.QPushButton("Sign &in step by step…")
+        self.sign_in_button.clicked.connect(self.on_sign_in_button_clicked)
+        layout = QtWidgets.QVBoxLayout(area)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(text)
+        layout.addWidget(self.sign_in_button, 0, Qt.AlignmentFlag.AlignLeft)
+        return area
+
+    @Slot()
+    def on_sign_in_button_clicked(self) -> None:
+        self.step_by_step_requested.emit(self.email.text().strip(), self.from_name.text().strip())
+        self.reject()
+
+    @staticmethod
+    def _uses_sign_in(preset: Preset) -> bool:
+        """True when the sign-in area replaces the password row for this provider.
+
+        Merge point with the `oauth` branch: once `_sign_in_area()` is its SignInPanel, this
+        becomes ``preset.oauth2 is not None``. Until then only providers that accept no
+        password at all (Outlook.com) get the area; Gmail and the like keep the password
+        row for their app passwords.
+        """
+        return preset.auth == "oauth2"
+
+    # -- state ----------------------------------------------------------------------
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        busy = state in (_LOOKING, _TESTING)
+        self.primary.setText(_PRIMARY[state])
+        self.primary.setEnabled(not busy)
+        for widget in (self.email, self.password, self.manual, self.from_name):
+            widget.setEnabled(not busy)
+
+    def _fill_from_preset(self, preset: Preset, email: str) -> None:
+        self.preset = preset
+        username = preset.username_for(email)
+        self.manual.fill(preset.host or "", preset.port, preset.security, username)
+        self.source.setText(f"Settings: {preset.name} (known provider, built into Relaydesk).")
+        self.guidance.show_guidance(preset.notes, preset.guidance())
+        oauth = self._uses_sign_in(preset)
+        self.password_row.setVisible(not oauth)
+        self.sign_in.setVisible(oauth)
+        self.adjustSize()
+
+    def build_account(self) -> Account:
+        """The account as the page holds it now (validated by the test and by saving)."""
+        manual = self.manual
+        username = manual.username.text().strip() or None
+        if username is None:
+            mode = PasswordMode.NONE
+        else:
+            mode = PasswordMode.KEYRING if self._keyring_usable else PasswordMode.ASK
+        email = self.email.text().strip()
+        with Store.open() as store:
+            name = free_account_name(store, email)
+        return Account(
+            name=name,
+            email=email,
+            host=manual.host.text().strip(),
+            port=manual.port.value(),
+            security=manual.current_security(),
+            username=username,
+            from_name=self.from_name.text().strip(),
+            password_mode=mode,
+            ca_file=ca_path(manual.ca_file.text()),
+            preset=self.preset.id if self.preset is not None else None,
+            pin_sha256=self.pin_sha256,
+        )
+
+    # -- steps ----------------------------------------------------------------------
+    def _check_address(self) -> str | None:
+        try:
+            email = validate_address(self.email.text())
+        except InvalidAddress as error:
+            self.email_problem.show_problem(error.message, error.hint)
+            self.email.setFocus()
+            return None
+        self.email.setText(email)
+        self.email_problem.clear_problem()
+        return email
+
+    def _find_settings(self, email: str) -> None:
+        if self.manual_toggle.isChecked() and self.manual.host.text().strip():
+            self.source.setText("Settings: entered by you.")
+            self._test()
+            return
+        preset = preset_for_email(email)
+        if preset is not None and not preset.is_custom:
+            self._fill_from_preset(preset, email)
+            self._test()
+            return
+        self.preset = None
+        self.source.setText(f"Looking up the settings for {email.rpartition('@')[2]}…")
+        self._set_state(_LOOKING)
+        self.detector.start(email)
+
+    def _test(self) -> None:
+        if not self.sign_in.isHidden():
+            self.status.setText("Sign in with your provider first.")
+            return
+        account = self.build_account()
+        self.diagnosis.clear()
+        self.status.setStyleSheet("")
+        self.status.setText(f"Testing {account.host}: connecting…")
+        self._set_state(_TESTING)
+        password = self.password.text() if account.username else None
+        self.tests.start(account, password)
+
+    # -- slots ----------------------------------------------------------------------
+    @Slot()
+    def on_primary_clicked(self) -> None:
+        if self.state == _PASSED:
+            self._save()
+            return
+        email = self._check_address()
+        if email is None:
+            return
+        if self.state == _FAILED:
+            self._test()
+        else:
+            self._find_settings(email)
+
+    @Slot(str, object)
+    def on_detector_found(self, email: str, detection: Detection) -> None:
+        best = detection.best
+        if best is None:
+            self.on_detector_failed(email, RelayError("Nothing was found."))
+            return
+        self.manual.fill(best.host, best.port, best.security, best.username or email)
+        label = LABELS.get(best.source, best.source)
+        who = f"{best.provider} — " if best.provider else ""
+        self.source.setText(f"Settings: {who}{best.host}:{best.port} ({label}).")
+        self.source.setToolTip("\n".join(detection.trail))
+        self.guidance.show_guidance(best.note, best.links)
+        if best.source == "probe":
+            self.manual_toggle.setChecked(True)  # a guess is shown, to be checked
+        self._test()
+
+    @Slot(str, object)
+    def on_detector_failed(self, email: str, error: RelayError) -> None:
+        domain = email.rpartition("@")[2]
+        self.source.setText(
+            f"Relaydesk could not find the settings for {domain}. Enter the server your "
+            "provider or company gave you below, then press Continue."
+        )
+        self.source.setToolTip(error.message)
+        self.manual_toggle.setChecked(True)
+        if not self.manual.username.text():
+            self.manual.username.setText(email)
+        self._set_state(_FORM)
+        self.manual.host.setFocus()
+
+    @Slot(object)
+    def on_tests_check(self, result: CheckResult) -> None:
+        if result.ok:
+            self.status.setText(f"Testing: {result.label} — done…")
+
+    @Slot(object)
+    def on_tests_finished(self, report: TestReport) -> None:
+        self.report = report
+        if report.ok:
+            self.status.setText(
+                "It works: you are signed in and your address is accepted as sender."
+                if report.account.username
+                else "It works: the server accepts mail from your address."
+            )
+            self.status.setStyleSheet(f"color: {success_color(self)}; font-weight: bold")
+            self._set_state(_PASSED)
+            self.primary.setFocus()
+            return
+        self.status.setText("The test did not pass.")
+        if report.error is not None:
+            self.diagnosis.show_error(report.error)
+        if self.diagnosis.fix.isHidden():
+            self.manual_toggle.setChecked(True)  # no one-click fix: the settings may be wrong
+        self._set_state(_FAILED)
+        self.adjustSize()  # the explanation wraps over several lines: make room for it
+
+    @Slot(object)
+    def on_fix_requested(self, changes: dict[str, object]) -> None:
+        if "pin_sha256" in changes:
+            facts = changes.get("certificate")
+            pin = str(changes["pin_sha256"])
+            if not confirm_trust(self, pin, facts if isinstance(facts, dict) else None):
+                return
+            self.pin_sha256 = pin
+        if "security" in changes:
+            security = Security(str(changes["security"]))
+            self.manual.security.setCurrentIndex(self.manual.security.findData(security.value))
+        if "port" in changes:
+            self.manual.port.setValue(int(str(changes["port"])))
+        self._test()
+
+    @Slot()
+    def on_email_editing_finished(self) -> None:
+        """Name a known provider (and its advice) as soon as the address is typed."""
+        if self.state != _FORM:
+            return
+        preset = preset_for_email(self.email.text().strip())
+        if preset is not None and not preset.is_custom:
+            self._fill_from_preset(preset, self.email.text().strip())
+
+    @Slot(str)
+    def on_email_text_edited(self, _text: str) -> None:
+        self.email_problem.clear_problem()
+        self.preset = None
+        self.source.clear()
+        self.guidance.hide()
+        self.password_row.show()
+        self.sign_in.hide()
+        self.on_settings_edited()
+
+    @Slot()
+    def on_settings_edited(self) -> None:
+        if self.state in (_PASSED, _FAILED):
+            self.pin_sha256 = None if self.manual.host.isModified() else self.pin_sha256
+            self._set_state(_FORM)  # what was tested is no longer what is typed
+
+    @Slot(bool)
+    def on_manual_toggled(self, shown: bool) -> None:
+        self.manual.setVisible(shown)
+        self.manual_toggle.setText("Hide server &settings" if shown else "Configure &manually…")
+        self.adjustSize()
+
+    @Slot(bool)
+    def on_show_password_toggled(self, shown: bool) -> None:
+        mode = QtWidgets.QLineEdit.EchoMode
+        self.password.setEchoMode(mode.Normal if shown else mode.Password)
+
+    # -- saving and closing -----------------------------------------------------------
+    def _save(self) -> None:
+        account = self.report.account if self.report is not None else self.build_account()
+        try:
+            store_new_account(account, self.password.text() or None, tested=True)
+        except RelayError as error:
+            self.save_problem.show_problem(error.message, error.hint)
+            return
+        self.account_saved.emit(account.name)
+        self.accept()
+
+    def done(self, result: int) -> None:
+        self.detector.abandon()
+        if self.tests.running:
+            self.tests.shutdown(2000)
+        self.password.clear()
+        super().done(result)

@@ -1,0 +1,341 @@
+"""The account wizard: address → server → password → live test → save.
+
+The same pages add a new account or edit a stored one (``account=``). When a
+new address's domain has no preset, its settings are looked up on a worker
+(``detector=``, injectable for tests) while the person is on the server page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from app.core.accounts import changes as account_changes
+from app.core.accounts import model as accounts
+from app.core.accounts.credentials import FixedToken
+from app.core.accounts.model import Account, PasswordMode, Security
+from app.core.accounts.oauth2.signin import finish_sign_in
+from app.core.errors import AccountExists, NoSuchAccount, RelayError
+from app.core.setup.checks import TestReport
+from app.core.setup.detect import Detection
+from app.core.smtp.session import Timeouts
+from app.core.store import Store
+from app.qt import QtCore, QTimer, QtWidgets, Signal, Slot
+from app.ui.accounts.certificate_view import confirm_trust
+from app.ui.wizard.pages import AddressPage, ServerPage
+from app.ui.wizard.password_page import PasswordPage
+from app.ui.wizard.test_page import TestPage
+from app.workers import detect_worker
+from app.workers.detect_worker import Detector, DetectRunner
+
+FACE = "gui"
+DETECT_PATIENCE_MS = 12_000  # after this the lookup is ignored and the person types
+
+
+class AccountWizard(QtWidgets.QWizard):
+    """Adds one account, or edits ``account``; emits ``account_saved(name)`` once stored."""
+
+    account_saved = Signal(str)
+
+    def __init__(
+        self,
+        parent: QtWidgets.QWidget | None = None,
+        *,
+        account: Account | None = None,
+        known_password: str | None = None,
+        detector: Detector | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.original = account
+        self.password_changed = False
+        self.setWindowTitle(
+            f"Edit account “{account.name}” — Relaydesk" if account else "Add account — Relaydesk"
+        )
+        self.setWizardStyle(QtWidgets.QWizard.WizardStyle.ModernStyle)
+        self.setOption(QtWidgets.QWizard.WizardOption.NoBackButtonOnStartPage, True)
+        self.setMinimumSize(620, 560)
+        self.test_timeouts: Timeouts | None = None  # None: the core's defaults
+        self.pin_sha256: str | None = None  # set only after the user trusts a certificate
+        self._pinned_host = ""  # the pin belongs to this host's certificate
+        self.detector = DetectRunner(detector or detect_worker.default_detector(), self)
+        self._detections: dict[str, Detection | str] = {}  # address → answer or why none
+        self._patience = QTimer(self)
+        self._patience.setSingleShot(True)
+        self._patience.setInterval(DETECT_PATIENCE_MS)
+        self.address_page = AddressPage()
+        self.server_page = ServerPage()
+        self.password_page = PasswordPage()
+        self.test_page = TestPage()
+        for page in (self.address_page, self.server_page, self.password_page, self.test_page):
+            self.addPage(page)
+        finish = "&Save changes" if account else "&Save account"
+        self.setButtonText(QtWidgets.QWizard.WizardButton.FinishButton, finish)
+        self.setButtonText(QtWidgets.QWizard.WizardButton.NextButton, "&Next >")
+        self.setButtonText(QtWidgets.QWizard.WizardButton.BackButton, "< &Back")
+        self.detector.found.connect(self.on_detector_found)
+        self.detector.failed.connect(self.on_detector_failed)
+        self._patience.timeout.connect(self.on_patience_timeout)
+        self.currentIdChanged.connect(self.on_current_id_changed)
+        if account is not None:
+            self._prefill(account, known_password)
+
+    @property
+    def editing(self) -> bool:
+        return self.original is not None
+
+    def _prefill(self, account: Account, known_password: str | None) -> None:
+        self.address_page.prefill(account)
+        self.server_page.prefill(account)
+        self.server_page.fill_key(self.address_page.preset().id, account.email)
+        self.password_page.prefill(account, known_password)
+        self.pin_sha256, self._pinned_host = account.pin_sha256, account.host
+
+    # -- what the pages hold ------------------------------------------------------
+
+    def build_account(self) -> Account:
+        """The account as entered so far (not yet validated or stored)."""
+        address, server, password = self.address_page, self.server_page, self.password_page
+        ca_file = server.ca_file.text().strip()
+        signin = password.uses_signin()
+        login = signin or (
+            not password.no_login.isChecked() and bool(server.username.text().strip())
+        )
+        if signin:
+            mode = PasswordMode.OAUTH2
+        elif not login:
+            mode = PasswordMode.NONE
+        elif password.keeps_in_keyring():
+            mode = PasswordMode.KEYRING
+        else:
+            mode = PasswordMode.ASK
+        preset = address.preset()
+        host = server.host.text().strip()
+        fields: dict[str, Any] = {
+            "name": address.account_name.text().strip(),
+            "email": address.email.text().strip(),
+            "host": host,
+            "port": server.port.value(),
+            "security": server.current_security(),
+            "username": (server.username.text().strip() or address.email.text().strip())
+            if login
+            else None,
+            "from_name": address.from_name.text().strip(),
+            "password_mode": mode,
+            "ca_file": str(Path(ca_file).expanduser()) if ca_file else None,
+            "allow_plaintext_auth": server.allow_plaintext.isChecked(),
+            "preset": None if preset.is_custom else preset.id,
+            # A pin is one certificate's fingerprint: it means nothing for another host.
+            "pin_sha256": self.pin_sha256 if host == self._pinned_host else None,
+        }
+        if self.original is not None:  # keep what the wizard does not show (the timeout)
+            return replace(self.original, **fields)
+        return Account(**fields)
+
+    def password(self) -> str | FixedToken | None:
+        """The password (or fresh sign-in) for the test, memory only; None: nothing to give."""
+        mode = self.build_account().password_mode
+        if mode is PasswordMode.NONE:
+            return None
+        if mode is PasswordMode.OAUTH2:
+            tokens = self.password_page.signin.tokens
+            settings = self.password_page.signin_settings()
+            if tokens is None or settings is None:
+                return None  # keeps its sign-in: the test worker uses the stored tokens
+            return FixedToken(tokens.access_token, settings.mechanisms)
+        return self.password_page.secret()
+
+    def name_problem(self, name: str) -> tuple[str, str] | None:
+        """(message, hint) when ``name`` cannot be used for a new account."""
+        if self.editing:
+            return None  # the edited account keeps its (read-only) name
+        try:
+            Account(name=name, email="x@example.com", host="h", port=1).validate()
+            with Store.open() as store:
+                accounts.get_account(store, name)
+        except NoSuchAccount:
+            return None  # the name is free
+        except RelayError as error:  # not a usable name, or the data file is unreadable
+            return error.message, error.hint
+        return (
+            f"An account named “{name}” already exists.",
+            "Pick another name, or remove the old account first.",
+        )
+
+    def apply_fix(self, changes: dict[str, object]) -> None:
+        """Put a diagnosis's suggested settings into the server page (a pin only with consent)."""
+        if changes.get("signin"):  # basic auth is off: back to the password page, signing in
+            self.password_page.use_signin.setChecked(True)
+            while self.currentPage() is not self.password_page:
+                self.back()
+            return
+        server = self.server_page
+        if "pin_sha256" in changes:
+            pin = str(changes["pin_sha256"])
+            facts = changes.get("certificate")
+            if confirm_trust(self, pin, facts if isinstance(facts, dict) else None):
+                self.pin_sha256, self._pinned_host = pin, server.host.text().strip()
+            return
+        if "security" in changes:
+            index = server.security.findData(Security(str(changes["security"])).value)
+            server.security.setCurrentIndex(index)
+        if "port" in changes:
+            server.port.setValue(int(str(changes["port"])))
+        if "host" in changes:
+            server.host.setText(str(changes["host"]))
+
+    # -- autodetection ------------------------------------------------------------
+
+    def address_confirmed(self, email: str) -> None:
+        """Page 1 was left with ``email``: look its settings up when no preset knows them."""
+        # A listed provider is filled in from the presets; anything else (the provider
+        # database included, which answers at once) goes through the lookup, which names
+        # its source.
+        wanted = not self.editing and self.address_page.preset().is_custom
+        if not wanted:
+            self.detector.abandon()
+        elif email not in self._detections and self.detector.address != email:
+            self.detector.start(email)
+            self._patience.start()
+
+    def show_detection(self, email: str) -> None:
+        """Tell the server page what the lookup for ``email`` has found so far."""
+        page, domain = self.server_page, email.rpartition("@")[2]
+        answer = self._detections.get(email)
+        if self.detector.address == email:
+            page.show_looking(domain)
+        elif isinstance(answer, Detection) and answer.best is not None:
+            page.show_detection(answer)
+            if answer.best.preset and not page.host_typed:
+                self.address_page.choose_preset(answer.best.preset)  # its guidance, its name
+                page.fill_key(answer.best.preset, email)
+        elif answer is not None:
+            page.show_not_found(domain, str(answer))
+
+    def _detected(self, email: str, answer: Detection | str) -> None:
+        self._patience.stop()
+        self._detections[email] = answer
+        if self.currentPage() is self.server_page and self._shown_email() == email:
+            self.show_detection(email)
+
+    def _shown_email(self) -> str:
+        return self.address_page.email.text().strip()
+
+    @Slot(str, object)
+    def on_detector_found(self, email: str, detection: Detection) -> None:
+        if detection.best is None:
+            self._detected(email, "Nothing was found: " + "; ".join(detection.trail) + ".")
+        else:
+            self._detected(email, detection)
+
+    @Slot(str, object)
+    def on_detector_failed(self, email: str, error: RelayError) -> None:
+        self._detected(email, f"{error.message} {error.hint}".strip())
+
+    @Slot()
+    def on_patience_timeout(self) -> None:
+        email = self.detector.address
+        if email:
+            self.detector.abandon()
+            self._detected(email, "The lookup took too long; the network may be slow or offline.")
+
+    # -- focus --------------------------------------------------------------------
+
+    @Slot(int)
+    def on_current_id_changed(self, _page_id: int) -> None:
+        # Qt may leave the keyboard focus in a field of the page just hidden: typing a
+        # password there would put it, in clear text, into the previous page's Username.
+        self.focus_current_page()
+
+    def focus_current_page(self) -> None:
+        """Put the cursor in the field the shown page wants typed first."""
+        page = self.currentPage()
+        field = getattr(page, "first_field", lambda: None)()
+        if field is None or not field.isEnabled():
+            field = page.nextInFocusChain() if page is not None else None
+        if field is not None:
+            field.setFocus(QtCore.Qt.FocusReason.TabFocusReason)
+
+    # -- storing ------------------------------------------------------------------
+
+    def record_test(self, report: TestReport) -> None:
+        """Audit one finished test (the account may not exist yet)."""
+        with Store.open() as store:
+            store.audit(
+                face=FACE,
+                action="account_test",
+                outcome="ok" if report.ok else "failed",
+                account=report.account.name,
+                detail={"error": report.error.code} if report.error else None,
+            )
+
+    def save(self) -> bool:
+        """Store the account (and its password); False with the reason shown otherwise."""
+        account = self.build_account()
+        try:
+            with Store.open() as store:
+                if self.original is None:
+                    self._store(store, account)
+                else:
+                    self._update(store, self.original, account)
+        except AccountExists as error:
+            self._show_on_address_page(error)
+            return False
+        except RelayError as error:
+            self.test_page.save_problem.show_problem(error.message, error.hint)
+            return False
+        self.account_saved.emit(account.name)
+        return True
+
+    def _store(self, store: Store, account: Account) -> None:
+        tested = self.test_page.report
+        password = self.password_page.password.text()
+        account_changes.create_account(
+            store,
+            account,
+            face=FACE,
+            secret=account_changes.Secrets(
+                password=password if account.password_mode is PasswordMode.KEYRING else None
+            ),
+            oauth2=self.password_page.signin_settings(),
+            detail={"tested": bool(tested and tested.ok)},
+        )
+        self._keep_sign_in(store, account)
+
+    def _keep_sign_in(self, store: Store, account: Account) -> None:
+        tokens = self.password_page.signin.tokens
+        if account.password_mode is PasswordMode.OAUTH2 and tokens is not None:
+            finish_sign_in(store, account.name, tokens, face=FACE)
+
+    def _update(self, store: Store, original: Account, account: Account) -> None:
+        typed = self.password_page.password.text()
+        tested = self.test_page.report
+        keep = account.password_mode is not PasswordMode.KEYRING or not typed
+        account_changes.update_account(
+            store,
+            original,
+            account,
+            face=FACE,
+            secret=account_changes.Secrets(password=None if keep else typed),
+            oauth2=self.password_page.signin_settings(),
+            detail={"tested": bool(tested and tested.ok)},
+        )
+        self._keep_sign_in(store, account)
+        self.password_changed = bool(typed) or account.password_mode is not original.password_mode
+
+    def _show_on_address_page(self, error: RelayError) -> None:
+        while self.currentPage() is not self.address_page:
+            self.back()
+        self.address_page.show_name_problem(error.message, error.hint)
+
+    # -- closing ------------------------------------------------------------------
+
+    def done(self, result: int) -> None:
+        """Stop a running test before the window goes away (never blocks on a socket)."""
+        if result != QtWidgets.QDialog.DialogCode.Accepted:
+            self.test_page.stop_test()
+        super().done(result)  # QWizard validates (and so saves) the last page in here
+        if not self.isVisible():
+            self._patience.stop()
+            self.detector.abandon()
+            self.password_page.forget()
