@@ -108,3 +108,32 @@ def test_the_parser_path_stays_light() -> None:
         [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=False
     )
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_workers_depend_on_core_and_the_qt_shim_only() -> None:
+    for path in (APP / "workers").rglob("*.py"):
+        modules = imported_modules(path)
+        assert not {m for m in modules if m.startswith(("app.ui", "app.cli"))}, path
+
+
+def test_faces_use_only_public_core_names() -> None:
+    for face in ("cli", "ui", "agents", "workers"):
+        for path in (APP / face).rglob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("app.core"):
+                    private = [a.name for a in node.names if a.name.startswith("_")]
+                    assert not private, f"{path} imports {private} from {node.module}"
+                if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+                    base = node.value
+                    if isinstance(base, ast.Name) and base.id in _core_aliases(tree):
+                        raise AssertionError(f"{path} uses {base.id}.{node.attr}")
+
+
+def _core_aliases(tree: ast.Module) -> set[str]:
+    """Local names bound to app.core modules (``from app.core import outbox``)."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("app.core"):
+            names.update(alias.asname or alias.name for alias in node.names)
+    return names
