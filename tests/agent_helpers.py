@@ -29,6 +29,15 @@ def add_account_cli(
     assert run.code == 0, run.stderr
 
 
+def add_relay_cli(cli: Cli, port: int, name: str = "relay", email: str = "me@example.com") -> None:
+    """`relaydesk account add` for a local relay on 127.0.0.1 that needs no login."""
+    run = cli(
+        "account", "add", name, "--email", email, "--host", "127.0.0.1",
+        "--port", str(port), "--security", "none",
+    )  # fmt: skip
+    assert run.code == 0, run.stderr
+
+
 def add_account_direct(
     store: Store, server: RunningServer, name: str = "work", email: str = "alice@example.com"
 ) -> Account:

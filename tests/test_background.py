@@ -19,25 +19,9 @@ from app.core.delivery import background, outbox
 from app.core.delivery.outbox import State
 from app.core.paths import Paths
 from app.core.store import Store
+from tests.agent_helpers import add_relay_cli
 from tests.cli_runner import REPO, Cli
 from tests.support.smtp_servers import RecordingHandler
-
-
-def add_relay(cli: Cli, server) -> None:
-    added = cli(
-        "account",
-        "add",
-        "relay",
-        "--email",
-        "me@example.com",
-        "--host",
-        server.host,
-        "--port",
-        str(server.port),
-        "--security",
-        "none",
-    )
-    assert added.code == 0, added.stderr
 
 
 def installed_units(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
@@ -94,7 +78,7 @@ def test_a_message_queued_while_closed_is_sent_by_the_unit(
     cli: Cli, smtp_server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server = smtp_server(mode="plain", users=None)
-    add_relay(cli, server)
+    add_relay_cli(cli, server.port)
     queued = cli("send", "--queue", "--to", "b@example.com", "--subject", "later", "--text", "x")
     assert queued.code == 0 and server.messages == []
     service, _ = installed_units(cli, monkeypatch)
@@ -122,7 +106,7 @@ def test_a_retrying_message_is_retried_when_due(
     cli: Cli, smtp_server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server = smtp_server(mode="plain", users=None, handler=BusyOnce())
-    add_relay(cli, server)
+    add_relay_cli(cli, server.port)
     assert (
         cli("send", "--queue", "--to", "b@example.com", "--subject", "s", "--text", "x").code == 0
     )
@@ -148,7 +132,7 @@ def test_two_background_senders_never_send_one_item_twice(
     cli: Cli, smtp_server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server = smtp_server(mode="plain", users=None)
-    add_relay(cli, server)
+    add_relay_cli(cli, server.port)
     for n in range(8):
         assert (
             cli(
@@ -185,7 +169,7 @@ def test_the_unit_stands_aside_while_a_window_sends(
     cli: Cli, smtp_server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server = smtp_server(mode="plain", users=None)
-    add_relay(cli, server)
+    add_relay_cli(cli, server.port)
     assert (
         cli("send", "--queue", "--to", "b@example.com", "--subject", "s", "--text", "x").code == 0
     )

@@ -12,6 +12,7 @@ from app.core.delivery.attempts import SendOptions, run_due, send_item
 from app.core.delivery.outbox import State
 from app.core.smtp.session import Step
 from app.core.store import Store
+from tests.agent_helpers import add_relay_cli
 from tests.cli_runner import REPO, Cli
 from tests.test_delivery_faults import no_password, queue, relay, store  # noqa: F401
 
@@ -24,20 +25,7 @@ def small_files() -> None:
 
 def test_queue_on_a_full_disk_exits_74_and_keeps_nothing(cli: Cli, smtp_server) -> None:
     server = smtp_server(mode="plain", users=None)
-    added = cli(
-        "account",
-        "add",
-        "relay",
-        "--email",
-        "me@example.com",
-        "--host",
-        server.host,
-        "--port",
-        str(server.port),
-        "--security",
-        "none",
-    )
-    assert added.code == 0, added.stderr
+    add_relay_cli(cli, server.port)
     run = subprocess.run(
         [
             sys.executable,

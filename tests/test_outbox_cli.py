@@ -16,25 +16,9 @@ from app.core.delivery import outbox
 from app.core.delivery.outbox import sender_lock
 from app.core.paths import Paths
 from app.core.store import Store
+from tests.agent_helpers import add_relay_cli
 from tests.cli_runner import REPO, Cli
 from tests.support.smtp_servers import RecordingHandler
-
-
-def add_relay(cli: Cli, server) -> None:
-    added = cli(
-        "account",
-        "add",
-        "relay",
-        "--email",
-        "me@example.com",
-        "--host",
-        server.host,
-        "--port",
-        str(server.port),
-        "--security",
-        "none",
-    )
-    assert added.code == 0, added.stderr
 
 
 def home_store(cli: Cli) -> Store:
@@ -44,7 +28,7 @@ def home_store(cli: Cli) -> Store:
 
 def test_a_second_outbox_run_says_another_sender_is_running(cli: Cli, smtp_server) -> None:
     server = smtp_server(mode="plain", users=None)
-    add_relay(cli, server)
+    add_relay_cli(cli, server.port)
     assert (
         cli("send", "--queue", "--to", "b@example.com", "--subject", "s", "--text", "t").code == 0
     )
@@ -59,7 +43,7 @@ def test_a_second_outbox_run_says_another_sender_is_running(cli: Cli, smtp_serve
 
 def test_parallel_runs_send_each_message_once(cli: Cli, smtp_server) -> None:
     server = smtp_server(mode="plain", users=None)
-    add_relay(cli, server)
+    add_relay_cli(cli, server.port)
     for n in range(10):
         queued = cli(
             "send", "--queue", "--to", "b@example.com", "--subject", f"m{n}", "--text", "t"
@@ -90,7 +74,7 @@ class RefuseEveryone(RecordingHandler):
 
 def test_outbox_run_exits_with_the_failure_not_75(cli: Cli, smtp_server) -> None:
     server = smtp_server(mode="plain", users=None, handler=RefuseEveryone())
-    add_relay(cli, server)
+    add_relay_cli(cli, server.port)
     assert (
         cli("send", "--queue", "--to", "nobody@example.com", "--subject", "s", "--text", "t").code
         == 0
@@ -104,7 +88,7 @@ def test_sent_spool_files_are_pruned_and_resend_says_so(
     cli: Cli, smtp_server, tmp_path: Path
 ) -> None:
     server = smtp_server(mode="plain", users=None)
-    add_relay(cli, server)
+    add_relay_cli(cli, server.port)
     big = tmp_path / "big.bin"
     big.write_bytes(b"\x01" * 1_200_000)  # large enough to be spooled
     sent = cli(
@@ -145,7 +129,7 @@ def test_sent_spool_files_are_pruned_and_resend_says_so(
 
 def test_failed_messages_keep_their_spool_file(cli: Cli, smtp_server, tmp_path: Path) -> None:
     server = smtp_server(mode="plain", users=None, handler=RefuseEveryone())
-    add_relay(cli, server)
+    add_relay_cli(cli, server.port)
     big = tmp_path / "big.bin"
     big.write_bytes(b"\x02" * 1_200_000)
     run = cli(
@@ -162,7 +146,7 @@ def test_failed_messages_keep_their_spool_file(cli: Cli, smtp_server, tmp_path: 
 
 def test_the_cli_learns_the_servers_size_limit(cli: Cli, smtp_server) -> None:
     server = smtp_server(mode="plain", users=None, data_size_limit=123_456)
-    add_relay(cli, server)
+    add_relay_cli(cli, server.port)
     assert cli("account", "test", "relay").code == 0
     with home_store(cli) as store:
         assert settings.learned_max_size(store, "relay") == 123_456  # compose warns from this

@@ -17,6 +17,7 @@ from app.core.delivery.attempts import SendOptions, queue_draft, send_item
 from app.core.delivery.message import Draft
 from app.core.delivery.outbox import MAX_RECIPIENTS, RecipientStatus, State
 from app.core.store import Store
+from tests.agent_helpers import add_relay_cli
 from tests.cli_runner import Cli
 from tests.support.smtp_servers import RecordingHandler
 
@@ -106,20 +107,7 @@ def test_a_server_that_takes_no_recipient_now_defers_without_misleading_words(
 
 def test_more_recipients_than_the_cap_is_refused_with_one_clear_line(cli: Cli, smtp_server) -> None:
     server = smtp_server(mode="plain", users=None)
-    added = cli(
-        "account",
-        "add",
-        "relay",
-        "--email",
-        "me@example.com",
-        "--host",
-        server.host,
-        "--port",
-        str(server.port),
-        "--security",
-        "none",
-    )
-    assert added.code == 0, added.stderr
+    add_relay_cli(cli, server.port)
     many = [f"u{n}@example.com" for n in range(MAX_RECIPIENTS + 1)]
     run = cli("send", "--bcc", *many, "--subject", "too many", "--text", "x", "--json")
     assert run.code == 65, run.stderr

@@ -20,6 +20,7 @@ import pytest
 from app.core.delivery import connections, outbox
 from app.core.delivery.outbox import State
 from app.core.store import Store
+from tests.agent_helpers import add_relay_cli
 from tests.cli_runner import REPO, Cli
 from tests.merge.helpers import write_list, write_template
 from tests.support.fast_server import use_fast_server
@@ -34,29 +35,12 @@ def people(count: int) -> str:
     return "email,name\n" + "".join(f"p{n}@example.com,Person {n}\n" for n in range(count))
 
 
-def add_relay(cli: Cli, port: int, *extra: str) -> None:
-    added = cli(
-        "account",
-        "add",
-        "relay",
-        "--email",
-        "me@example.com",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--security",
-        "none",
-    )
-    assert added.code == 0, added.stderr
-
-
 def test_merge_sends_a_personal_copy_to_every_row(
     cli: Cli, tmp_path: Path, smtp_server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     use_fast_server(monkeypatch, ("PIPELINING", "CHUNKING"))
     server = smtp_server(mode="plain", users=None)
-    add_relay(cli, server.port)
+    add_relay_cli(cli, server.port)
     template, listing = write_template(tmp_path, TEMPLATE), write_list(tmp_path, people(150))
     results = tmp_path / "results.csv"
     run = cli(
@@ -95,7 +79,7 @@ def test_merge_sends_a_personal_copy_to_every_row(
 
 
 def test_dry_run_preview_and_bad_input(cli: Cli, tmp_path: Path) -> None:
-    add_relay(cli, 2525)
+    add_relay_cli(cli, 2525)
     template = write_template(tmp_path, TEMPLATE)
     listing = write_list(tmp_path, "email,name\nok@example.com,Ok\nbroken,B\n,C\n")
     dry = cli("merge", str(template), str(listing), "--dry-run", "--json")
@@ -127,7 +111,7 @@ def test_kill_9_mid_merge_loses_nothing_and_sends_nothing_twice(
 ) -> None:
     use_fast_server(monkeypatch, ("PIPELINING",))
     server = smtp_server(mode="plain", users=None, handler=SlowServer())
-    add_relay(cli, server.port)
+    add_relay_cli(cli, server.port)
     total = 80
     template, listing = write_template(tmp_path, TEMPLATE), write_list(tmp_path, people(total))
     first = subprocess.Popen(
