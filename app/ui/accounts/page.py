@@ -148,6 +148,17 @@ class AccountsPage(QtWidgets.QWidget):
         rows = {index.row() for index in self.table.selectedIndexes()}
         return self._names[rows.pop()] if len(rows) == 1 else None
 
+    def _selected_account(self) -> Account | None:
+        """The selected account's settings; None (after saying why) when they cannot be read."""
+        name = self.selected()
+        if name is None:
+            return None
+        try:
+            return accounts.get_account(self._store, name)
+        except RelayError as error:
+            self.status.show_text(f"{error.message} {error.hint}", "error")
+            return None
+
     def reload(self) -> None:
         listed = accounts.list_accounts(self._store)
         self._names = [account.name for account, _ in listed]
@@ -236,15 +247,9 @@ class AccountsPage(QtWidgets.QWidget):
 
     @Slot()
     def on_edit_clicked(self) -> None:
-        name = self.selected()
-        if name is None:
-            return
-        try:
-            account = accounts.get_account(self._store, name)
-        except RelayError as error:
-            self.status.show_text(f"{error.message} {error.hint}", "error")
-            return
-        self.open_wizard(account)
+        account = self._selected_account()
+        if account is not None:
+            self.open_wizard(account)
 
     @Slot(str)
     def on_wizard_account_saved(self, name: str) -> None:
@@ -341,13 +346,8 @@ class AccountsPage(QtWidgets.QWidget):
     def on_certificate_clicked(self) -> None:
         from app.ui.accounts.certificate import CertificateDialog
 
-        name = self.selected()
-        if name is None:
-            return
-        try:
-            account = accounts.get_account(self._store, name)
-        except RelayError as error:
-            self.status.show_text(f"{error.message} {error.hint}", "error")
+        account = self._selected_account()
+        if account is None:
             return
         dialog = CertificateDialog(self._store, account, self)
         dialog.trust_removed.connect(self.on_certificate_trust_removed)
