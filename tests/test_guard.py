@@ -42,7 +42,8 @@ def _with_bug(cli: Cli, *args: str, env: dict[str, str] | None = None) -> Run:
     """
     program = (
         "import sys\n"
-        "from app.core import delivery, secrets\n"
+        "from app.core.accounts import secrets\n"
+        "from app.core.delivery import attempts as delivery\n"
         "def broken(store, item_id, *a, **k):\n"
         "    pw = secrets.get_password('work')\n"
         "    raise RuntimeError(f'server said {pw} token=abc123secret')\n"
