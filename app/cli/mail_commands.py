@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -130,29 +131,26 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     audit.set_defaults(handler=cmd_audit)
 
 
-def _item_id(text: str) -> int:
-    # SQLite ids are 64-bit: a longer number is a typo, not an item.
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an item id: {text[:40]!r}") from None
-    if not 0 < value < 2**63:
-        raise argparse.ArgumentTypeError(
-            f"no outbox item has the id {text[:40]}; see them with: relaydesk outbox list"
-        )
-    return value
+def _row_id(short: str, noun: str, listing: str) -> Callable[[str], int]:
+    """An argparse type for the id of a ``noun`` (listed by ``listing``)."""
+
+    def parse(text: str) -> int:
+        # SQLite ids are 64-bit: a longer number is a typo, not a row.
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {short} id: {text[:40]!r}") from None
+        if not 0 < value < 2**63:
+            raise argparse.ArgumentTypeError(
+                f"no {noun} has the id {text[:40]}; see them with: {listing}"
+            )
+        return value
+
+    return parse
 
 
-def _history_id(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a history entry id: {text[:40]!r}") from None
-    if not 0 < value < 2**63:
-        raise argparse.ArgumentTypeError(
-            f"no history entry has the id {text[:40]}; see them with: relaydesk history"
-        )
-    return value
+_item_id = _row_id("an item", "outbox item", "relaydesk outbox list")
+_history_id = _row_id("a history entry", "history entry", "relaydesk history")
 
 
 def _read_text(path: str) -> str:
