@@ -16,6 +16,19 @@ def bring_to_front(window: QtWidgets.QWidget) -> None:
         window.activateWindow()
 
 
+def row_table(columns: tuple[str, ...], name: str) -> QtWidgets.QTableWidget:
+    """A read-only table that selects one whole row at a time (Accounts, Outbox)."""
+    table = QtWidgets.QTableWidget(0, len(columns))
+    table.setAccessibleName(name)
+    table.setHorizontalHeaderLabels(list(columns))
+    table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
+    table.verticalHeader().hide()
+    table.setWordWrap(False)
+    return table
+
+
 def is_dark(widget: QtWidgets.QWidget) -> bool:
     # The window's palette: a widget with a style sheet keeps a palette of its own.
     window = widget.window().palette().color(QtGui.QPalette.ColorRole.Window)

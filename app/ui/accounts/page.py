@@ -12,7 +12,7 @@ from app.core.setup.checks import TestReport
 from app.core.store import Store
 from app.qt import Qt, QtWidgets, Signal, Slot
 from app.ui.accounts.password_prompt import PasswordCache, password_for
-from app.ui.widgets import StatusLine, confirm
+from app.ui.widgets import StatusLine, confirm, row_table
 from app.workers.test_worker import TestRunner
 
 # Security is part of Server ("smtp.example.com:587, STARTTLS"): at 800x600 every column shows.
@@ -54,14 +54,7 @@ class AccountsPage(QtWidgets.QWidget):
         self._signs_in: set[str] = set()
         self.tests = TestRunner(self)
         self.tests.finished.connect(self.on_tests_finished)
-        self.table = QtWidgets.QTableWidget(0, len(COLUMNS))
-        self.table.setAccessibleName("Accounts")
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().hide()
-        self.table.setWordWrap(False)
+        self.table = row_table(COLUMNS, "Accounts")
         header = self.table.horizontalHeader()
         fit = QtWidgets.QHeaderView.ResizeMode.ResizeToContents
         for column in range(len(COLUMNS)):

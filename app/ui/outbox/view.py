@@ -11,7 +11,7 @@ from app.core.store import Store
 from app.core.wording import outbox_details, outbox_reason, state_word
 from app.qt import Qt, QtWidgets, Signal, Slot
 from app.ui import locale_format
-from app.ui.widgets import StatusLine, confirm
+from app.ui.widgets import StatusLine, confirm, row_table
 
 # Account and attempts are in the details pane: at 800x600 the reason must stay visible.
 COLUMNS = ("State", "To", "Subject", "Next attempt", "Reason")
@@ -60,14 +60,7 @@ class OutboxView(QtWidgets.QWidget):
         self._store = store
         self._items: list[OutboxItem] = []
         self._retried: dict[int, int] = {}  # item id → attempts when "Retry now" was pressed
-        self.table = QtWidgets.QTableWidget(0, len(COLUMNS))
-        self.table.setAccessibleName("Outbox messages")
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().hide()
-        self.table.setWordWrap(False)
+        self.table = row_table(COLUMNS, "Outbox messages")
         self.table.horizontalHeader().setStretchLastSection(True)
         for column, width in ((0, 80), (1, 140), (2, 140), (3, 90)):
             self.table.setColumnWidth(column, width)
