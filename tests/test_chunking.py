@@ -14,7 +14,7 @@ import trustme
 from app.core import errors
 from app.core.accounts.model import Account, Security
 from app.core.smtp.session import MessageSource, SmtpSession, Step, Timeouts
-from app.core.smtp.transfer import BDAT_CHUNK_SIZE
+from app.core.smtp.transaction import BDAT_CHUNK_SIZE
 from tests.support.fast_server import use_fast_server
 from tests.support.smtp_servers import RecordingHandler, RunningServer, start_server
 

@@ -17,8 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from app.core.accounts.model import Security
-from app.core.smtp.client import SmtpClient
+from app.core.smtp.protocol import Capabilities
 from app.core.smtp.transcript import Transcript
+from app.core.smtp.transport import Transport
 
 Connector = Callable[[str, int, float], socket.socket]
 """Open a TCP connection to (host, port) within timeout seconds; tests map names to loopback."""
@@ -65,27 +66,37 @@ class ProbeResult:
 
 def open_smtp(
     sock: socket.socket, target: Target, context: ssl.SSLContext
-) -> tuple[SmtpClient, ssl.SSLSocket | None]:
-    """Greet over ``sock`` and secure the connection per ``target.security``."""
-    client = SmtpClient(Transcript())
+) -> tuple[Transport, ssl.SSLSocket | None, Capabilities]:
+    """Greet over ``sock`` and secure the connection per ``target.security``.
+
+    Returns the transport, the TLS socket (None for a plain connection) and
+    what the server offers.
+    """
+    transport = Transport(Transcript())
     tls_sock: ssl.SSLSocket | None = None
     try:
+        transport.attach(sock, target.host)
         if target.security is Security.TLS:
-            sock = tls_sock = context.wrap_socket(sock, server_hostname=target.host)
-        client.attach(sock, target.host)
-        _want(client.read_reply().code, 220, "no SMTP greeting")
-        _want(client.ehlo()[0], 250, "EHLO refused")
+            tls_sock = transport.start_tls(context)
+        _want(transport.read_reply().code, 220, "no SMTP greeting")
+        offered = _ehlo(transport, "EHLO refused")
         if target.security is Security.STARTTLS:
-            if not client.has_extn("starttls"):
+            if not offered.starttls:
                 raise NotSmtp("STARTTLS is not offered")
-            _want(client.command("STARTTLS").code, 220, "STARTTLS refused")
-            tls_sock = client.start_tls(context, threading.Lock())
-            _want(client.ehlo()[0], 250, "EHLO refused after STARTTLS")
+            _want(transport.command("STARTTLS").code, 220, "STARTTLS refused")
+            tls_sock = transport.start_tls(context)
+            offered = _ehlo(transport, "EHLO refused after STARTTLS")
     except BaseException:
         # The socket in use may be a TLS wrapper the caller never saw (a failed handshake).
-        client.close()
+        transport.close()
         raise
-    return client, tls_sock
+    return transport, tls_sock, offered
+
+
+def _ehlo(transport: Transport, words: str) -> Capabilities:
+    reply = transport.command(f"EHLO {transport.local_name()}")
+    _want(reply.code, 250, words)
+    return Capabilities.from_reply(reply)
 
 
 def _want(code: int, expected: int, words: str) -> None:
@@ -153,23 +164,22 @@ class Prober:
     def _attempt(self, target: Target, *, verify: bool) -> tuple[bool, tuple[str, ...]]:
         sock = self.connect(target.host, target.port, self.timeout)
         sock.settimeout(self.timeout)
-        client: SmtpClient | None = None
+        transport: Transport | None = None
         try:
             context = self._verifying_context() if verify else None
-            client, tls_sock = open_smtp(sock, target, context or unverified_context())
-            auth = tuple(client.esmtp_features.get("auth", "").upper().split())
+            transport, tls_sock, offered = open_smtp(sock, target, context or unverified_context())
             if self._pin is not None and tls_sock is not None:
                 der = tls_sock.getpeercert(binary_form=True) or b""
                 verify = hashlib.sha256(der).hexdigest() == self._pin
-            _quit(client)
-            return verify and tls_sock is not None, auth
+            _quit(transport)
+            return verify and tls_sock is not None, offered.auth
         finally:
-            (client or sock).close()
+            (transport or sock).close()
 
 
-def _quit(client: SmtpClient) -> None:
+def _quit(transport: Transport) -> None:
     try:
-        client.command("QUIT")
+        transport.command("QUIT")
     except (OSError, smtplib.SMTPException):
         pass  # the answer does not matter
 

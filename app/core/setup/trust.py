@@ -46,11 +46,11 @@ def fetch_certificate(
     try:
         sock = connect(account.host, account.port, timeout)
         sock.settimeout(timeout)
-        client, tls_sock = open_smtp(sock, target, unverified_context())
+        transport, tls_sock, _ = open_smtp(sock, target, unverified_context())
         try:
             der = tls_sock.getpeercert(binary_form=True) if tls_sock is not None else None
         finally:
-            client.close()
+            transport.close()
     except NotSmtp as exc:
         raise ProtocolError(
             f"{account.host}:{account.port} did not let Relaydesk see its certificate: {exc}.",

@@ -38,6 +38,7 @@ from app.core.errors import (
     TlsError,
     TlsModeMismatch,
 )
+from app.core.smtp.protocol import ProtocolViolation
 from app.core.smtp.rules import PLAIN_FIRST, ExceptionRow, ReplyRow, at
 from app.core.smtp.steps import GreetingTimeout, Step
 
@@ -163,7 +164,7 @@ EXCEPTION_ROWS: tuple[ExceptionRow, ...] = (
         hint="The message was not sent. Try again.",
     ),
     ExceptionRow(
-        kind=smtplib.SMTPException,
+        kind=(smtplib.SMTPException, ProtocolViolation),
         error=ProtocolError,
         message="{host} sent something that is not SMTP while {doing}: {error}.",
         hint="Check the host name and port.",

@@ -1,8 +1,13 @@
-"""SASL for OAuth2 bearer tokens: XOAUTH2 and OAUTHBEARER (RFC 7628). Pure functions.
+"""SASL exchanges as pure values: PLAIN, LOGIN, and OAuth2 bearer tokens (RFC 7628).
 
-A server that refuses the token answers ``334 <base64 JSON error>`` first; the
-client must answer that challenge (an empty line for XOAUTH2, ``^A`` for
-OAUTHBEARER) and then reads the final ``535``. Not answering hangs both sides.
+An exchange is a generator: it yields each command line to send, is sent the
+server's reply to it, and returns the final reply. The transport runs it; the
+transcript redacts every line after ``AUTH`` until the exchange ends.
+
+For OAuth2 (XOAUTH2 and OAUTHBEARER) a server that refuses the token answers
+``334 <base64 JSON error>`` first; the client must answer that challenge (an
+empty line for XOAUTH2, ``^A`` for OAUTHBEARER) and then reads the final ``535``.
+Not answering hangs both sides.
 """
 
 from __future__ import annotations
@@ -10,14 +15,49 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Generator
 from typing import Any
+
+from app.core.smtp.reply import Reply
 
 XOAUTH2 = "XOAUTH2"
 OAUTHBEARER = "OAUTHBEARER"
 BEARER_MECHANISMS = (OAUTHBEARER, XOAUTH2)
 
+Exchange = Generator[str, Reply, Reply]  # yields command lines, returns the final reply
+
+
+def password_exchange(mechanism: str, username: str, password: str) -> Exchange:
+    """AUTH PLAIN (with an initial response) or LOGIN, credentials in UTF-8."""
+    if mechanism == "PLAIN":
+        reply = yield "AUTH PLAIN " + _b64(f"\0{username}\0{password}")
+        if reply.code == 334:  # the initial response was not taken: give up cleanly
+            reply = yield "*"
+        return reply
+    reply = yield "AUTH LOGIN"
+    for secret in (username, password):
+        if reply.code == 334:
+            reply = yield _b64(secret)
+    return reply
+
+
+def bearer_exchange(
+    mechanism: str, response: str
+) -> Generator[str, Reply, tuple[Reply, dict[str, Any]]]:
+    """AUTH XOAUTH2/OAUTHBEARER; a 334 error challenge is answered, never left hanging.
+
+    Returns the final reply and the decoded JSON error of the challenge ({} if none).
+    """
+    reply = yield f"AUTH {mechanism} {response}"
+    challenge: dict[str, Any] = {}
+    if reply.code == 334:
+        challenge = decode_error_challenge(reply.text)
+        reply = yield abort_response(mechanism)
+    return reply, challenge
+
 
 def _b64(raw: str) -> str:
+    # UTF-8 ourselves: smtplib.login() encodes ASCII only (CPython issue 73936).
     return base64.b64encode(raw.encode("utf-8")).decode("ascii")
 
 

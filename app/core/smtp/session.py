@@ -1,5 +1,8 @@
 """One SMTP submission session: connect, secure, log in, send, close.
 
+The session owns a ``Conversation`` (the transport, cancel, error
+classification) and a ``Sender`` (transactions); what goes on the wire is
+decided by the pure modules ``protocol``, ``transaction`` and ``sasl``.
 Every failure leaves as a classified ``RelayError`` (see ``diagnose``); every
 line sent and received is in the (redacted) transcript.
 """
@@ -8,23 +11,27 @@ from __future__ import annotations
 
 import socket
 import ssl
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Callable, Generator, Sequence
+from types import TracebackType
+from typing import Any, Protocol, Self, TypeVar
 
 from app.core.accounts.model import Account, Security
 from app.core.smtp import policy, sasl
-from app.core.smtp.client import SmtpClient
-from app.core.smtp.conversation import Timeouts
+from app.core.smtp.conversation import Conversation, Timeouts
+from app.core.smtp.protocol import Capabilities
 from app.core.smtp.reply import Reply
 from app.core.smtp.source import MessageSource
 from app.core.smtp.steps import GreetingTimeout, Step
 from app.core.smtp.tls import check_certificate, tls_context
+from app.core.smtp.transaction import CHUNK_SIZE
 from app.core.smtp.transcript import Transcript
-from app.core.smtp.transfer import CHUNK_SIZE, Delivery, Sender
+from app.core.smtp.transfer import Delivery, OnProgress, Sender
+from app.core.smtp.transport import Transport
 
 __all__ = ["CHUNK_SIZE", "Delivery", "MessageSource", "SmtpSession", "Step", "Timeouts"]
 
 DEFAULT_TIMEOUTS = Timeouts()
+T = TypeVar("T")
 
 
 class BearerToken(Protocol):
@@ -37,7 +44,7 @@ class BearerToken(Protocol):
     def renew(self) -> str: ...
 
 
-class SmtpSession(Sender):
+class SmtpSession:
     """A connection to the account's server. Not thread-safe, except ``cancel``.
 
     ``pipelining`` and ``chunking`` use PIPELINING and CHUNKING when the server
@@ -54,25 +61,119 @@ class SmtpSession(Sender):
         pipelining: bool = True,
         chunking: bool = True,
     ) -> None:
-        super().__init__(
-            account,
-            transcript=transcript,
-            timeouts=timeouts,
-            on_step=on_step,
-            pipelining=pipelining,
-            chunking=chunking,
+        self.account = account
+        self._talk = Conversation(
+            account, transcript=transcript, timeouts=timeouts, on_step=on_step
         )
-        # Facts learned by open() (the sending ones are declared by Sender):
-        self.auth_mechanisms: tuple[str, ...] = ()
+        self.transcript = self._talk.transcript
+        self.timeouts = timeouts
+        self._sender = Sender(self._talk, pipelining=pipelining, chunking=chunking)
+        # Facts learned by open():
         self.tls_version: str | None = None
         self.peer_certificate_sha256: str | None = None
+
+    # -- what the server offered ------------------------------------------------
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """The EHLO reply after TLS (empty before open, or after HELO)."""
+        return self._sender.capabilities
+
+    @property
+    def max_size(self) -> int | None:
+        return self.capabilities.max_size
+
+    @property
+    def supports_smtputf8(self) -> bool:
+        return self.capabilities.smtputf8
+
+    @property
+    def supports_pipelining(self) -> bool:
+        return self.capabilities.pipelining
+
+    @property
+    def supports_chunking(self) -> bool:
+        return self.capabilities.chunking
+
+    @property
+    def supports_8bitmime(self) -> bool:
+        return self.capabilities.eightbitmime
+
+    @property
+    def auth_mechanisms(self) -> tuple[str, ...]:
+        return self.capabilities.auth
+
+    @property
+    def recipient_limit(self) -> int | None:
+        """Recipients per transaction, once a "452 too many recipients" has shown it."""
+        return self._sender.recipient_limit
+
+    @property
+    def pipelining(self) -> bool:
+        return self._sender.pipelining
+
+    @property
+    def chunking(self) -> bool:
+        return self._sender.chunking
+
+    @property
+    def is_open(self) -> bool:
+        """True while the connection can carry commands (False after a failure or close)."""
+        return self._talk.is_open
+
+    # -- sending (see ``transfer``) ----------------------------------------------
+
+    def send(
+        self,
+        envelope_from: str,
+        recipients: Sequence[str],
+        data: bytes | MessageSource,
+        *,
+        smtputf8: bool = False,
+        on_progress: OnProgress | None = None,
+        on_transaction: Callable[[Delivery], None] | None = None,
+    ) -> Delivery:
+        """Send one message; refused recipients are reported, not raised (see Sender.send)."""
+        return self._sender.send(
+            envelope_from,
+            recipients,
+            data,
+            smtputf8=smtputf8,
+            on_progress=on_progress,
+            on_transaction=on_transaction,
+        )
+
+    def check_sender(self, address: str) -> Reply:
+        """MAIL FROM then RSET: would the server take mail from ``address``?"""
+        return self._sender.check_sender(address)
+
+    def reset(self) -> None:
+        """Forget the current transaction (between messages on one connection)."""
+        self._sender.reset()
+
+    def cancel(self) -> None:
+        """From any thread: abort before the end of the message; the blocked call raises."""
+        self._talk.cancel()
+
+    def close(self) -> None:
+        """QUIT if the connection is still usable; never raises; idempotent."""
+        self._talk.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
 
     # -- opening --------------------------------------------------------------
 
     def open(self, password: str | BearerToken | None = None) -> None:
         """Connect, secure the connection per ``account.security``, EHLO and log in."""
-        if self._client is not None:
-            raise RuntimeError("the session is already open")
         if self.account.uses_auth and password is None:
             raise policy.password_missing(self.account)
         # Loading the system CA store takes ~10 ms: not for a plain connection (a local relay).
@@ -81,78 +182,72 @@ class SmtpSession(Sender):
             if self.account.security is not Security.NONE or self.account.uses_auth
             else None
         )
-        self._client = client = SmtpClient(self.transcript)
+        transport = self._talk.begin()
         try:
-            self._connect(client, context)
-            self._ehlo(client)
-            if self.account.security is Security.STARTTLS or self._upgrade_before_login(client):
-                if not client.has_extn("starttls"):
+            self._connect(transport, context)
+            offered = self._ehlo(transport)
+            if self.account.security is Security.STARTTLS or self._upgrade_before_login(offered):
+                if not offered.starttls:
                     raise policy.starttls_missing(self.account)
                 assert context is not None
-                self._start_tls(client, context)
-                self._ehlo(client)
-            self._learn(client)
+                self._start_tls(transport, context)
+                offered = self._ehlo(transport)
+            self._sender.capabilities = offered
             if password is not None and self.account.uses_auth:
-                self._authenticate(client, password)
+                self._authenticate(transport, offered, password)
         except BaseException:
-            self._abort()
+            self._talk.abort()
             raise
 
-    def _upgrade_before_login(self, client: SmtpClient) -> bool:
+    def _upgrade_before_login(self, offered: Capabilities) -> bool:
         # "Send the password without encryption" allows the clear text, it does not ask
         # for it: when the server offers STARTTLS the password goes encrypted (and verified).
         return (
-            self.account.security is Security.NONE
-            and self.account.uses_auth
-            and client.has_extn("starttls")
+            self.account.security is Security.NONE and self.account.uses_auth and offered.starttls
         )
 
-    def _connect(self, client: SmtpClient, context: ssl.SSLContext | None) -> None:
-        host, port = self.account.host, self.account.port
-        self._announce(Step.CONNECT)
+    def _connect(self, transport: Transport, context: ssl.SSLContext | None) -> None:
+        host, port, talk = self.account.host, self.account.port, self._talk
+        talk.announce(Step.CONNECT)
         self.transcript.note(f"connecting to {host} port {port} ({self.account.security})")
-        with self._network(Step.CONNECT):
+        with talk.network(Step.CONNECT):
             sock = socket.create_connection((host, port), timeout=self.timeouts.connect)
-        with self._lock:
-            client.attach(sock, host)
+        transport.attach(sock, host)
         if self.account.security is Security.TLS:
             assert context is not None
-            self._announce(Step.TLS)
-            with self._network(Step.TLS):
+            talk.announce(Step.TLS)
+            with talk.network(Step.TLS):
                 sock.settimeout(self.timeouts.greeting)
-                tls_sock = context.wrap_socket(
-                    sock, server_hostname=host, do_handshake_on_connect=False
-                )
-                with self._lock:  # so cancel() can wake the handshake
-                    client.attach(tls_sock, host)
-                tls_sock.do_handshake()
-            self._check_certificate(tls_sock)
-        client.set_timeout(self.timeouts.greeting)
-        with self._network(Step.CONNECT):
-            self._check_cancelled(Step.CONNECT)
+                self._check_certificate(transport.start_tls(context))
+        transport.set_timeout(self.timeouts.greeting)
+        with talk.network(Step.CONNECT):
+            talk.check_cancelled(Step.CONNECT)
             try:
-                greeting = client.read_reply()
+                greeting = transport.read_reply()
             except TimeoutError as exc:
                 raise GreetingTimeout(str(exc)) from exc
-        self._expect(Step.CONNECT, greeting, 220)
+        talk.expect(Step.CONNECT, greeting, 220)
 
-    def _ehlo(self, client: SmtpClient) -> None:
-        self._announce(Step.EHLO)
-        client.set_timeout(self.timeouts.greeting)
-        with self._network(Step.EHLO):
-            reply = Reply.from_smtplib(*client.ehlo())
+    def _ehlo(self, transport: Transport) -> Capabilities:
+        talk = self._talk
+        talk.announce(Step.EHLO)
+        transport.set_timeout(self.timeouts.greeting)
+        with talk.network(Step.EHLO):
+            reply = transport.command(f"EHLO {transport.local_name()}")
+            offered = Capabilities.from_reply(reply)
             if reply.code != 250 and self.account.security is Security.NONE:
-                reply = Reply.from_smtplib(*client.helo())  # an old relay without ESMTP
-        self._expect(Step.EHLO, reply, 250)
-        client.set_timeout(self.timeouts.command)
+                # An old relay without ESMTP: HELO, and no extension at all.
+                reply, offered = transport.command(f"HELO {transport.local_name()}"), Capabilities()
+        talk.expect(Step.EHLO, reply, 250)
+        transport.set_timeout(self.timeouts.command)
+        return offered
 
-    def _start_tls(self, client: SmtpClient, context: ssl.SSLContext) -> None:
-        self._announce(Step.TLS)
-        with self._network(Step.TLS):
-            reply = client.command("STARTTLS")
-        self._expect(Step.TLS, reply, 220)
-        with self._network(Step.TLS):
-            tls_sock = client.start_tls(context, self._lock)
+    def _start_tls(self, transport: Transport, context: ssl.SSLContext) -> None:
+        talk = self._talk
+        talk.announce(Step.TLS)
+        talk.expect(Step.TLS, talk.command(Step.TLS, "STARTTLS"), 220)
+        with talk.network(Step.TLS):
+            tls_sock = transport.start_tls(context)
         self._check_certificate(tls_sock)
 
     def _check_certificate(self, sock: ssl.SSLSocket) -> None:
@@ -160,52 +255,47 @@ class SmtpSession(Sender):
             sock, self.account, self.transcript
         )
 
-    def _learn(self, client: SmtpClient) -> None:
-        features = client.esmtp_features
-        size = features.get("size", "").strip()
-        self.max_size = int(size) if size.isdigit() and int(size) > 0 else None
-        self.supports_smtputf8 = "smtputf8" in features
-        self.supports_pipelining = "pipelining" in features
-        self.supports_chunking = "chunking" in features
-        self.supports_8bitmime = "8bitmime" in features
-        self.auth_mechanisms = tuple(features.get("auth", "").upper().split())
-
-    def _authenticate(self, client: SmtpClient, password: str | BearerToken) -> None:
-        self._announce(Step.AUTH)
-        encrypted = isinstance(client.sock, ssl.SSLSocket)
-        if not encrypted and not self.account.allow_plaintext_auth:
-            raise policy.plaintext_auth_refused(
-                self.account, starttls_offered=client.has_extn("starttls")
-            )
+    def _authenticate(
+        self, transport: Transport, offered: Capabilities, password: str | BearerToken
+    ) -> None:
+        self._talk.announce(Step.AUTH)
+        if not transport.encrypted and not self.account.allow_plaintext_auth:
+            raise policy.plaintext_auth_refused(self.account, starttls_offered=offered.starttls)
         if not isinstance(password, str):
-            self._authenticate_bearer(client, password)
+            self._authenticate_bearer(password)
             return
-        mechanism = next((m for m in ("PLAIN", "LOGIN") if m in self.auth_mechanisms), None)
+        mechanism = next((m for m in ("PLAIN", "LOGIN") if m in offered.auth), None)
         if mechanism is None:
-            raise policy.auth_not_offered(self.account, self.auth_mechanisms, encrypted=encrypted)
-        with self._network(Step.AUTH):
-            reply = client.authenticate(mechanism, self.account.username or "", password)
-        self._expect(Step.AUTH, reply, 235)
+            raise policy.auth_not_offered(self.account, offered.auth, encrypted=transport.encrypted)
+        username = self.account.username or ""
+        reply = self._exchange(sasl.password_exchange(mechanism, username, password))
+        self._talk.expect(Step.AUTH, reply, 235)
 
-    def _authenticate_bearer(self, client: SmtpClient, credential: BearerToken) -> None:
+    def _authenticate_bearer(self, credential: BearerToken) -> None:
         """XOAUTH2/OAUTHBEARER; a refused token is renewed once and AUTH tried again."""
         mechanism = sasl.choose(self.auth_mechanisms, credential.mechanisms)
         if mechanism is None:
             raise policy.bearer_not_offered(self.account, self.auth_mechanisms)
-        reply, challenge = self._bearer_attempt(client, mechanism, credential.token())
+        reply, challenge = self._bearer_attempt(mechanism, credential.token())
         if reply.code >= 500 and reply.code != 504:
             # The token may have been revoked or expired early: a fresh one, once.
-            reply, challenge = self._bearer_attempt(client, mechanism, credential.renew())
+            reply, challenge = self._bearer_attempt(mechanism, credential.renew())
         if reply.code != 235:
-            self._abort()
+            self._talk.abort()
             raise policy.token_rejected(self.account, reply, challenge)
 
-    def _bearer_attempt(
-        self, client: SmtpClient, mechanism: str, token: str
-    ) -> tuple[Reply, dict[str, Any]]:
+    def _bearer_attempt(self, mechanism: str, token: str) -> tuple[Reply, dict[str, Any]]:
         user = self.account.username or self.account.email
         response = sasl.initial_response(
             mechanism, user, token, self.account.host, self.account.port
         )
-        with self._network(Step.AUTH):
-            return client.authenticate_bearer(mechanism, response)
+        return self._exchange(sasl.bearer_exchange(mechanism, response))
+
+    def _exchange(self, exchange: Generator[str, Reply, T]) -> T:
+        """Run a SASL exchange: each line it yields goes out, each reply goes back in."""
+        try:
+            line = next(exchange)
+            while True:
+                line = exchange.send(self._talk.command(Step.AUTH, line))
+        except StopIteration as finished:
+            return finished.value  # type: ignore[no-any-return]

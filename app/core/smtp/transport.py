@@ -1,0 +1,150 @@
+"""The socket under a session: TLS, timeouts, writes, reads into the parser, cancel.
+
+Why our own transport and not ``smtplib.SMTP``: what a session needs is beyond
+smtplib's documented API: writing a PIPELINING group or a ``BDAT`` chunk in one
+write, reading several replies from one read, waking a blocked call from
+another thread (cancel), telling a timeout from a reset (smtplib wraps both in
+``SMTPServerDisconnected``), and a transcript that never holds an AUTH payload
+(smtplib's debug output prints them). What is said is decided in ``protocol``,
+``transaction`` and ``sasl``; this module only moves bytes.
+
+smtplib is still used for what it documents: its exception classes
+(``SMTPServerDisconnected`` when the server closes, caught by the diagnosis
+catalogue, the probe and the trust check), and whole by the setup tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import select
+import smtplib
+import socket
+import ssl
+import threading
+from collections import deque
+from collections.abc import Sequence
+
+from app.core.smtp.protocol import ReplyParser, command
+from app.core.smtp.reply import Reply
+from app.core.smtp.transcript import Transcript
+
+_READ_SIZE = 64 * 1024
+
+
+class Transport:
+    """One connection's socket (plain or TLS) and the replies read from it."""
+
+    def __init__(self, transcript: Transcript) -> None:
+        self.transcript = transcript
+        self._sock: socket.socket | None = None
+        self._host = ""
+        self._parser = ReplyParser()
+        self._replies: deque[Reply] = deque()
+        self._lock = threading.Lock()  # the socket swap (TLS) against shutdown() from elsewhere
+
+    def attach(self, sock: socket.socket, host: str) -> None:
+        """Use ``sock`` (connected, maybe TLS already) for the conversation with ``host``."""
+        # A command group or a final dot must not wait for the ACK of the previous write.
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self._lock:
+            self._sock, self._host = sock, host
+
+    def start_tls(self, context: ssl.SSLContext) -> ssl.SSLSocket:
+        """Wrap the socket (implicit TLS, or after a 220 to STARTTLS) and shake hands.
+
+        Anything received in plaintext and not read yet is dropped (a
+        STARTTLS command injection). The TLS socket is in place before the
+        handshake, so ``shutdown`` from another thread can wake it.
+        """
+        sock = self._connected()
+        self._parser, self._replies = ReplyParser(), deque()
+        with self._lock:
+            self._sock = tls_sock = context.wrap_socket(
+                sock, server_hostname=self._host, do_handshake_on_connect=False
+            )
+        tls_sock.do_handshake()
+        return tls_sock
+
+    @property
+    def connected(self) -> bool:
+        return self._sock is not None
+
+    @property
+    def encrypted(self) -> bool:
+        return isinstance(self._sock, ssl.SSLSocket)
+
+    def local_name(self) -> str:
+        """Our address as an EHLO argument: it says no more than the server already knows."""
+        try:
+            ip = ipaddress.ip_address(str(self._connected().getsockname()[0]).split("%")[0])
+        except (OSError, ValueError):
+            return "localhost"
+        return f"[IPv6:{ip}]" if ip.version == 6 else f"[{ip}]"
+
+    def set_timeout(self, seconds: float) -> None:
+        if self._sock is not None:
+            self._sock.settimeout(seconds)
+
+    def send(self, data: bytes, lines: Sequence[str] = ()) -> None:
+        """Record ``lines`` (the transcript redacts AUTH) and write ``data`` in one write."""
+        sock = self._connected()
+        for line in lines:
+            self.transcript.client(line)
+        sock.sendall(data)
+
+    def command(self, line: str, encoding: str = "ascii") -> Reply:
+        """Send one command line and read its reply."""
+        self.send(command(line, encoding), (line,))
+        return self.read_reply()
+
+    def read_reply(self) -> Reply:
+        """The next reply: one read may bring several (pipelining), or part of one."""
+        while not self._replies:
+            sock = self._connected()
+            data = sock.recv(_READ_SIZE)
+            if not data:
+                raise smtplib.SMTPServerDisconnected("the server closed the connection")
+            try:
+                self._replies.extend(self._parser.feed(data))
+            finally:
+                for text in self._parser.lines:
+                    self.transcript.server(text)
+                self._parser.lines.clear()
+        return self._replies.popleft()
+
+    def has_input(self) -> bool:
+        """True when the server sent something nobody asked for (often: it closed)."""
+        sock = self._sock
+        if sock is None or self._replies or self._parser.pending:
+            return True
+        if isinstance(sock, ssl.SSLSocket) and sock.pending():
+            return True
+        try:
+            readable, _, _ = select.select([sock], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        return bool(readable)
+
+    def shutdown(self) -> None:
+        """From any thread: wake a blocked read, write or handshake; it then fails."""
+        with self._lock:
+            sock = self._sock
+            if sock is None:
+                return
+            with contextlib.suppress(OSError):  # already closed: the other thread sees that
+                # The base-class shutdown does not touch the SSL object the other thread uses.
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        """Close the socket; idempotent."""
+        with self._lock:
+            sock, self._sock = self._sock, None
+        if sock is not None:
+            sock.close()
+
+    def _connected(self) -> socket.socket:
+        if self._sock is None:
+            raise smtplib.SMTPServerDisconnected("not connected")
+        return self._sock
