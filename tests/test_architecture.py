@@ -137,3 +137,47 @@ def _core_aliases(tree: ast.Module) -> set[str]:
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("app.core"):
             names.update(alias.asname or alias.name for alias in node.names)
     return names
+
+
+# smtplib.SMTP's state, not its documented interface: code that sets or reads these breaks
+# silently when CPython changes how SMTP.ehlo()/starttls() work inside.
+SMTPLIB_INTERNALS = {
+    "esmtp_features", "ehlo_resp", "helo_resp", "does_esmtp", "ehlo_msg", "command_encoding",
+    "_host", "local_hostname", "putcmd", "getreply", "has_extn", "_get_socket",
+}  # fmt: skip
+
+
+def test_no_module_relies_on_smtplib_internals() -> None:
+    """Issue 17: smtplib only through its documented exception classes; no subclass of SMTP."""
+    import smtplib
+
+    for path in APP.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                bases = {ast.unparse(base) for base in node.bases}
+                assert not bases & {"smtplib.SMTP", "smtplib.SMTP_SSL", "smtplib.LMTP", "SMTP"}, (
+                    f"{path}: {node.name} subclasses smtplib"
+                )
+            if isinstance(node, ast.Attribute):
+                assert node.attr not in SMTPLIB_INTERNALS, f"{path}:{node.lineno} .{node.attr}"
+                if isinstance(node.ctx, ast.Store):
+                    assert node.attr not in {"sock", "file"}, f"{path}:{node.lineno} .{node.attr} ="
+                if isinstance(node.value, ast.Name) and node.value.id == "smtplib":
+                    used = getattr(smtplib, node.attr, None)
+                    assert isinstance(used, type) and issubclass(used, smtplib.SMTPException), (
+                        f"{path}:{node.lineno} uses smtplib.{node.attr}, not an exception class"
+                    )
+            if isinstance(node, ast.ImportFrom) and node.module == "smtplib":
+                raise AssertionError(f"{path}: import smtplib and name its exceptions in full")
+
+
+SANS_IO = ("protocol.py", "transaction.py", "sasl.py", "reply.py", "transcript.py")
+
+
+def test_the_smtp_protocol_core_does_no_io() -> None:
+    """Issue 17: the wire rules are pure (h11 style); only transport.py touches the socket."""
+    for name in SANS_IO:
+        modules = imported_modules(APP / "core" / "smtp" / name)
+        io = {"socket", "ssl", "select", "smtplib", "threading", "app.core.smtp.transport"}
+        assert not modules & io, f"{name} imports {modules & io}"

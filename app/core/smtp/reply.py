@@ -40,10 +40,6 @@ class Reply:
         return 200 <= self.code < 400
 
     @property
-    def is_transient(self) -> bool:
-        return 400 <= self.code < 500
-
-    @property
     def is_permanent(self) -> bool:
         return 500 <= self.code < 600
 

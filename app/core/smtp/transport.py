@@ -38,7 +38,7 @@ class Transport:
     def __init__(self, transcript: Transcript) -> None:
         self.transcript = transcript
         self._sock: socket.socket | None = None
-        self._host = ""
+        self._server_name = ""
         self._parser = ReplyParser()
         self._replies: deque[Reply] = deque()
         self._lock = threading.Lock()  # the socket swap (TLS) against shutdown() from elsewhere
@@ -49,7 +49,7 @@ class Transport:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self._lock:
-            self._sock, self._host = sock, host
+            self._sock, self._server_name = sock, host
 
     def start_tls(self, context: ssl.SSLContext) -> ssl.SSLSocket:
         """Wrap the socket (implicit TLS, or after a 220 to STARTTLS) and shake hands.
@@ -62,7 +62,7 @@ class Transport:
         self._parser, self._replies = ReplyParser(), deque()
         with self._lock:
             self._sock = tls_sock = context.wrap_socket(
-                sock, server_hostname=self._host, do_handshake_on_connect=False
+                sock, server_hostname=self._server_name, do_handshake_on_connect=False
             )
         tls_sock.do_handshake()
         return tls_sock
