@@ -25,6 +25,9 @@ learned is then kept for the connection's later transactions.
 The outbox hears of every step before it is taken (``on_step``): with a
 pipelined ``BDAT LAST`` that is MAIL, RCPT, DATA and FINAL_DOT before the one
 write, so a crash after it is judged "possibly sent".
+
+What goes on the wire is planned in ``transaction`` (no I/O, tested with byte
+fixtures); the ``Sender`` here only carries out the plan on the connection.
 """
 
 from __future__ import annotations
@@ -34,17 +37,10 @@ from dataclasses import dataclass, field, replace
 
 from app.core.errors import InvalidInput, RelayError
 from app.core.smtp import policy
-from app.core.smtp.conversation import Conversation
-from app.core.smtp.protocol import Capabilities
-from app.core.smtp.reply import Reply
-from app.core.smtp.source import MessageSource
-from app.core.smtp.steps import Step
-from app.core.smtp.transaction import (
+from app.core.smtp.actions import (
     Action,
     Announce,
     Commit,
-    Envelope,
-    Mode,
     Note,
     Outcome,
     Plan,
@@ -53,8 +49,13 @@ from app.core.smtp.transaction import (
     Refused,
     Send,
     Settled,
-    plan,
 )
+from app.core.smtp.conversation import Conversation
+from app.core.smtp.protocol import Capabilities
+from app.core.smtp.reply import Reply
+from app.core.smtp.source import MessageSource
+from app.core.smtp.steps import Step
+from app.core.smtp.transaction import Envelope, Mode, plan
 from app.core.smtp.transport import Transport
 
 OnProgress = Callable[[int, int], None]
