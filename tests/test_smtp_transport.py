@@ -1,0 +1,120 @@
+"""The transport on real sockets: what a hostile or odd server sends never confuses a session."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from pathlib import Path
+
+import pytest
+import trustme
+
+from app.core import errors
+from app.core.accounts.model import Account, Security
+from app.core.smtp.session import SmtpSession
+
+MESSAGE = b"Subject: t\r\n\r\n.dot\r\nbody\r\n"
+
+
+def account(port: int, security: Security = Security.NONE, ca_file: str | None = None) -> Account:
+    return Account(
+        name="odd", email="a@example.com", host="127.0.0.1", port=port, security=security,
+        ca_file=ca_file,
+    )  # fmt: skip
+
+
+def serve_mail(conn: socket.socket | ssl.SSLSocket, ehlo: bytes, *, dribble: bool = False) -> None:
+    """Answer like a pipelining server until QUIT; ``dribble`` sends one byte per write."""
+
+    def say(data: bytes) -> None:
+        for i in range(len(data)) if dribble else [None]:
+            conn.sendall(data if i is None else data[i : i + 1])
+
+    with conn.makefile("rb") as lines:
+        in_data = False
+        for raw in lines:
+            if in_data:
+                if raw == b".\r\n":
+                    in_data = False
+                    say(b"250 2.0.0 queued\r\n")
+                continue
+            verb = raw[:4].upper()
+            if verb == b"EHLO":
+                say(ehlo)
+            elif verb == b"DATA":
+                in_data = True
+                say(b"354 go ahead\r\n")
+            elif verb == b"QUIT":
+                say(b"221 bye\r\n")
+                return
+            else:
+                say(b"250 ok\r\n")
+
+
+def test_replies_that_arrive_one_byte_at_a_time(scripted_server) -> None:
+    host, port = scripted_server(
+        lambda conn: (
+            conn.sendall(b"220 slow.test\r\n"),
+            serve_mail(conn, b"250-slow.test\r\n250-PIPELINING\r\n250 SIZE 9000\r\n", dribble=True),
+        )
+    )
+    with SmtpSession(account(port)) as session:
+        session.open()
+        delivery = session.send("a@example.com", ["b@example.com", "c@example.com"], MESSAGE)
+        transcript = session.transcript.render()
+    assert delivery.final is not None and delivery.final.code == 250
+    assert list(delivery.accepted) == ["b@example.com", "c@example.com"]
+    assert session.max_size == 9000
+    assert "S: 250-PIPELINING" in transcript and "S: 250 SIZE 9000" in transcript
+
+
+def test_plaintext_sent_with_the_starttls_go_ahead_is_dropped(
+    scripted_server, ca: trustme.CA, tmp_path: Path
+) -> None:
+    """A man in the middle appends a fake EHLO reply to "220 go ahead": it must not count."""
+    cert = ca.issue_cert("127.0.0.1")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(context)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+
+    def script(conn: socket.socket) -> None:
+        conn.sendall(b"220 tls.test\r\n")
+        assert conn.recv(1024).upper().startswith(b"EHLO")
+        conn.sendall(b"250-tls.test\r\n250 STARTTLS\r\n")
+        assert conn.recv(1024).upper().startswith(b"STARTTLS")
+        conn.sendall(b"220 go ahead\r\n250-injected\r\n250 SIZE 1\r\n")
+        with context.wrap_socket(conn, server_side=True) as tls:
+            serve_mail(tls, b"250-tls.test\r\n250 SIZE 5000\r\n")
+
+    host, port = scripted_server(script)
+    with SmtpSession(account(port, Security.STARTTLS, str(ca_file))) as session:
+        session.open()
+        delivery = session.send("a@example.com", ["b@example.com"], MESSAGE)
+    assert session.max_size == 5000  # the EHLO after TLS, not the injected one
+    assert session.tls_version is not None
+    assert delivery.final is not None and delivery.final.code == 250
+
+
+@pytest.mark.parametrize(
+    ("greeting", "words"),
+    [
+        (b"HTTP/1.1 400 Bad Request\r\n\r\n", "not SMTP"),
+        (b"220 " + b"x" * 9000 + b"\r\n", "not SMTP"),
+    ],
+    ids=["http", "line-too-long"],
+)
+def test_a_server_that_does_not_speak_smtp_is_one_clear_error(
+    scripted_server, greeting: bytes, words: str
+) -> None:
+    def script(conn: socket.socket) -> None:
+        conn.sendall(greeting)
+        conn.recv(1024)
+
+    host, port = scripted_server(script)
+    with SmtpSession(account(port)) as session:
+        with pytest.raises(errors.ProtocolError) as caught:
+            session.open()
+        assert not session.is_open
+    assert words in caught.value.message and "\n" not in caught.value.message
+    assert caught.value.hint == "Check the host name and port."
