@@ -298,4 +298,5 @@ class SmtpSession:
             while True:
                 line = exchange.send(self._talk.command(Step.AUTH, line))
         except StopIteration as finished:
-            return finished.value  # type: ignore[no-any-return]
+            result: T = finished.value
+            return result

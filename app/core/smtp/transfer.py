@@ -231,7 +231,8 @@ class Sender:
             while True:
                 action = steps.send(self._act(action, transport, on_progress))
         except StopIteration as finished:
-            return finished.value  # type: ignore[no-any-return]
+            outcome: Outcome = finished.value
+            return outcome
         except Refused as refused:
             talk.fail(refused.step, refused.reply)
         finally:
