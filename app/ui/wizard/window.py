@@ -32,6 +32,7 @@ from app.workers import detect_worker
 from app.workers.detect_worker import Detector, DetectRunner
 
 FACE = "gui"
+_FIELD_PAGES = (AddressPage, ServerPage, PasswordPage)  # the pages where something is typed
 DETECT_PATIENCE_MS = 12_000  # after this the lookup is ignored and the person types
 
 
@@ -263,7 +264,7 @@ class AccountWizard(QtWidgets.QWizard):
     def focus_current_page(self) -> None:
         """Put the cursor in the field the shown page wants typed first."""
         page = self.currentPage()
-        field = getattr(page, "first_field", lambda: None)()
+        field = page.first_field() if isinstance(page, _FIELD_PAGES) else None
         if field is None or not field.isEnabled():
             field = page.nextInFocusChain() if page is not None else None
         if field is not None:
