@@ -89,6 +89,16 @@ def test_trust_after_confirmation_then_the_test_passes(cli: Cli, smtp_server) ->
     assert offered in cli("account", "trust", "work", "--fingerprint", offered, "--json").stdout
 
 
+def test_apply_fix_never_pins_a_certificate(cli: Cli, smtp_server) -> None:
+    server = smtp_server(mode="tls", cert="untrusted")
+    add(cli, server)
+    run = account_test(cli, "--apply-fix")
+    assert run.code == 76
+    assert "Suggested fix: trust this certificate, only if it is your own server's" in run.stderr
+    assert "Applied:" not in run.stderr
+    assert account_test(cli).code == 76  # still untrusted: a pin needs the fingerprint compared
+
+
 def test_no_answer_pins_nothing(cli: Cli, smtp_server) -> None:
     server = smtp_server(mode="tls", cert="untrusted")
     add(cli, server)
