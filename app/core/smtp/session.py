@@ -2,7 +2,8 @@
 
 The session owns a ``Conversation`` (the transport, cancel, error
 classification) and a ``Sender`` (transactions); what goes on the wire is
-decided by the pure modules ``protocol``, ``transaction`` and ``sasl``.
+decided by the pure modules ``protocol``, ``transaction`` and ``sasl``;
+logging in is in ``login``.
 Every failure leaves as a classified ``RelayError`` (see ``diagnose``); every
 line sent and received is in the (redacted) transcript.
 """
@@ -11,13 +12,14 @@ from __future__ import annotations
 
 import socket
 import ssl
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any, Protocol, Self, TypeVar
+from typing import Self
 
 from app.core.accounts.model import Account, Security
-from app.core.smtp import policy, sasl
+from app.core.smtp import login, policy
 from app.core.smtp.conversation import Conversation, Timeouts
+from app.core.smtp.login import BearerToken
 from app.core.smtp.protocol import Capabilities
 from app.core.smtp.reply import Reply
 from app.core.smtp.source import MessageSource
@@ -28,20 +30,17 @@ from app.core.smtp.transcript import Transcript
 from app.core.smtp.transfer import Delivery, OnProgress, Sender
 from app.core.smtp.transport import Transport
 
-__all__ = ["CHUNK_SIZE", "Delivery", "MessageSource", "SmtpSession", "Step", "Timeouts"]
+__all__ = [
+    "CHUNK_SIZE",
+    "BearerToken",
+    "Delivery",
+    "MessageSource",
+    "SmtpSession",
+    "Step",
+    "Timeouts",
+]
 
 DEFAULT_TIMEOUTS = Timeouts()
-T = TypeVar("T")
-
-
-class BearerToken(Protocol):
-    """An OAuth2 access token source (``app.core.accounts.credentials.TokenCredential``)."""
-
-    mechanisms: tuple[str, ...]
-
-    def token(self) -> str: ...
-
-    def renew(self) -> str: ...
 
 
 class SmtpSession:
@@ -194,7 +193,7 @@ class SmtpSession:
                 offered = self._ehlo(transport)
             self._sender.capabilities = offered
             if password is not None and self.account.uses_auth:
-                self._authenticate(transport, offered, password)
+                login.log_in(self._talk, offered, password)
         except BaseException:
             self._talk.abort()
             raise
@@ -254,49 +253,3 @@ class SmtpSession:
         self.tls_version, self.peer_certificate_sha256 = check_certificate(
             sock, self.account, self.transcript
         )
-
-    def _authenticate(
-        self, transport: Transport, offered: Capabilities, password: str | BearerToken
-    ) -> None:
-        self._talk.announce(Step.AUTH)
-        if not transport.encrypted and not self.account.allow_plaintext_auth:
-            raise policy.plaintext_auth_refused(self.account, starttls_offered=offered.starttls)
-        if not isinstance(password, str):
-            self._authenticate_bearer(password)
-            return
-        mechanism = next((m for m in ("PLAIN", "LOGIN") if m in offered.auth), None)
-        if mechanism is None:
-            raise policy.auth_not_offered(self.account, offered.auth, encrypted=transport.encrypted)
-        username = self.account.username or ""
-        reply = self._exchange(sasl.password_exchange(mechanism, username, password))
-        self._talk.expect(Step.AUTH, reply, 235)
-
-    def _authenticate_bearer(self, credential: BearerToken) -> None:
-        """XOAUTH2/OAUTHBEARER; a refused token is renewed once and AUTH tried again."""
-        mechanism = sasl.choose(self.auth_mechanisms, credential.mechanisms)
-        if mechanism is None:
-            raise policy.bearer_not_offered(self.account, self.auth_mechanisms)
-        reply, challenge = self._bearer_attempt(mechanism, credential.token())
-        if reply.code >= 500 and reply.code != 504:
-            # The token may have been revoked or expired early: a fresh one, once.
-            reply, challenge = self._bearer_attempt(mechanism, credential.renew())
-        if reply.code != 235:
-            self._talk.abort()
-            raise policy.token_rejected(self.account, reply, challenge)
-
-    def _bearer_attempt(self, mechanism: str, token: str) -> tuple[Reply, dict[str, Any]]:
-        user = self.account.username or self.account.email
-        response = sasl.initial_response(
-            mechanism, user, token, self.account.host, self.account.port
-        )
-        return self._exchange(sasl.bearer_exchange(mechanism, response))
-
-    def _exchange(self, exchange: Generator[str, Reply, T]) -> T:
-        """Run a SASL exchange: each line it yields goes out, each reply goes back in."""
-        try:
-            line = next(exchange)
-            while True:
-                line = exchange.send(self._talk.command(Step.AUTH, line))
-        except StopIteration as finished:
-            result: T = finished.value
-            return result
