@@ -73,13 +73,13 @@ def plan(envelope: Envelope, source: MessageSource, mode: Mode) -> Plan:
     return (yield from _stepwise(envelope, source, mode))
 
 
-def expect(step: Step, reply: Reply, code: int) -> None:
+def _expect(step: Step, reply: Reply, code: int) -> None:
     """Raise ``Refused`` unless ``reply`` has ``code``."""
     if reply.code != code:
         raise Refused(step, reply)
 
 
-def too_many(reply: Reply) -> bool:
+def _too_many(reply: Reply) -> bool:
     """A 452 for the transaction (4.5.3, "too many recipients"), not one mailbox's (4.2.2)."""
     if reply.code != TOO_MANY_RECIPIENTS:
         return False
@@ -89,9 +89,9 @@ def too_many(reply: Reply) -> bool:
 def _stepwise(envelope: Envelope, source: MessageSource, mode: Mode) -> Plan:
     """MAIL alone, RCPTs one by one (or in groups when pipelining), then the message."""
     if mode.rset_first:
-        expect(Step.DONE, (yield from _command("RSET", Step.DONE, envelope)), 250)
+        _expect(Step.DONE, (yield from _command("RSET", Step.DONE, envelope)), 250)
     yield Announce(Step.MAIL)
-    expect(Step.MAIL, (yield from _command(f"MAIL {envelope.mail}", Step.MAIL, envelope)), 250)
+    _expect(Step.MAIL, (yield from _command(f"MAIL {envelope.mail}", Step.MAIL, envelope)), 250)
     yield Announce(Step.RCPT)
     replies: list[Reply] = []
     recipients = envelope.recipients
@@ -101,7 +101,7 @@ def _stepwise(envelope: Envelope, source: MessageSource, mode: Mode) -> Plan:
         yield Send(commands(lines, envelope.encoding), lines, Step.RCPT)
         group = yield Receive((Step.RCPT,) * len(lines))
         replies += group
-        if len(group) < len(lines) or any(r.code == 421 or too_many(r) for r in group):
+        if len(group) < len(lines) or any(r.code == 421 or _too_many(r) for r in group):
             break
     outcome = _sort(recipients, iter(replies))
     if not outcome.accepted:
@@ -109,7 +109,7 @@ def _stepwise(envelope: Envelope, source: MessageSource, mode: Mode) -> Plan:
     if mode.chunked:
         return _with_final(outcome, (yield from _chunks(source, mode)))
     yield Announce(Step.DATA)
-    expect(Step.DATA, (yield from _command("DATA", Step.DATA, envelope)), 354)
+    _expect(Step.DATA, (yield from _command("DATA", Step.DATA, envelope)), 354)
     return _with_final(outcome, (yield from _data(source)))
 
 
@@ -140,7 +140,7 @@ def _pipelined(envelope: Envelope, source: MessageSource, mode: Mode) -> Plan:
         if data_reply.code == 354:  # a server that wants data anyway gets none
             yield from _command(".", Step.DATA, envelope)
         return outcome
-    expect(Step.DATA, data_reply, 354)
+    _expect(Step.DATA, data_reply, 354)
     return _with_final(outcome, (yield from _data(source)))
 
 
@@ -168,7 +168,7 @@ def _pipelined_small(
     final = _next(replies, Step.FINAL_DOT)
     if not outcome.accepted:  # the server discarded the chunk: nothing was delivered
         return outcome
-    expect(Step.FINAL_DOT, final, 250)
+    _expect(Step.FINAL_DOT, final, 250)
     return _with_final(outcome, final)
 
 
@@ -231,7 +231,7 @@ def _finish(write_end: Send) -> _Replying:
     yield write_end  # blamed on DATA: until it is written the server cannot have it
     (reply,) = yield Receive((Step.FINAL_DOT,))
     yield Settled()
-    expect(Step.FINAL_DOT, reply, 250)
+    _expect(Step.FINAL_DOT, reply, 250)
     return reply
 
 
@@ -249,8 +249,8 @@ def _command(line: str, step: Step, envelope: Envelope) -> _Replying:
 def _check_envelope(replies: Iterator[Reply], mode: Mode) -> None:
     """Raise for a refused RSET or MAIL FROM (the RCPT replies then say 503)."""
     if mode.rset_first:
-        expect(Step.MAIL, _next(replies, Step.MAIL), 250)
-    expect(Step.MAIL, _next(replies, Step.MAIL), 250)
+        _expect(Step.MAIL, _next(replies, Step.MAIL), 250)
+    _expect(Step.MAIL, _next(replies, Step.MAIL), 250)
 
 
 def _sort(recipients: Sequence[str], replies: Iterator[Reply]) -> Outcome:
@@ -263,7 +263,7 @@ def _sort(recipients: Sequence[str], replies: Iterator[Reply]) -> Outcome:
             raise Refused(Step.RCPT, reply)
         if reply is not None and 200 <= reply.code < 300:
             outcome.accepted[address] = reply
-        elif stop is None and reply is not None and too_many(reply):
+        elif stop is None and reply is not None and _too_many(reply):
             stop = outcome.untried[address] = reply
         elif stop is not None:
             outcome.untried[address] = stop
