@@ -19,7 +19,7 @@ from app.qt import QObject, QTimer, QtWidgets, Slot
 from app.ui.main_window import MainWindow
 from app.ui.tray import NO_TRAY_MESSAGE, Tray
 from app.ui.widgets import bring_to_front
-from app.workers.base import wait_for_parked
+from app.workers.base import wait_for_threads
 
 if TYPE_CHECKING:
     from app.core.delivery.drafts import SavedDraft
@@ -381,7 +381,7 @@ class Controller(QObject):
             self.service.shutdown()
             self.notifications.shutdown()
             self.window.accounts.shutdown()
-        wait_for_parked()
+        wait_for_threads()
         self.tray.hide()
         for window in [*self.compose_windows, self.quick_send, self.window]:
             if window is not None:
