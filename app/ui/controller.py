@@ -97,7 +97,8 @@ class Controller(QObject):
         self.ready = True
         self.service = s = SendService(self.store, self.paths)
         self.window.add_pages(self.store, s)
-        self.runner = OutboxRunner(self.store, s, settings.get(self.store, "retry_interval"))
+        interval = int(settings.get(self.store, "retry_interval"))  # declared as int
+        self.runner = OutboxRunner(self.store, s, interval)
         w = self.window
         w.history.send_again.connect(self.on_history_send_again)
         w.outbox.retry_requested.connect(self.on_outbox_retry_requested)

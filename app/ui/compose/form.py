@@ -71,16 +71,18 @@ class ComposeForm(DraftKeeping, QtWidgets.QWidget):
         from_row = QtWidgets.QHBoxLayout()
         from_row.addWidget(self.account, 1)
         from_row.addWidget(self.add_account)
-        for text, field, layout in (
+        rows: tuple[tuple[str, QtWidgets.QWidget, QtWidgets.QWidget | QtWidgets.QLayout], ...]
+        rows = (
             ("Fro&m:", self.account, from_row),
             ("&To:", self.to.edit, self.to),
             ("&Cc:", self.cc.edit, self.cc),
             ("&Bcc:", self.bcc.edit, self.bcc),
             ("S&ubject:", self.subject, self.subject),
-        ):
+        )
+        for text, buddy, row in rows:
             label = QtWidgets.QLabel(text)
-            label.setBuddy(field)
-            form.addRow(label, layout)
+            label.setBuddy(buddy)
+            form.addRow(label, row)
         self.bar = SendBar()
         self.status, self.progress = self.bar.status, self.bar.progress
         self.send_button, self.cancel_button = self.bar.send_button, self.bar.cancel_button
