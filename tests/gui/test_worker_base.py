@@ -13,7 +13,7 @@ import time
 import pytest
 
 from app.core.setup.detect import Detection
-from app.qt import QObject, QtWidgets, Signal, Slot
+from app.qt import QObject, QThread, QtWidgets, Signal, Slot
 from app.workers import base as workers
 from app.workers.base import Worker, WorkerPool
 from app.workers.detect_worker import DetectRunner
@@ -39,6 +39,11 @@ class BlockedJob(Worker):
     def work(self) -> None:
         self._release.wait(10)
         self.answered.emit("cancelled" if self.cancelled.is_set() else self.name)
+
+
+def alive(name: str) -> list[QThread]:
+    """The threads of jobs called ``name`` that have not ended (other tests' are ignored)."""
+    return [t for t in workers.running_threads() if t.objectName() == f"job-{name}"]
 
 
 class Owner(QtWidgets.QWidget):
@@ -69,9 +74,7 @@ def test_a_superseded_job_is_not_waited_for_and_its_late_answer_is_ignored(qtbot
     owner.ask(BlockedJob("second", second_release))
     assert time.monotonic() - started < 0.5  # the blocked first job was not waited for
     first_release.set()  # the first one answers now, after it was replaced
-    qtbot.waitUntil(
-        lambda: not [t for t in workers.running_threads() if t.objectName() == "job-first"]
-    )
+    qtbot.waitUntil(lambda: not alive("first"))
     second_release.set()
     qtbot.waitUntil(lambda: owner.shown == ["second"], timeout=5000)
     qtbot.wait(50)
@@ -109,7 +112,7 @@ def test_closing_the_owner_while_its_job_blocks_neither_crashes_nor_leaks_the_th
     owner = Owner()
     owner.show()
     owner.ask(BlockedJob("lookup", release, cancellable=False))
-    [thread] = [t for t in workers.running_threads() if t.objectName() == "job-lookup"]
+    [thread] = alive("lookup")
     owner.close()
     owner.deleteLater()  # the window goes away while its job still blocks
     qtbot.wait(50)
@@ -118,7 +121,7 @@ def test_closing_the_owner_while_its_job_blocks_neither_crashes_nor_leaks_the_th
     assert thread.isRunning()
     release.set()  # the lookup returns much later; nobody is left to hear it
     qtbot.waitUntil(lambda: thread.isFinished(), timeout=5000)
-    qtbot.waitUntil(lambda: not workers.running_threads(), timeout=5000)
+    qtbot.waitUntil(lambda: not alive("lookup"), timeout=5000)
 
 
 def test_shutdown_cancels_waits_and_keeps_the_answer_from_the_owner(qtbot) -> None:
@@ -132,7 +135,7 @@ def test_shutdown_cancels_waits_and_keeps_the_answer_from_the_owner(qtbot) -> No
     assert time.monotonic() - started < 1.0
     assert job.cancelled.is_set() and not owner.jobs.busy
     qtbot.wait(50)
-    assert owner.shown == [] and not workers.running_threads()
+    assert owner.shown == [] and not alive("send")
 
 
 def test_a_job_that_ignores_cancel_is_waited_for_only_as_long_as_asked(qtbot) -> None:
@@ -143,7 +146,7 @@ def test_a_job_that_ignores_cancel_is_waited_for_only_as_long_as_asked(qtbot) ->
     started = time.monotonic()
     owner.jobs.shutdown(100)
     assert time.monotonic() - started < 1.0 and not owner.jobs.busy
-    [thread] = workers.running_threads()  # kept until it ends, not collected while running
+    [thread] = alive("stuck")  # kept until it ends, not collected while running
     release.set()
     assert workers.wait_for_threads(3000) and thread.isFinished()
     qtbot.wait(50)
