@@ -1,15 +1,18 @@
 """Auto-fix: after a mismatch or a blocked port, the alternatives are probed and the first that
-works is offered — to the wizard as details["fix"], to the CLI as a "Suggested fix" line."""
+works is offered — to the wizard as error.fix, to the CLI as a "Suggested fix" line."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from app.core.accounts.model import Security
-from app.core.setup.autofix import alternatives, apply_fix, find_fix
+from app.core.accounts.model import PasswordMode, Security
+from app.core.setup.autofix import alternatives, find_fix
+from app.core.setup.certificate import CertificateInfo
+from app.core.setup.fixes import ServerFix, SignInFix, TrustFix
 from app.core.setup.probe import Target
 from tests.cli_runner import Cli, cli_env
 from tests.support.probing import account_for, full_backlog, prober_for
@@ -62,12 +65,19 @@ def test_a_port_without_login_is_no_fix_for_an_account_that_logs_in(smtp_server)
     assert find_fix(relay_account, prober_for(routes, str(relay.ca_file))) is not None
 
 
-def test_apply_fix_changes_port_and_mode_or_pins() -> None:
+def test_each_fix_changes_the_account_it_is_applied_to() -> None:
     account = account_for(("smtp.example.test", 25), security="starttls")
-    fixed = apply_fix(account, {"port": 465, "security": "tls", "verified": True})
-    assert (fixed.port, fixed.security) == (465, Security.TLS)
-    pinned = apply_fix(account, {"pin_sha256": "AB" * 32, "warning": "…"})
-    assert pinned.pin_sha256 == "AB" * 32
+    fixed = ServerFix(465, Security.TLS, verified=True, auth_offered=True).apply_to(account)
+    assert (fixed.port, fixed.security, fixed.pin_sha256) == (465, Security.TLS, None)
+    pinned = TrustFix(_certificate("ab" * 32)).apply_to(account)
+    assert (pinned.pin_sha256, pinned.port) == ("ab" * 32, 25)
+    signing_in = SignInFix("outlook").apply_to(account)
+    assert signing_in.password_mode is PasswordMode.OAUTH2 and signing_in.port == 25
+
+
+def _certificate(sha256: str) -> CertificateInfo:
+    now = datetime.now(UTC)
+    return CertificateInfo(sha256, "CN=relay.corp.local", "CN=relay.corp.local", now, now)
 
 
 def test_probing_is_parallel_and_bounded(smtp_server) -> None:

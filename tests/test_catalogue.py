@@ -11,7 +11,9 @@ import socket
 import pytest
 
 from app.core import errors
+from app.core.accounts.model import Security
 from app.core.setup.checks import run_test
+from app.core.setup.fixes import ServerFix, TrustFix
 from app.core.smtp.session import SmtpSession
 from tests.support.probing import (
     FAST,
@@ -196,12 +198,7 @@ def test_implicit_tls_spoken_to_a_starttls_port_offers_starttls(smtp_server) -> 
     error = check(account_for(server, security="tls"))
     assert isinstance(error, errors.TlsModeMismatch) and error.exit_code == 76
     assert "speaks plain SMTP first" in error.message
-    assert error.details["fix"] == {
-        "port": server.port,
-        "security": "starttls",
-        "verified": True,
-        "auth_offered": True,
-    }
+    assert error.fix == ServerFix(server.port, Security.STARTTLS, verified=True, auth_offered=True)
     assert f"port {server.port} with security STARTTLS" in error.hint
 
 
@@ -210,8 +207,8 @@ def test_starttls_spoken_to_an_implicit_tls_port_offers_tls(smtp_server) -> None
     error = check(account_for(server, security="starttls"))
     assert isinstance(error, errors.TlsModeMismatch) and error.exit_code == 76
     assert "did not greet" in error.message and "implicit TLS" in error.message
-    assert error.details["fix"]["port"] == server.port
-    assert error.details["fix"]["security"] == "tls"
+    assert isinstance(error.fix, ServerFix)
+    assert (error.fix.port, error.fix.security) == (server.port, Security.TLS)
 
 
 def test_starttls_not_offered_is_refused_before_the_password(smtp_server) -> None:
@@ -228,8 +225,8 @@ def test_must_issue_starttls_first(smtp_server) -> None:
     assert isinstance(error, errors.AuthNotOffered) and error.exit_code == 76
     assert "wants encryption before anything else" in error.message
     assert "STARTTLS" in error.hint
-    assert error.details["fix"]["security"] == "starttls"
-    assert error.details["fix"]["port"] == server.port
+    assert isinstance(error.fix, ServerFix)
+    assert (error.fix.port, error.fix.security) == (server.port, Security.STARTTLS)
 
 
 def test_auth_not_offered_without_encryption(smtp_server) -> None:
@@ -270,8 +267,12 @@ def test_untrusted_certificate_shows_it_and_offers_a_pin(smtp_server, cert: str,
     assert shown["subject"] and shown["issuer"].startswith("OU=Testing CA")
     assert shown["not_before"] < shown["not_after"]
     assert len(shown["sha256"]) == 64
-    assert error.details["fix"]["pin_sha256"] == shown["sha256"]
-    assert "only if you know" in error.details["fix"]["warning"].lower()
+    assert isinstance(error.fix, TrustFix) and error.fix.pin_sha256 == shown["sha256"]
+    assert "only if you know" in error.fix.warning.lower()
+    assert error.to_dict()["details"]["fix"] == {  # what --json prints
+        "pin_sha256": shown["sha256"],
+        "warning": error.fix.warning,
+    }
     assert shown["fingerprint"] in error.hint
     if cert == "wrong_host":
         assert shown["dns_names"] == ["other.example"]
@@ -288,7 +289,8 @@ def test_connection_refused() -> None:
     assert isinstance(error, errors.ConnectionRefused) and error.exit_code == 69
     assert error.message == f"Nothing is listening on 127.0.0.1:{port}."
     assert "host name and port" in error.hint
-    assert "fix" not in error.details  # nothing else answered either
+    assert error.fix is None  # nothing else answered either
+    assert "fix" not in error.to_dict().get("details", {})
 
 
 def test_connect_timeout_offers_a_port_that_works(smtp_server) -> None:
@@ -299,12 +301,7 @@ def test_connect_timeout_offers_a_port_that_works(smtp_server) -> None:
     assert isinstance(error, errors.ConnectTimeout) and error.exit_code == 69
     assert error.message == f"Connecting to 127.0.0.1:{port} timed out."
     assert "blocked" in error.hint and "port 25" in error.hint
-    assert error.details["fix"] == {
-        "port": 587,
-        "security": "starttls",
-        "verified": True,
-        "auth_offered": True,
-    }
+    assert error.fix == ServerFix(587, Security.STARTTLS, verified=True, auth_offered=True)
 
 
 def test_host_name_that_does_not_exist() -> None:

@@ -17,6 +17,7 @@ from app.core.accounts.oauth2 import problems
 from app.core.accounts.oauth2.clients import resolve_client
 from app.core.accounts.oauth2.config import OAuth2Settings, from_preset
 from app.core.accounts.oauth2.loopback import LoopbackListener
+from app.core.setup.fixes import SignInFix
 from app.core.setup.presets import get_preset
 from app.core.smtp import sasl
 from app.core.smtp.diagnose import classify
@@ -138,10 +139,12 @@ def _microsoft_account(preset: str, mode: PasswordMode = PasswordMode.KEYRING) -
 def test_basic_auth_off_offers_microsoft_sign_in_as_the_fix(reply: Reply, preset: str) -> None:
     error = classify(Step.AUTH, reply, _microsoft_account(preset))
     assert isinstance(error, errors.AuthFailed)
-    assert error.details["fix"] == {"signin": "oauth2", "preset": preset}
+    assert error.fix == SignInFix(preset)
+    assert error.fix.label == "Sign in with Microsoft instead"
+    assert error.to_dict()["details"]["fix"] == {"signin": "oauth2", "preset": preset}
     assert "sign in with Microsoft" in error.hint.replace("Sign in", "sign in")
     signed_in = classify(Step.AUTH, reply, _microsoft_account(preset, PasswordMode.OAUTH2))
-    assert "fix" not in signed_in.details  # already signed in: no such fix
+    assert signed_in.fix is None  # already signed in: no such fix
 
 
 def _get(url: str) -> tuple[int, str]:

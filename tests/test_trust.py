@@ -89,6 +89,16 @@ def test_trust_after_confirmation_then_the_test_passes(cli: Cli, smtp_server) ->
     assert offered in cli("account", "trust", "work", "--fingerprint", offered, "--json").stdout
 
 
+def test_apply_fix_never_pins_a_certificate(cli: Cli, smtp_server) -> None:
+    server = smtp_server(mode="tls", cert="untrusted")
+    add(cli, server)
+    run = account_test(cli, "--apply-fix")
+    assert run.code == 76
+    assert "Suggested fix: trust this certificate, only if it is your own server's" in run.stderr
+    assert "Applied:" not in run.stderr
+    assert account_test(cli).code == 76  # still untrusted: a pin needs the fingerprint compared
+
+
 def test_no_answer_pins_nothing(cli: Cli, smtp_server) -> None:
     server = smtp_server(mode="tls", cert="untrusted")
     add(cli, server)
@@ -136,7 +146,7 @@ def test_a_changed_certificate_fails_hard_with_both_fingerprints(smtp_server) ->
     new = fetch_certificate(account_for(second, security="tls")).sha256
     assert pin in error.message and new in error.message
     assert error.details["expected_sha256"] == pin and error.details["actual_sha256"] == new
-    assert "fix" not in error.details  # no one-click way around a pin
+    assert error.fix is None  # no one-click way around a pin
     assert second.auth_attempts == []  # no password went to the changed server
 
 

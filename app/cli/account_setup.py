@@ -172,8 +172,13 @@ def _collect(
         preset = find_preset(account.preset) if account.preset else None
         settings = oauth2_options.settings_from_args(args, preset, base)
         client_secret = read_password_stdin() if args.oauth2_client_secret_stdin else None
-        unchanged = original is not None and base == settings and not client_secret
-        if unchanged and original.password_mode is PasswordMode.OAUTH2:
+        unchanged = (
+            original is not None
+            and original.password_mode is PasswordMode.OAUTH2
+            and base == settings
+            and not client_secret
+        )
+        if unchanged:
             return account_changes.Secrets(), settings, None
         secrets.ensure_keyring()  # the tokens will need it: refuse before signing in
         if client_secret:  # the sign-in itself needs it, so it is stored first

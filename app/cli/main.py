@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
 from app import __version__
 from app.core.errors import ExitCode
@@ -70,7 +70,7 @@ COMMANDS: dict[str, Command] = {
 class _Parser(argparse.ArgumentParser):
     """argparse that exits with 64 (EX_USAGE) on bad usage, as the contract says."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         print(f"relaydesk: {message}", file=sys.stderr)
         raise SystemExit(ExitCode.USAGE)

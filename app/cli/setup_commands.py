@@ -10,7 +10,6 @@ from typing import Any
 from app.cli.output import Output
 from app.core import settings
 from app.core.accounts import model as accounts
-from app.core.accounts.model import Security
 from app.core.errors import (
     RelayError,
     ServerUnreachable,
@@ -18,11 +17,11 @@ from app.core.errors import (
     UnreadableFile,
     UsageError,
 )
-from app.core.setup.autofix import Fix, apply_fix
 from app.core.setup.checks import TestReport
 from app.core.setup.detect import detect
+from app.core.setup.fixes import PIN_WARNING, ServerFix, SignInFix, TrustFix
 from app.core.setup.report import write_report
-from app.core.setup.trust import PIN_WARNING, check_fingerprint, fetch_certificate, pin_certificate
+from app.core.setup.trust import check_fingerprint, fetch_certificate, pin_certificate
 from app.core.store import Store
 
 FACE = "cli"
@@ -177,23 +176,17 @@ def _fingerprint_from_person(name: str, out: Output) -> str:
 
 def describe_fix(error: RelayError, account_name: str) -> str | None:
     """The CLI's "Suggested fix" line for an error that carries one."""
-    fix = error.details.get("fix")
-    if not fix:
-        return None
-    if fix.get("signin") == "oauth2":
+    fix = error.fix
+    if isinstance(fix, SignInFix):
         return f"sign in with the provider instead: relaydesk account edit {account_name} --oauth2"
-    if "pin_sha256" in fix:
+    if isinstance(fix, TrustFix):
         return (
             "trust this certificate, only if it is your own server's: relaydesk account trust "
-            f"{account_name} --fingerprint {fix['pin_sha256']}"
+            f"{account_name} --fingerprint {fix.pin_sha256}"
         )
-    offered = Fix(
-        int(fix["port"]),
-        Security(fix["security"]),
-        bool(fix["verified"]),
-        bool(fix.get("auth_offered")),
-    )
-    return f"use {offered.describe()}."
+    if isinstance(fix, ServerFix):
+        return f"use {fix.describe()}."
+    return None
 
 
 def write_report_file(report: TestReport, path: Path, password: object, out: Output) -> None:
@@ -213,18 +206,21 @@ def write_report_file(report: TestReport, path: Path, password: object, out: Out
 def offer_fix(args: argparse.Namespace, store: Store, out: Output, error: RelayError) -> None:
     """Print the tested fix; with --apply-fix, change the account to use it (never a pin)."""
     words = describe_fix(error, args.name)
-    if words is None:
+    if words is None or error.fix is None:
         return
     out.note(f"Suggested fix: {words}")
-    fix = error.details["fix"]
-    if args.apply_fix and fix.get("signin") == "oauth2":
+    fix = error.fix
+    if not args.apply_fix or fix.needs_consent:
+        return  # a pin needs the fingerprint compared: `account trust`, never --apply-fix
+    if isinstance(fix, SignInFix):
         from app.cli.account_setup import switch_to_signin
 
-        switch_to_signin(store, args.name, out)
+        switch_to_signin(store, args.name, out)  # the sign-in itself changes the account
         return
-    if args.apply_fix and "port" in fix:
-        account = apply_fix(accounts.get_account(store, args.name), fix)
-        accounts.update_account(store, account)
-        store.audit(face=FACE, action="account_fix", outcome="ok", account=account.name, detail=fix)
-        mode = account.security.value
-        out.note(f"Applied: “{account.name}” now uses port {account.port} with {mode}. Test again.")
+    account = fix.apply_to(accounts.get_account(store, args.name))
+    accounts.update_account(store, account)
+    store.audit(
+        face=FACE, action="account_fix", outcome="ok", account=account.name, detail=fix.to_json()
+    )
+    mode = account.security.value
+    out.note(f"Applied: “{account.name}” now uses port {account.port} with {mode}. Test again.")

@@ -1,7 +1,8 @@
 """One exception hierarchy for everything a user can be told.
 
 Every error carries a user-facing ``message``, a ``hint`` that says what to do,
-a machine-readable ``code`` and the sysexits ``exit_code`` the CLI ends with.
+a machine-readable ``code`` and the sysexits ``exit_code`` the CLI ends with; a
+diagnosis may add the one ``fix`` it offers (``app.core.setup.fixes``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from enum import IntEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
+    from app.core.setup.fixes import Fix
     from app.core.smtp.reply import Reply
 
 
@@ -42,12 +44,14 @@ class RelayError(Exception):
         hint: str = "",
         reply: Reply | None = None,
         details: dict[str, Any] | None = None,
+        fix: Fix | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
         self.reply = reply
         self.details: dict[str, Any] = dict(details or {})
+        self.fix: Fix | None = fix  # the one change a diagnosis offers, if any
 
     def to_dict(self) -> dict[str, Any]:
         """The ``error`` object of the CLI's ``--json`` output."""
@@ -59,8 +63,11 @@ class RelayError(Exception):
         }
         if self.reply is not None:
             data["reply"] = str(self.reply)
-        if self.details:
-            data["details"] = self.details
+        details = dict(self.details)
+        if self.fix is not None:
+            details["fix"] = self.fix.to_json()  # where scripts have always found it
+        if details:
+            data["details"] = details
         return data
 
     def __str__(self) -> str:

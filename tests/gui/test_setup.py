@@ -207,3 +207,45 @@ def test_a_provider_that_only_signs_in_continues_in_the_assistant(qtbot, control
     assert wizard.address_page.email.text() == "ada@outlook.com"
     assert wizard.address_page.from_name.text() == "Ada"
     wizard.reject()
+
+
+def test_wrong_tls_mode_is_fixed_in_one_click(qtbot, open_setup, smtp_server, secret_service):
+    server = smtp_server(mode="starttls")
+    dialog = open_setup()
+    dialog.manual_toggle.click()
+    qtbot.keyClicks(dialog.manual.host, server.host)
+    dialog.manual.security.setCurrentIndex(dialog.manual.security.findData("tls"))
+    dialog.manual.port.setValue(server.port)
+    dialog.manual.username.setText(LOGIN)
+    dialog.manual.ca_file.setText(str(server.ca_file))
+    type_in(qtbot, dialog, "Alice", "alice@corp.example.com", USERS[LOGIN])
+    with qtbot.waitSignal(dialog.tests.finished, timeout=15_000):
+        dialog.primary.click()
+    fix = dialog.diagnosis.fix
+    assert fix.isVisible() and fix.text() == f"&Use port {server.port} with STARTTLS"
+    with qtbot.waitSignal(dialog.tests.finished, timeout=15_000):
+        qtbot.mouseClick(fix, Qt.MouseButton.LeftButton)
+    assert dialog.status.text().startswith("It works")
+    assert dialog.manual.current_security() is Security.STARTTLS
+    assert dialog.manual.port.value() == server.port
+
+
+def test_basic_auth_off_hands_the_sign_in_over_to_the_assistant(qtbot, open_setup) -> None:
+    from app.core.accounts.model import Account
+    from app.core.smtp.diagnose import classify
+    from app.core.smtp.reply import Reply
+    from app.core.smtp.steps import Step
+
+    dialog = open_setup()
+    type_in(qtbot, dialog, "Ada", "ada@contoso.example", "old password")
+    account = Account(
+        name="contoso", email="ada@contoso.example", host="smtp.office365.com", port=587,
+        username="ada@contoso.example", preset="microsoft365",
+    )  # fmt: skip
+    refused = Reply(535, ("5.7.139 Authentication unsuccessful, basic authentication is off.",))
+    dialog.diagnosis.show_error(classify(Step.AUTH, refused, account))  # what the test reports
+    assert dialog.diagnosis.fix.text() == "&Sign in with Microsoft instead"
+    with qtbot.waitSignal(dialog.step_by_step_requested) as handed:
+        qtbot.mouseClick(dialog.diagnosis.fix, Qt.MouseButton.LeftButton)
+    assert handed.args == ["ada@contoso.example", "Ada"]
+    assert not dialog.isVisible()

@@ -162,7 +162,12 @@ def qtbot_left():
 
 
 def test_wizard_signs_an_outlook_address_in_and_tests_it(
-    qtbot, auth: RunningAuthServer, smtp_server, secret_service, monkeypatch: pytest.MonkeyPatch
+    qtbot,
+    auth: RunningAuthServer,
+    smtp_server,
+    secret_service,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     """The wizard's sign-in page; Microsoft's own servers are replaced by the local ones."""
     from app.core.accounts.model import list_accounts
@@ -197,6 +202,12 @@ def test_wizard_signs_an_outlook_address_in_and_tests_it(
         click(qtbot, wizard, Button.NextButton)
     assert wizard.test_page.status.text().startswith("It works: you are signed in")
     assert handler.accepted_tokens == 1
+    tokens = signin_page.signin.tokens
+    assert tokens is not None
+    wizard.test_page.write_report(tmp_path / "report.txt")  # "Save report…" after a sign-in
+    report = (tmp_path / "report.txt").read_text(encoding="utf-8")
+    assert "PASSED" in report and tokens.access_token not in report
+    assert not wizard.test_page.save_problem.isVisible()
     with qtbot.waitSignal(wizard.account_saved, timeout=5000):
         click(qtbot, wizard, Button.FinishButton)
     with Store.open() as store:

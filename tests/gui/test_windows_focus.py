@@ -5,6 +5,7 @@ from __future__ import annotations
 from app.core.smtp.transcript import TranscriptLine
 from app.qt import QtGui
 from app.ui.wizard import test_page as wizard_test_page
+from app.ui.wizard.window import AccountWizard
 
 
 def test_quick_send_starts_on_the_recipient(qtbot, account, controller) -> None:
@@ -52,7 +53,9 @@ def test_compose_window_fits_the_screen(qtbot, account, controller) -> None:
 
 
 def test_transcript_starts_at_the_left_edge(qtbot, relaydesk_home) -> None:
-    page = wizard_test_page.TestPage()
+    wizard = AccountWizard()
+    qtbot.addWidget(wizard)
+    page = wizard_test_page.TestPage(wizard)
     qtbot.addWidget(page)
     page.transcript.show()
     page.resize(400, 300)

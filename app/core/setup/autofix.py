@@ -8,10 +8,7 @@ one click and the CLI prints as a suggestion.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-from app.core.accounts.model import DEFAULT_PORTS, Account, Security
+from app.core.accounts.model import Account, Security
 from app.core.errors import (
     AuthNotOffered,
     CertificateUntrusted,
@@ -22,6 +19,7 @@ from app.core.errors import (
     StartTlsMissing,
     TlsModeMismatch,
 )
+from app.core.setup.fixes import ServerFix
 from app.core.setup.probe import Prober, ProbeResult, Target
 from app.core.setup.trust import certificate_details, fetch_certificate
 from app.core.smtp.rules import preset_of
@@ -29,30 +27,6 @@ from app.core.smtp.rules import preset_of
 STANDARD = ((465, Security.TLS), (587, Security.STARTTLS), (25, Security.STARTTLS))
 _PORT_PROBLEMS = (TlsModeMismatch, ConnectTimeout, ConnectionRefused, StartTlsMissing)
 _NEEDS_ENCRYPTION = (AuthNotOffered, PlaintextAuthRefused)
-_MODE_WORDS = {Security.TLS: "TLS", Security.STARTTLS: "STARTTLS", Security.NONE: "none"}
-
-
-@dataclass(frozen=True)
-class Fix:
-    """A port and mode that answered when probed."""
-
-    port: int
-    security: Security
-    verified: bool  # its certificate is trusted for the host
-    auth_offered: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "port": self.port,
-            "security": self.security.value,
-            "verified": self.verified,
-            "auth_offered": self.auth_offered,
-        }
-
-    def describe(self) -> str:
-        """``port 465 with security TLS`` and what the probe proved."""
-        trust = "its certificate is verified" if self.verified else "its certificate is not trusted"
-        return f"port {self.port} with security {_MODE_WORDS[self.security]} ({trust})"
 
 
 def alternatives(account: Account) -> list[Target]:
@@ -78,7 +52,7 @@ def alternatives(account: Account) -> list[Target]:
     return targets
 
 
-def find_fix(account: Account, prober: Prober) -> Fix | None:
+def find_fix(account: Account, prober: Prober) -> ServerFix | None:
     """The first alternative that works, preferring a verified certificate."""
     results = prober.probe_all(alternatives(account))
     usable = [r for r in results if r.answered and (r.auth_offered or not account.uses_auth)]
@@ -87,7 +61,7 @@ def find_fix(account: Account, prober: Prober) -> Fix | None:
         best = usable[0]
     if best is None:
         return None
-    return Fix(best.target.port, best.target.security, best.verified, best.auth_offered)
+    return ServerFix(best.target.port, best.target.security, best.verified, best.auth_offered)
 
 
 def wants_fix(error: RelayError, account: Account) -> bool:
@@ -103,7 +77,7 @@ def improve(error: RelayError, account: Account, prober: Prober | None = None) -
     if wants_fix(error, account):
         fix = find_fix(account, prober)
         if fix is not None:
-            error.details["fix"] = fix.to_dict()
+            error.fix = fix
             error.hint = f"{error.hint} Relaydesk checked: {fix.describe()} works.".strip()
     elif isinstance(error, CertificateUntrusted) and "expected_sha256" not in error.details:
         # A pin mismatch fails hard: offering the new certificate would undo the pin.
@@ -113,13 +87,3 @@ def improve(error: RelayError, account: Account, prober: Prober | None = None) -
             return error  # the certificate cannot be shown; the diagnosis stands as it is
         certificate_details(error, certificate)
     return error
-
-
-def apply_fix(account: Account, fix: dict[str, Any]) -> Account:
-    """The account with an offered fix applied (a port and mode, or a certificate pin)."""
-    if "pin_sha256" in fix:
-        return account.with_changes(pin_sha256=str(fix["pin_sha256"]))
-    security = Security(fix["security"])
-    return account.with_changes(
-        port=int(fix.get("port", DEFAULT_PORTS[security])), security=security
-    )

@@ -14,7 +14,6 @@ import time
 from base64 import b64encode
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from app import __version__
 from app.core.setup.checks import TestReport
@@ -104,11 +103,9 @@ def _diagnosis(report: TestReport) -> list[str]:
     ]
     if error.reply is not None:
         lines.append(f"Server reply: {error.reply}")
-    fix: dict[str, Any] | None = error.details.get("fix")
-    if fix:
-        lines.append(
-            f"Offered fix: {', '.join(f'{k}={v}' for k, v in fix.items() if k != 'warning')}"
-        )
+    if error.fix is not None:
+        changes = (f"{k}={v}" for k, v in error.fix.to_json().items() if k != "warning")
+        lines.append(f"Offered fix: {', '.join(changes)}")
     certificate = error.details.get("certificate")
     if certificate:
         lines.append("Certificate presented:")

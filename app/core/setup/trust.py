@@ -13,6 +13,7 @@ from app.core.accounts import model as accounts
 from app.core.accounts.model import Account, Security
 from app.core.errors import CertificateUntrusted, ConfigError, ProtocolError, RelayError
 from app.core.setup.certificate import CertificateInfo, parse_certificate
+from app.core.setup.fixes import TrustFix
 from app.core.setup.probe import (
     Connector,
     NotSmtp,
@@ -25,12 +26,6 @@ from app.core.smtp.diagnose import classify
 from app.core.smtp.policy import normalized_pin
 from app.core.smtp.steps import Step
 from app.core.store import Store
-
-PIN_WARNING = (
-    "Trust this certificate only if you know it is your own server's, for example because "
-    "your administrator gave you the same fingerprint. Relaydesk will then accept this exact "
-    "certificate and no other for this account."
-)
 
 
 def fetch_certificate(
@@ -86,7 +81,7 @@ def pin_certificate(store: Store, account: Account, certificate: CertificateInfo
 def certificate_details(error: RelayError, certificate: CertificateInfo) -> None:
     """Add the certificate and a "trust it" fix to an untrusted-certificate error."""
     error.details["certificate"] = certificate.to_dict()
-    error.details["fix"] = {"pin_sha256": certificate.sha256, "warning": PIN_WARNING}
+    error.fix = TrustFix(certificate)
     error.hint = (
         f"{error.hint} Only if you know this is your own server's certificate (SHA-256 "
         f"{certificate.fingerprint}), trust it for this account."

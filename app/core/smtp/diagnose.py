@@ -12,6 +12,7 @@ from typing import Any
 
 from app.core.accounts.model import Account, PasswordMode
 from app.core.errors import RelayError
+from app.core.setup.fixes import SignInFix
 from app.core.setup.presets import Preset
 from app.core.setup.providers import catalogue
 from app.core.smtp.catalogue import DOING, EXCEPTION_ROWS, REPLY_ROWS, VERIFY_WORDS
@@ -38,13 +39,13 @@ def classify(step: Step, failure: BaseException | Reply, account: Account) -> Re
         row = next(r for r in EXCEPTION_ROWS if r.matches(step, failure, account))
         details["exception"] = type(failure).__name__
         reply = None
-    if reply is not None and signin_would_help(reply, account):
-        details["fix"] = {"signin": "oauth2", "preset": account.preset}
+    signin = reply is not None and signin_would_help(reply, account)
     return row.error(
         row.message.format_map(facts),
         hint=row.hint.format_map(facts),
         reply=reply,
         details=details,
+        fix=SignInFix(account.preset) if signin else None,
     )
 
 

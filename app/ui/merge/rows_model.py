@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from app.core.delivery.merge.plan import CheckReport
 from app.qt import QtCore, QtGui
+
+_Index = QtCore.QModelIndex | QtCore.QPersistentModelIndex
 
 
 class ProblemsModel(QtCore.QAbstractTableModel):
@@ -26,13 +26,13 @@ class ProblemsModel(QtCore.QAbstractTableModel):
     def row_number(self, index: int) -> int:
         return self._rows[index][0]
 
-    def rowCount(self, parent: Any = None) -> int:  # noqa: N802
+    def rowCount(self, parent: _Index | None = None) -> int:  # noqa: N802
         return 0 if parent is not None and parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent: Any = None) -> int:  # noqa: N802
+    def columnCount(self, parent: _Index | None = None) -> int:  # noqa: N802
         return 3
 
-    def data(self, index: Any, role: int = 0) -> Any:
+    def data(self, index: _Index, role: int = 0) -> object:
         if not index.isValid():
             return None
         if role == QtCore.Qt.ItemDataRole.DisplayRole:
@@ -41,7 +41,9 @@ class ProblemsModel(QtCore.QAbstractTableModel):
             return QtGui.QBrush(QtGui.QColor("#b3261e"))
         return None
 
-    def headerData(self, section: int, orientation: Any, role: int = 0) -> Any:  # noqa: N802
+    def headerData(  # noqa: N802
+        self, section: int, orientation: QtCore.Qt.Orientation, role: int = 0
+    ) -> object:
         if (
             role == QtCore.Qt.ItemDataRole.DisplayRole
             and orientation == QtCore.Qt.Orientation.Horizontal

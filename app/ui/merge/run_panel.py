@@ -7,16 +7,18 @@ message of the run, resume releases them, cancel stops the rest for good.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from app.core.accounts.credentials import resolver_with
 from app.core.delivery.attempts import SendOptions
 from app.core.delivery.merge import batch, progress
 from app.core.delivery.merge.plan import CheckReport, MergeRun
 from app.core.delivery.merge.send import send_batch
+from app.core.delivery.outbox import SendResult
+from app.core.delivery.pool import PoolReport
 from app.core.errors import RelayError
 from app.core.store import Store
 from app.qt import QTimer, QtWidgets, Signal, Slot
@@ -117,7 +119,7 @@ class RunPanel(QtWidgets.QWidget):
         batch_id, count, typed = self.batch_id, self._connections, self._source.password
         open_store = self._open_store
 
-        def job(on_result: Callable[[Any], None], stop: Any) -> Any:
+        def job(on_result: Callable[[SendResult], None], stop: threading.Event) -> PoolReport:
             with open_store() as store:
                 return send_batch(
                     store,
@@ -145,7 +147,7 @@ class RunPanel(QtWidgets.QWidget):
         self._timer.stop()
 
     @Slot(object)
-    def on_runner_finished(self, report: Any) -> None:
+    def on_runner_finished(self, report: PoolReport) -> None:
         self._runner = None
         self._timer.stop()
         self.refresh()

@@ -3,31 +3,33 @@ place, a CSV file, or the History. A mixin of MergeWindow (it owns the widgets).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 from app.core.delivery.merge.plan import rows_of
-from app.core.delivery.merge.recipients import history_rows, open_csv
-from app.core.delivery.merge.template import load_template
+from app.core.delivery.merge.recipients import Row, history_rows, open_csv
+from app.core.delivery.merge.template import MergeTemplate, load_template
 from app.core.errors import RelayError
+from app.core.store import Store
 from app.qt import QtWidgets, Slot
 from app.ui.merge.template_dialog import TemplateDialog
+from app.ui.widgets import StatusLine
 
 
-class SourcesMixin:
+class SourcesMixin(QtWidgets.QWidget):
     """Template and list loading for MergeWindow (``self`` is the window)."""
 
     # Provided by MergeWindow.
-    _template: Any
-    _rows: Any
+    _template: MergeTemplate | None
+    _rows: Callable[[], Iterator[Row]] | None
     _columns: tuple[str, ...]
     _row_offset: int
-    _base_dir: Path
-    _store: Any
-    summary: Any
-    template_label: Any
-    list_label: Any
-    column: Any
+    _base_dir: Path | None
+    _store: Store
+    summary: StatusLine
+    template_label: QtWidgets.QLabel
+    list_label: QtWidgets.QLabel
+    column: QtWidgets.QComboBox
 
     def recheck(self) -> None:  # pragma: no cover - MergeWindow implements it
         raise NotImplementedError

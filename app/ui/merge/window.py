@@ -9,22 +9,23 @@ connections with counts, the expected end, pause, resume and cancel.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 from app.core.accounts.credentials import resolver_with
 from app.core.accounts.model import Account, get_account, list_accounts
 from app.core.delivery import connections, outbox
 from app.core.delivery.attempts import SendOptions, send_item
 from app.core.delivery.merge.plan import CheckReport, MergeRun, check, preview
+from app.core.delivery.merge.recipients import Row
 from app.core.delivery.merge.render import MergeOptions
 from app.core.delivery.merge.template import MergeTemplate
 from app.core.delivery.message import BuiltMessage
+from app.core.delivery.outbox import SendResult
 from app.core.errors import RelayError
 from app.core.paths import Paths
 from app.core.store import Store
-from app.qt import QtWidgets, Slot
+from app.qt import QtCore, QtGui, QtWidgets, Slot
 from app.ui.accounts.password_prompt import PasswordCache, password_for
 from app.ui.merge.rows_model import ProblemsModel
 from app.ui.merge.run_panel import RunPanel, Typed
@@ -53,8 +54,9 @@ class MergeWindow(SourcesMixin, QtWidgets.QWidget):
         self._pool = WorkerPool(self)
         self._template: MergeTemplate | None = None
         self._columns: tuple[str, ...] = ()
-        self._rows: Callable[[], Any] | None = None
+        self._rows: Callable[[], Iterator[Row]] | None = None
         self._row_offset = 1  # CSV rows are numbered by file line (the header is line 1)
+        self._base_dir: Path | None = None  # a CSV list's folder: its attachment paths start here
         self._report: CheckReport | None = None
         self._build()
 
@@ -102,14 +104,17 @@ class MergeWindow(SourcesMixin, QtWidgets.QWidget):
         form.addWidget(self.unsubscribe, 3, 1, 1, 5)
         form.setColumnStretch(1, 1)
         form.setColumnStretch(3, 1)
-        for column in (0, 2, 4):  # the labels' mnemonics move the focus to their field
-            label = form.itemAtPosition(2, column).widget()
-            field = form.itemAtPosition(2, column + 1).widget()
+        # The labels' mnemonics move the focus to their field.
+        for (row, column), field in (
+            ((2, 0), self.account),
+            ((2, 2), self.column),
+            ((2, 4), self.connections),
+            ((3, 0), self.unsubscribe),
+        ):
+            item = form.itemAtPosition(row, column)
+            label = item.widget() if item is not None else None
             if isinstance(label, QtWidgets.QLabel):
                 label.setBuddy(field)
-        unsubscribe_label = form.itemAtPosition(3, 0).widget()
-        if isinstance(unsubscribe_label, QtWidgets.QLabel):
-            unsubscribe_label.setBuddy(self.unsubscribe)
         self.column.currentIndexChanged.connect(self.on_options_changed)
         self.unsubscribe.editingFinished.connect(self.on_options_changed)
 
@@ -198,7 +203,7 @@ class MergeWindow(SourcesMixin, QtWidgets.QWidget):
         options = MergeOptions(
             to_column=self.column.currentText() or "email",
             unsubscribe=self.unsubscribe.text().strip() or None,
-            base_dir=getattr(self, "_base_dir", Path.cwd()),
+            base_dir=self._base_dir or Path.cwd(),
         )
         account = get_account(self._store, self.account.currentData())
         return MergeRun(self._template, self._rows, self._columns, account, options)
@@ -253,7 +258,7 @@ class MergeWindow(SourcesMixin, QtWidgets.QWidget):
             return None
 
     @Slot(object)
-    def on_table_clicked(self, index: Any) -> None:
+    def on_table_clicked(self, index: QtCore.QModelIndex) -> None:
         self.row.setValue(self.problems.row_number(index.row()))
 
     # -- sending --------------------------------------------------------------------------
@@ -286,7 +291,7 @@ class MergeWindow(SourcesMixin, QtWidgets.QWidget):
         )
         item_id = outbox.enqueue(self._store, run.account, test, face=FACE)
 
-        def deliver() -> Any:
+        def deliver() -> SendResult:
             with self._open_store() as store:
                 resolver = resolver_with(store, source.password)
                 return send_item(store, item_id, resolver, SendOptions(face=FACE))
@@ -298,7 +303,7 @@ class MergeWindow(SourcesMixin, QtWidgets.QWidget):
         self._start(worker)
 
     @Slot(object)
-    def on_test_finished(self, result: Any) -> None:
+    def on_test_finished(self, result: SendResult) -> None:
         if result.error is None:
             self.state.show_text("The test message was sent to you.", "ok")
         else:
@@ -329,7 +334,7 @@ class MergeWindow(SourcesMixin, QtWidgets.QWidget):
     def _start(self, worker: Worker) -> None:
         self._pool.start(worker, name="merge")
 
-    def closeEvent(self, event: Any) -> None:  # noqa: N802
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802
         self.panel.stop()  # the messages in flight finish; the rest stays queued
         self._pool.shutdown()
         super().closeEvent(event)

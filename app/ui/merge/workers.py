@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
 
 from app.core.delivery.outbox import SendResult
+from app.core.delivery.pool import PoolReport
 from app.core.errors import RelayError
 from app.qt import Signal
 from app.workers.base import Worker
@@ -18,7 +18,7 @@ class CallWorker(Worker):
     finished = Signal(object)
     failed = Signal(object)  # RelayError
 
-    def __init__(self, job: Callable[[], Any]) -> None:
+    def __init__(self, job: Callable[[], object]) -> None:
         super().__init__()
         self._job = job
 
@@ -39,7 +39,9 @@ class RunWorker(Worker):
     finished = Signal(object)  # PoolReport
     failed = Signal(object)  # RelayError
 
-    def __init__(self, job: Callable[[Callable[[SendResult], None], threading.Event], Any]) -> None:
+    def __init__(
+        self, job: Callable[[Callable[[SendResult], None], threading.Event], PoolReport]
+    ) -> None:
         super().__init__()
         self._job = job
         self.stop = threading.Event()

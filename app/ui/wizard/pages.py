@@ -11,6 +11,7 @@ from app.core.setup.detect import Detection
 from app.core.setup.presets import CUSTOM_ID, Link, Preset, get_preset, load_presets
 from app.core.setup.providers import preset_for_address
 from app.qt import Qt, QtWidgets, Slot
+from app.ui.wizard.model import AccountDraft
 from app.ui.wizard.widgets import MessageLabel, field_label, success_color, warning_color
 
 SECURITY_LABELS = (
@@ -45,8 +46,9 @@ def account_name_for(email: str) -> str:
 class AddressPage(QtWidgets.QWizardPage):
     """Step 1: address, display name, account name, provider."""
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, draft: AccountDraft, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
+        self._draft = draft
         self.setTitle("Your address")
         self.setSubTitle("Which address do you want to send from?")
         self.email = QtWidgets.QLineEdit()
@@ -121,13 +123,12 @@ class AddressPage(QtWidgets.QWizardPage):
             self.email.setFocus()
             return False
         self.email.setText(normalised)
-        wizard = self.wizard()
-        problem = wizard.name_problem(self.account_name.text().strip())  # type: ignore[attr-defined]
+        problem = self._draft.name_problem(self.account_name.text().strip())
         if problem is not None:
             self.show_name_problem(*problem)
             return False
         self.error.clear_problem()
-        wizard.address_confirmed(normalised)  # type: ignore[attr-defined]
+        self._draft.address_confirmed(normalised)
         return True
 
     def show_name_problem(self, message: str, hint: str) -> None:
@@ -170,8 +171,9 @@ class AddressPage(QtWidgets.QWizardPage):
 class ServerPage(QtWidgets.QWizardPage):
     """Step 2: host, port, security, CA file, username — from a preset, a lookup or by hand."""
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, draft: AccountDraft, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
+        self._draft = draft
         self.setTitle("Outgoing server")
         self.host = QtWidgets.QLineEdit()
         self.host.setAccessibleName("Server host name")
@@ -255,9 +257,8 @@ class ServerPage(QtWidgets.QWizardPage):
         self.username.setText(username or "")
 
     def initializePage(self) -> None:  # noqa: N802 - Qt override
-        wizard = self.wizard()
-        page: AddressPage = wizard.address_page  # type: ignore[attr-defined]
-        preset, email = page.preset(), page.email.text().strip()
+        chosen = self._draft.choices()
+        preset, email = chosen.preset, chosen.email
         key = (preset.id,) if self._fixed else (preset.id, email)
         if self._filled_for == key:
             return  # came back with Back: keep what the user typed here
@@ -278,7 +279,7 @@ class ServerPage(QtWidgets.QWizardPage):
         self.security.setCurrentIndex(self.security.findData(preset.security.value))
         self.port.setValue(preset.port)
         self.on_security_changed()
-        wizard.show_detection(email)  # type: ignore[attr-defined]
+        self._draft.show_detection(email)
 
     def fill_key(self, preset_id: str, email: str) -> None:
         """Record that the page now holds the settings for this provider and address."""

@@ -9,6 +9,7 @@ from app.core.accounts.oauth2.config import OAuth2Settings, from_preset
 from app.core.setup.presets import Preset
 from app.core.store import Store
 from app.qt import QtCore, QtGui, QtWidgets, Slot
+from app.ui.wizard.model import AccountDraft
 from app.ui.wizard.oauth_signin import SignInPanel, brand
 from app.ui.wizard.widgets import MessageLabel, field_label
 
@@ -28,8 +29,9 @@ class PasswordPage(QtWidgets.QWizardPage):
     ask-each-time with a password typed earlier in this session).
     """
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, draft: AccountDraft, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
+        self._draft = draft
         self.setTitle("Password")
         self.guidance = QtWidgets.QLabel()
         self.guidance.setWordWrap(True)
@@ -105,10 +107,8 @@ class PasswordPage(QtWidgets.QWizardPage):
         self.store_keyring.setChecked(account.password_mode is PasswordMode.KEYRING)
 
     def initializePage(self) -> None:  # noqa: N802 - Qt override
-        wizard = self.wizard()
-        preset: Preset = wizard.address_page.preset()  # type: ignore[attr-defined]
-        server = wizard.server_page  # type: ignore[attr-defined]
-        who, host = server.username.text().strip(), server.host.text().strip()
+        chosen = self._draft.choices()
+        preset, who, host = chosen.preset, chosen.username, chosen.host
         if who:
             self.setSubTitle(f"The password {who} signs in with at {host}.")
         else:
@@ -122,11 +122,11 @@ class PasswordPage(QtWidgets.QWizardPage):
         self.url_note.clear_problem()
         for widget in (self.open_url, self.copy_url, self.url_text):
             widget.setVisible(bool(self._url))
-        if not server.username.text().strip() and preset.oauth2 is None:
+        if not who and preset.oauth2 is None:
             self.no_login.setChecked(True)
         self._apply_keyring_state()
         self.on_no_login_toggled(self.no_login.isChecked())
-        self._offer_signin(preset, wizard.address_page.account_name.text().strip())  # type: ignore[attr-defined]
+        self._offer_signin(preset, chosen.account_name)
 
     def _offer_signin(self, preset: Preset, account_name: str) -> None:
         """Sign-in for providers with OAuth2: the only way (Outlook.com) or an alternative."""
@@ -178,7 +178,7 @@ class PasswordPage(QtWidgets.QWizardPage):
         self._show_password_widgets(not checked)
         if checked:
             self.setTitle("Sign in")
-            who = self.wizard().server_page.username.text().strip() if self.wizard() else ""  # type: ignore[attr-defined]
+            who = self._draft.choices().username
             self.setSubTitle(f"Sign in as {who or 'your address'} with the provider.")
         else:
             self.setTitle("Password")

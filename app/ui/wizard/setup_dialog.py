@@ -9,11 +9,12 @@ Editing an account keeps the step-by-step wizard (app/ui/wizard/window.py).
 from __future__ import annotations
 
 from app.core.accounts import secrets
-from app.core.accounts.model import Account, PasswordMode, Security
+from app.core.accounts.model import Account, PasswordMode
 from app.core.delivery.addresses import validate_address
 from app.core.errors import InvalidAddress, RelayError
 from app.core.setup.checks import CheckResult, TestReport
 from app.core.setup.detect import LABELS, Detection
+from app.core.setup.fixes import Fix, SignInFix, TrustFix
 from app.core.setup.presets import Preset, preset_for_email
 from app.core.store import Store
 from app.qt import Qt, QtWidgets, Signal, Slot
@@ -121,8 +122,10 @@ class SetupDialog(QtWidgets.QDialog):
         self.form.addRow("", self.sign_in)
         self.form.addRow("", self.keyring_note)
         for row, field in ((0, self.from_name), (1, self.email), (3, self.password)):
-            label = self.form.itemAt(row, QtWidgets.QFormLayout.ItemRole.LabelRole).widget()
-            label.setBuddy(field)  # type: ignore[union-attr]
+            item = self.form.itemAt(row, QtWidgets.QFormLayout.ItemRole.LabelRole)
+            label = item.widget() if item is not None else None
+            if isinstance(label, QtWidgets.QLabel):
+                label.setBuddy(field)
         buttons = QtWidgets.QHBoxLayout()
         buttons.addWidget(self.manual_toggle)
         buttons.addStretch(1)
@@ -348,18 +351,22 @@ class SetupDialog(QtWidgets.QDialog):
         self.adjustSize()  # the explanation wraps over several lines: make room for it
 
     @Slot(object)
-    def on_fix_requested(self, changes: dict[str, object]) -> None:
-        if "pin_sha256" in changes:
-            facts = changes.get("certificate")
-            pin = str(changes["pin_sha256"])
-            if not confirm_trust(self, pin, facts if isinstance(facts, dict) else None):
-                return
-            self.pin_sha256 = pin
-        if "security" in changes:
-            security = Security(str(changes["security"]))
-            self.manual.security.setCurrentIndex(self.manual.security.findData(security.value))
-        if "port" in changes:
-            self.manual.port.setValue(int(str(changes["port"])))
+    def on_fix_requested(self, fix: Fix) -> None:
+        if isinstance(fix, SignInFix):
+            self.on_sign_in_button_clicked()  # the assistant signs in; this page cannot
+            return
+        if isinstance(fix, TrustFix) and not confirm_trust(
+            self, fix.pin_sha256, fix.certificate.to_dict()
+        ):
+            return
+        try:
+            fixed = fix.apply_to(self.build_account())
+        except RelayError as error:  # what is typed cannot go with the fix
+            self.save_problem.show_problem(error.message, error.hint)
+            return
+        self.pin_sha256 = fixed.pin_sha256
+        self.manual.security.setCurrentIndex(self.manual.security.findData(fixed.security.value))
+        self.manual.port.setValue(fixed.port)  # after the mode: it resets a default port
         self._test()
 
     @Slot()

@@ -46,10 +46,13 @@ class ManualSettings(QtWidgets.QGroupBox):
         form.addRow("User&name:", self.username)
         form.addRow("CA &file:", self.ca_file)
         for row in range(form.rowCount()):
-            label = form.itemAt(row, QtWidgets.QFormLayout.ItemRole.LabelRole)
-            field = form.itemAt(row, QtWidgets.QFormLayout.ItemRole.FieldRole)
-            if label is not None and field is not None:
-                label.widget().setBuddy(field.widget())  # type: ignore[union-attr]
+            label_item = form.itemAt(row, QtWidgets.QFormLayout.ItemRole.LabelRole)
+            field_item = form.itemAt(row, QtWidgets.QFormLayout.ItemRole.FieldRole)
+            if label_item is None or field_item is None:
+                continue
+            row_label, row_field = label_item.widget(), field_item.widget()
+            if isinstance(row_label, QtWidgets.QLabel) and row_field is not None:
+                row_label.setBuddy(row_field)
         self.security.currentIndexChanged.connect(self.on_security_changed)
 
     def current_security(self) -> Security:

@@ -8,9 +8,11 @@ from app.core.accounts.credentials import FixedToken
 from app.core.accounts.model import Account
 from app.core.errors import Cancelled
 from app.core.setup.checks import CHECKS, CheckResult, TestReport
+from app.core.setup.fixes import Fix, SignInFix
 from app.core.setup.report import write_report
 from app.core.smtp.transcript import TranscriptLine
 from app.qt import QtCore, QtGui, QtWidgets, Slot
+from app.ui.wizard.model import AccountDraft
 from app.ui.wizard.widgets import DiagnosisPanel, MessageLabel, success_color
 from app.workers.test_worker import TestRunner
 
@@ -20,8 +22,9 @@ _WAITING, _RUNNING = "Waiting", "Running…"
 class TestPage(QtWidgets.QWizardPage):
     """Step 4: run the credential test; Finish only after a pass or an explicit "save anyway"."""
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, draft: AccountDraft, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
+        self._draft = draft
         self.setTitle("Test the account")
         self.setSubTitle("Relaydesk connects, logs in and checks the sender. No mail is sent.")
         self.setFinalPage(True)
@@ -67,7 +70,9 @@ class TestPage(QtWidgets.QWizardPage):
         self.transcript = QtWidgets.QPlainTextEdit()
         self.transcript.setReadOnly(True)
         self.transcript.setAccessibleName("SMTP transcript, passwords redacted")
-        self.transcript.setFont(QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.FixedFont))
+        self.transcript.setFont(
+            QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont)
+        )
         self.transcript.setLineWrapMode(QtWidgets.QPlainTextEdit.LineWrapMode.NoWrap)
         self.transcript.setMinimumHeight(120)
         self.transcript.hide()
@@ -100,9 +105,8 @@ class TestPage(QtWidgets.QWizardPage):
     # -- running ----------------------------------------------------------------
 
     def initializePage(self) -> None:  # noqa: N802 - Qt override
-        wizard = self.wizard()
-        self._account = wizard.build_account()  # type: ignore[attr-defined]
-        self._password = wizard.password()  # type: ignore[attr-defined]
+        self._account = self._draft.build_account()
+        self._password = self._draft.password()
         self.start_test()
 
     def cleanupPage(self) -> None:  # noqa: N802 - Qt override (Back pressed)
@@ -132,7 +136,7 @@ class TestPage(QtWidgets.QWizardPage):
         )
         self.status.setStyleSheet("")
         self._set_running(True)
-        self.runner.start(account, self._password, self.wizard().test_timeouts)  # type: ignore[attr-defined]
+        self.runner.start(account, self._password, self._draft.test_timeouts)
 
     def stop_test(self, wait_ms: int = 2000) -> None:
         """Stop a running test now (wizard closing or Back)."""
@@ -154,7 +158,7 @@ class TestPage(QtWidgets.QWizardPage):
                 return
 
     def validatePage(self) -> bool:  # noqa: N802 - Qt override (Finish pressed)
-        return bool(self.isComplete() and self.wizard().save())  # type: ignore[attr-defined]
+        return self.isComplete() and self._draft.save()
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt override
         if self.runner.running or self.report is None:
@@ -199,12 +203,12 @@ class TestPage(QtWidgets.QWizardPage):
             self.status.setStyleSheet(f"color: {success_color(self)}; font-weight: bold")
         elif cancelled:
             self.status.setText("The test was stopped. Press “Test again” to run it again.")
-        else:
+        elif report.error is not None:
             self.status.setText("The test did not pass.")
-            self.diagnosis.show_error(report.error)  # type: ignore[arg-type]
+            self.diagnosis.show_error(report.error)
         self.save_anyway.setVisible(not report.ok)
         self._set_running(False)
-        self.wizard().record_test(report)  # type: ignore[attr-defined]
+        self._draft.record_test(report)
 
     @staticmethod
     def _passed_text(account: Account) -> str:
@@ -222,11 +226,11 @@ class TestPage(QtWidgets.QWizardPage):
         self.start_test()
 
     @Slot(object)
-    def on_fix_requested(self, changes: dict[str, object]) -> None:
-        self.wizard().apply_fix(changes)  # type: ignore[attr-defined]
-        if changes.get("signin"):
+    def on_fix_requested(self, fix: Fix) -> None:
+        self._draft.apply_fix(fix)
+        if isinstance(fix, SignInFix):
             return  # the wizard went back to sign in; the test runs again after it
-        self._account = self.wizard().build_account()  # type: ignore[attr-defined]
+        self._account = self._draft.build_account()
         self.start_test()
 
     @Slot(bool)
@@ -251,9 +255,16 @@ class TestPage(QtWidgets.QWizardPage):
     def write_report(self, path: Path) -> None:
         assert self.report is not None
         try:
-            write_report(self.report, path, hide=[self.wizard().password() or ""])  # type: ignore[attr-defined]
+            write_report(self.report, path, hide=_secrets(self._draft.password()))
         except OSError as error:
             self.save_problem.show_problem(
                 f"The report could not be written to {path}: {error.strerror}.",
                 "Choose another folder.",
             )
+
+
+def _secrets(password: str | FixedToken | None) -> list[str]:
+    """What a report must blank: the typed password, or a fresh sign-in's access token."""
+    if isinstance(password, FixedToken):
+        return [password.token()]
+    return [password] if password else []

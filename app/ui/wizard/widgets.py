@@ -5,9 +5,9 @@ from __future__ import annotations
 import html
 import re
 from datetime import datetime
-from typing import Any
 
 from app.core.errors import RelayError
+from app.core.setup.fixes import Fix
 from app.core.setup.trusted import grouped_fingerprint
 from app.qt import QtCore, QtGui, QtWidgets, Signal, Slot
 
@@ -118,38 +118,19 @@ class MessageLabel(QtWidgets.QLabel):
         self.hide()
 
 
-def fix_changes(fix: object, certificate: object = None) -> tuple[dict[str, object], str]:
-    """The account changes a core diagnosis offers (``details["fix"]``) and a button label.
-
-    A pin comes with the certificate's facts (``"certificate"``), for the trust question.
-    """
-    if not isinstance(fix, dict):
-        return {}, ""
-    if fix.get("pin_sha256"):
-        changes = {"pin_sha256": fix["pin_sha256"], "certificate": certificate or {}}
-        return changes, "&Review and trust this certificate…"
-    if fix.get("signin") == "oauth2":
-        who = {"outlook": "Microsoft", "microsoft365": "Microsoft", "gmail": "Google",
-               "google-workspace": "Google", "yahoo": "Yahoo", "aol": "AOL"}  # fmt: skip
-        return {
-            "signin": True
-        }, f"&Sign in with {who.get(str(fix.get('preset')), 'the provider')} instead"
-    if fix.get("security") and fix.get("port"):
-        mode = {"tls": "TLS", "starttls": "STARTTLS", "none": "no encryption"}
-        label = f"&Use port {fix['port']} with {mode.get(str(fix['security']), fix['security'])}"
-        return {"port": fix["port"], "security": fix["security"]}, label
-    return {}, ""
+def fix_button_text(fix: Fix) -> str:
+    """The one-click button for a fix: its label, with an ellipsis when it asks first."""
+    return f"&{fix.label}{'…' if fix.needs_consent else ''}"
 
 
 class DiagnosisPanel(QtWidgets.QFrame):
     """What went wrong and what to do: the same message and hint the CLI prints.
 
-    A diagnosis may carry a one-click fix in ``error.details["fix"]``
-    (``{"label": str, "changes": {account field: value}}``); the panel offers it
-    as a button and emits ``fix_requested(changes)``.
+    A diagnosis may carry a one-click fix (``error.fix``); the panel offers it as
+    a button and emits ``fix_requested(fix)``.
     """
 
-    fix_requested = Signal(object)  # dict of Account field changes
+    fix_requested = Signal(object)  # app.core.setup.fixes.Fix
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -171,7 +152,7 @@ class DiagnosisPanel(QtWidgets.QFrame):
         self.fix = QtWidgets.QPushButton()
         self.fix.setAccessibleName("Apply the suggested fix")
         self.fix.clicked.connect(self.on_fix_clicked)
-        self._changes: dict[str, Any] = {}
+        self._fix: Fix | None = None
 
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.message)
@@ -195,19 +176,17 @@ class DiagnosisPanel(QtWidgets.QFrame):
             lines.append(f"Server said: {error.reply}")
         self.facts.setText("\n".join(lines))
         self.facts.setVisible(bool(lines))
-        self._changes, label = fix_changes(
-            error.details.get("fix"), error.details.get("certificate")
-        )
-        self.fix.setText(label)
-        self.fix.setVisible(bool(self._changes))
+        self._fix = error.fix
+        self.fix.setText(fix_button_text(error.fix) if error.fix is not None else "")
+        self.fix.setVisible(error.fix is not None)
         self.setAccessibleDescription(f"{error.message} {error.hint}".strip())
         self.show()
 
     def clear(self) -> None:
-        self._changes = {}
+        self._fix = None
         self.hide()
 
     @Slot()
     def on_fix_clicked(self) -> None:
-        if self._changes:
-            self.fix_requested.emit(dict(self._changes))
+        if self._fix is not None:
+            self.fix_requested.emit(self._fix)

@@ -14,15 +14,17 @@ from typing import Any
 from app.core.accounts import changes as account_changes
 from app.core.accounts import model as accounts
 from app.core.accounts.credentials import FixedToken
-from app.core.accounts.model import Account, PasswordMode, Security
+from app.core.accounts.model import Account, PasswordMode
 from app.core.accounts.oauth2.signin import finish_sign_in
 from app.core.errors import AccountExists, NoSuchAccount, RelayError
 from app.core.setup.checks import TestReport
 from app.core.setup.detect import Detection
+from app.core.setup.fixes import Fix, TrustFix
 from app.core.smtp.session import Timeouts
 from app.core.store import Store
 from app.qt import QtCore, QTimer, QtWidgets, Signal, Slot
 from app.ui.accounts.certificate_view import confirm_trust
+from app.ui.wizard.model import Choices
 from app.ui.wizard.pages import AddressPage, ServerPage
 from app.ui.wizard.password_page import PasswordPage
 from app.ui.wizard.test_page import TestPage
@@ -30,6 +32,7 @@ from app.workers import detect_worker
 from app.workers.detect_worker import Detector, DetectRunner
 
 FACE = "gui"
+_FIELD_PAGES = (AddressPage, ServerPage, PasswordPage)  # the pages where something is typed
 DETECT_PATIENCE_MS = 12_000  # after this the lookup is ignored and the person types
 
 
@@ -63,10 +66,10 @@ class AccountWizard(QtWidgets.QWizard):
         self._patience = QTimer(self)
         self._patience.setSingleShot(True)
         self._patience.setInterval(DETECT_PATIENCE_MS)
-        self.address_page = AddressPage()
-        self.server_page = ServerPage()
-        self.password_page = PasswordPage()
-        self.test_page = TestPage()
+        self.address_page = AddressPage(self)
+        self.server_page = ServerPage(self)
+        self.password_page = PasswordPage(self)
+        self.test_page = TestPage(self)
         for page in (self.address_page, self.server_page, self.password_page, self.test_page):
             self.addPage(page)
         finish = "&Save changes" if account else "&Save account"
@@ -91,7 +94,18 @@ class AccountWizard(QtWidgets.QWizard):
         self.password_page.prefill(account, known_password)
         self.pin_sha256, self._pinned_host = account.pin_sha256, account.host
 
-    # -- what the pages hold ------------------------------------------------------
+    # -- what the pages hold (the AccountDraft the pages are given) ----------------
+
+    def choices(self) -> Choices:
+        """The address, provider, server and username chosen so far."""
+        address, server = self.address_page, self.server_page
+        return Choices(
+            email=address.email.text().strip(),
+            account_name=address.account_name.text().strip(),
+            preset=address.preset(),
+            host=server.host.text().strip(),
+            username=server.username.text().strip(),
+        )
 
     def build_account(self) -> Account:
         """The account as entered so far (not yet validated or stored)."""
@@ -162,27 +176,27 @@ class AccountWizard(QtWidgets.QWizard):
             "Pick another name, or remove the old account first.",
         )
 
-    def apply_fix(self, changes: dict[str, object]) -> None:
-        """Put a diagnosis's suggested settings into the server page (a pin only with consent)."""
-        if changes.get("signin"):  # basic auth is off: back to the password page, signing in
-            self.password_page.use_signin.setChecked(True)
-            while self.currentPage() is not self.password_page:
-                self.back()
+    def apply_fix(self, fix: Fix) -> None:
+        """Put a diagnosis's fix into the pages: other settings, a pin (only with consent), or
+        back to the password page to sign in instead."""
+        if isinstance(fix, TrustFix) and not confirm_trust(
+            self, fix.pin_sha256, fix.certificate.to_dict()
+        ):
+            return
+        try:
+            fixed = fix.apply_to(self.build_account())
+        except RelayError as error:  # the pages hold something the fix cannot go with
+            self.test_page.save_problem.show_problem(error.message, error.hint)
             return
         server = self.server_page
-        if "pin_sha256" in changes:
-            pin = str(changes["pin_sha256"])
-            facts = changes.get("certificate")
-            if confirm_trust(self, pin, facts if isinstance(facts, dict) else None):
-                self.pin_sha256, self._pinned_host = pin, server.host.text().strip()
-            return
-        if "security" in changes:
-            index = server.security.findData(Security(str(changes["security"])).value)
-            server.security.setCurrentIndex(index)
-        if "port" in changes:
-            server.port.setValue(int(str(changes["port"])))
-        if "host" in changes:
-            server.host.setText(str(changes["host"]))
+        server.security.setCurrentIndex(server.security.findData(fixed.security.value))
+        server.port.setValue(fixed.port)  # after the mode: a mode change resets a default port
+        if fixed.pin_sha256:
+            self.pin_sha256, self._pinned_host = fixed.pin_sha256, fixed.host
+        if fixed.password_mode is PasswordMode.OAUTH2 and not self.password_page.uses_signin():
+            self.password_page.use_signin.setChecked(True)  # basic auth is off: sign in
+            while self.currentPage() is not self.password_page:
+                self.back()
 
     # -- autodetection ------------------------------------------------------------
 
@@ -250,7 +264,7 @@ class AccountWizard(QtWidgets.QWizard):
     def focus_current_page(self) -> None:
         """Put the cursor in the field the shown page wants typed first."""
         page = self.currentPage()
-        field = getattr(page, "first_field", lambda: None)()
+        field = page.first_field() if isinstance(page, _FIELD_PAGES) else None
         if field is None or not field.isEnabled():
             field = page.nextInFocusChain() if page is not None else None
         if field is not None:
