@@ -75,14 +75,16 @@ def silent_server() -> Iterator[int]:
 def send_in_gui(service: SendService, account: Account, draft: Draft) -> str:
     """The real GUI path: SendService starts a SendWorker on a QThread; wait for its outcome."""
     outcome: list[str] = []
-    job = service.send_draft(account, draft)
-    assert job is not None
-    job.finished.connect(
+    worker = service.prepare_draft(account, draft)
+    assert worker is not None
+    # These run on the worker's thread; appending to a list is all they do.
+    worker.finished.connect(
         lambda result: outcome.append(
             result.state.value + (f": {result.error.message}" if result.error else "")
         )
     )
-    job.failed.connect(lambda error: outcome.append(f"failed: {error.message}"))
+    worker.failed.connect(lambda error: outcome.append(f"failed: {error.message}"))
+    service.start(worker)
     assert wait_until(lambda: bool(outcome) and not service.busy, TIMEOUT), "send did not end"
     return outcome[0]
 

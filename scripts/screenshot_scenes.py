@@ -181,7 +181,7 @@ class Scenes:
         certificate = window.accounts.certificate_dialog
         certificate.move(330, 90)
         certificate.check.click()
-        self.s.wait(lambda: not certificate.fetcher.running and certificate.check.isEnabled())
+        self.s.wait(certificate.check.isEnabled)  # enabled again once the server answered
         self.s.shot("11-certificate-review")
         certificate.reject()
 

@@ -116,6 +116,22 @@ def test_workers_depend_on_core_and_the_qt_shim_only() -> None:
         assert not {m for m in modules if m.startswith(("app.ui", "app.cli"))}, path
 
 
+def test_only_the_worker_base_starts_qt_threads() -> None:
+    # One way to run a job off the GUI thread (app.workers.base): a window that makes its own
+    # QThread can be closed while the thread runs, and Qt aborts the process.
+    base = APP / "workers" / "base.py"
+    for path in [*(APP / "ui").rglob("*.py"), *(APP / "workers").rglob("*.py")]:
+        if path == base:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                called = node.func
+                name = (
+                    called.attr if isinstance(called, ast.Attribute) else getattr(called, "id", "")
+                )
+                assert name not in {"QThread", "moveToThread"}, f"{path}:{node.lineno} {name}"
+
+
 def test_faces_use_only_public_core_names() -> None:
     for face in ("cli", "ui", "agents", "workers"):
         for path in (APP / face).rglob("*.py"):

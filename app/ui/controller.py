@@ -19,7 +19,7 @@ from app.qt import QObject, QTimer, QtWidgets, Slot
 from app.ui.main_window import MainWindow
 from app.ui.tray import NO_TRAY_MESSAGE, Tray
 from app.ui.widgets import bring_to_front
-from app.workers.base import wait_for_parked
+from app.workers.base import wait_for_threads
 
 if TYPE_CHECKING:
     from app.core.delivery.drafts import SavedDraft
@@ -97,7 +97,8 @@ class Controller(QObject):
         self.ready = True
         self.service = s = SendService(self.store, self.paths)
         self.window.add_pages(self.store, s)
-        self.runner = OutboxRunner(self.store, s, settings.get(self.store, "retry_interval"))
+        interval = int(settings.get(self.store, "retry_interval"))  # declared as int
+        self.runner = OutboxRunner(self.store, s, interval)
         w = self.window
         w.history.send_again.connect(self.on_history_send_again)
         w.outbox.retry_requested.connect(self.on_outbox_retry_requested)
@@ -381,7 +382,7 @@ class Controller(QObject):
             self.service.shutdown()
             self.notifications.shutdown()
             self.window.accounts.shutdown()
-        wait_for_parked()
+        wait_for_threads()
         self.tray.hide()
         for window in [*self.compose_windows, self.quick_send, self.window]:
             if window is not None:

@@ -11,16 +11,33 @@ from __future__ import annotations
 
 import itertools
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Protocol, TypeAlias, cast
 
 from app.qt import QObject, QtCore, Signal, Slot
 from app.workers.base import Worker, WorkerPool
+
+if TYPE_CHECKING:
+    from app.qt import QtDBus
 
 SERVICE = "org.freedesktop.Notifications"
 PATH = "/org/freedesktop/Notifications"
 APP_ID = "io.github.relaydesk.Relaydesk"  # the desktop entry and icon name
 CALL_TIMEOUT = 3.0  # seconds: a hung notification service must not keep a thread
 _connections = itertools.count(1)
+
+# The Notify call's arguments, signature "susssasa{sv}i": app name, replaces id, icon,
+# title, text, actions, hints (name → (D-Bus type, value)), expiry.
+Hints: TypeAlias = dict[str, tuple[str, int | str]]
+Request: TypeAlias = tuple[str, int, str, str, str, list[str], Hints, int]
+
+
+class _SlotConnect(Protocol):
+    """QDBusConnection.connect as the binding really takes it: PySide6's stub types the
+    slot as bytes, but only the str that ``QtCore.SLOT`` returns is accepted."""
+
+    def connect(
+        self, service: str, path: str, interface: str, name: str, receiver: QObject, slot: str, /
+    ) -> bool: ...
 
 
 def session_bus_address() -> str | None:
@@ -40,7 +57,7 @@ class NotifyWorker(Worker):
     shown = Signal(int, str)  # notification id, target
     failed = Signal(str)
 
-    def __init__(self, address: str, request: tuple[Any, ...], target: str) -> None:
+    def __init__(self, address: str, request: Request, target: str) -> None:
         super().__init__()
         self._address, self._request, self._target = address, request, target
 
@@ -79,16 +96,14 @@ class DesktopNotifications(QObject):
         self._address = session_bus_address()
         self._targets: dict[int, str] = {}
         self._pool = WorkerPool(self)
-        self._bus: Any = None
+        self._bus: QtDBus.QDBusConnection | None = None
         if self._address:
             name = f"relaydesk-notifications-{next(_connections)}"
             bus = QtDBus.QDBusConnection.connectToBus(self._address, name)
             if bus.isConnected():
                 self._bus = bus
-                bus.connect(
-                    "", PATH, SERVICE, "ActionInvoked", self,
-                    QtCore.SLOT("on_action_invoked(uint,QString)"),
-                )  # fmt: skip
+                slot = QtCore.SLOT("on_action_invoked(uint,QString)")
+                cast(_SlotConnect, bus).connect("", PATH, SERVICE, "ActionInvoked", self, slot)
 
     @property
     def available(self) -> bool:
@@ -102,13 +117,13 @@ class DesktopNotifications(QObject):
         """Send a notification (on a worker); False when no service runs."""
         if self._address is None or not self.available:
             return False
-        hints = {
+        hints: Hints = {
             "urgency": ("y", 2 if problem else 1),  # critical stays until seen
             "desktop-entry": ("s", APP_ID),
             "category": ("s", "email.arrived" if not problem else "email"),
         }
         actions = ["default", "Open"] if target else []
-        request = ("Relaydesk", 0, APP_ID, title, text, actions, hints, -1)
+        request: Request = ("Relaydesk", 0, APP_ID, title, text, actions, hints, -1)
         worker = NotifyWorker(self._address, request, target)
         worker.shown.connect(self.on_worker_shown)
         worker.failed.connect(self.problem)

@@ -99,7 +99,7 @@ class AddressCompleter(QtWidgets.QCompleter):
     def splitPath(self, path: str) -> list[str]:  # noqa: N802 - Qt override
         return [path.rpartition(",")[2].strip()]
 
-    def pathFromIndex(self, index: QtCore.QModelIndex) -> str:  # noqa: N802 - Qt override
+    def pathFromIndex(self, index: QtCore.QModelIndex | QtCore.QPersistentModelIndex) -> str:
         # Keep what was typed before the last comma; replace only the address being typed.
         widget = self.widget()
         typed = widget.text() if isinstance(widget, QtWidgets.QLineEdit) else ""

@@ -1,9 +1,9 @@
 """Autodetection of an address's SMTP settings on a background thread.
 
 ``DetectWorker`` runs one detector call and speaks only through signals.
-``DetectRunner`` lives in the GUI thread, owns the QThread and the worker while
-they run, and relays only the answer for the address asked last: a lookup the
-user has moved on from is abandoned (parked until it ends), never waited for.
+``DetectRunner`` lives in the GUI thread, runs lookups on a ``WorkerPool`` where each
+replaces the previous one, and passes on only the answer for the address asked last:
+a lookup the person has moved on from is abandoned (it ends on its own), never waited for.
 """
 
 from __future__ import annotations
@@ -12,15 +12,24 @@ import inspect
 import threading
 from collections.abc import Callable
 from functools import partial
+from typing import Protocol, TypeGuard
 
 from app.core import settings
 from app.core.errors import RelayError
 from app.core.setup.detect import Detection, detect
 from app.core.store import Store
-from app.qt import QObject, QThread, Signal, Slot
-from app.workers.base import park
+from app.qt import QObject, Signal, Slot
+from app.workers.base import ABANDON_WAIT_MS, Worker, WorkerPool
 
 Detector = Callable[[str], Detection]
+
+
+class CancellableDetector(Protocol):
+    """A detector that can be told to stop (``app.core.setup.detect.detect`` can)."""
+
+    def __call__(self, address: str, *, cancel: threading.Event) -> Detection: ...
+
+
 STEP_TIMEOUT = 3.0  # seconds for each of MX, autoconfig and probing
 
 
@@ -35,8 +44,8 @@ def default_detector() -> Detector:
     return partial(detect, timeout=STEP_TIMEOUT, online=online)
 
 
-def _takes_cancel(detector: Detector) -> bool:
-    """True for a detector that can be told to stop (``app.core.setup.detect.detect`` can)."""
+def _takes_cancel(detector: Detector) -> TypeGuard[CancellableDetector]:
+    """True for a detector that accepts a ``cancel`` event."""
     try:
         parameters = inspect.signature(detector).parameters
     except (TypeError, ValueError):
@@ -44,7 +53,7 @@ def _takes_cancel(detector: Detector) -> bool:
     return "cancel" in parameters
 
 
-class DetectWorker(QObject):
+class DetectWorker(Worker):
     """Runs ``detector(address)`` once; ends with ``found`` or ``failed``."""
 
     found = Signal(object)  # app.core.setup.detect.Detection
@@ -53,16 +62,19 @@ class DetectWorker(QObject):
     def __init__(self, detector: Detector, address: str) -> None:
         super().__init__()
         self._detector = detector
-        self._address = address
-        self.cancel = threading.Event()  # set when the person moves on
+        self.address = address
+        self._cancelled = threading.Event()  # set when the person moves on
 
-    @Slot()
-    def run(self) -> None:
+    def cancel(self) -> None:
+        self._cancelled.set()  # the lookup stops at its next check instead of running out
+
+    def work(self) -> None:
+        detector = self._detector
         try:
-            if _takes_cancel(self._detector):
-                detection = self._detector(self._address, cancel=self.cancel)  # type: ignore[call-arg]
+            if _takes_cancel(detector):
+                detection = detector(self.address, cancel=self._cancelled)
             else:
-                detection = self._detector(self._address)
+                detection = detector(self.address)
         except RelayError as error:
             self.failed.emit(error)
             return
@@ -78,7 +90,7 @@ class DetectWorker(QObject):
 
 
 class DetectRunner(QObject):
-    """Starts lookups on a QThread and relays the current one's answer in the GUI thread."""
+    """Runs the lookup for the address asked last and passes on its answer."""
 
     found = Signal(str, object)  # address, Detection
     failed = Signal(str, object)  # address, RelayError
@@ -86,65 +98,45 @@ class DetectRunner(QObject):
     def __init__(self, detector: Detector, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._detector = detector
-        self._thread: QThread | None = None
-        self._worker: DetectWorker | None = None
-        self._address = ""
+        self._lookups = WorkerPool(self)
 
     @property
     def running(self) -> bool:
-        return self._worker is not None
+        return self._lookups.busy
 
     @property
     def address(self) -> str:
         """The address of the running lookup ("" when none runs)."""
-        return self._address if self.running else ""
+        workers = self._lookups.workers()
+        return workers[0].address if workers and isinstance(workers[0], DetectWorker) else ""
 
     def start(self, address: str) -> None:
         """Look ``address`` up; a lookup still running for another address is abandoned."""
-        self.abandon()
-        thread = QThread()  # no parent: its lifetime is managed here, not by a widget
-        thread.setObjectName("detect-settings")
         worker = DetectWorker(self._detector, address)
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
         worker.found.connect(self._on_worker_found)
         worker.failed.connect(self._on_worker_failed)
-        worker.found.connect(thread.quit)
-        worker.failed.connect(thread.quit)
-        self._thread, self._worker, self._address = thread, worker, address
-        thread.start()
+        self._lookups.replace(worker, name="detect-settings")
 
     def abandon(self) -> None:
         """Stop listening to the running lookup; its thread ends on its own (bounded)."""
-        thread, worker = self._thread, self._worker
-        self._thread = self._worker = None
-        if thread is None or worker is None:
-            return
-        worker.found.disconnect(self._on_worker_found)
-        worker.failed.disconnect(self._on_worker_failed)
-        worker.cancel.set()  # the lookup stops at its next check instead of running out its time
-        thread.quit()
-        if not thread.wait(20):  # an idle thread ends at once; a blocked lookup is parked
-            park(thread, worker)
+        self._lookups.shutdown(ABANDON_WAIT_MS)
 
-    def _finish(self) -> str | None:
-        """Release the finished lookup's thread; its address, or None if it was abandoned."""
-        if self.sender() is not self._worker or self._thread is None:
+    def _answered(self) -> DetectWorker | None:
+        """The lookup that just answered, if it is still the one asked for."""
+        worker = self.sender()
+        if not isinstance(worker, DetectWorker) or not self._lookups.is_current(worker):
             return None
-        thread = self._thread
-        self._thread = self._worker = None
-        thread.quit()
-        thread.wait()  # run() has returned: only the event loop is left to stop
-        return self._address
+        self._lookups.release(worker)
+        return worker
 
     @Slot(object)
     def _on_worker_found(self, detection: object) -> None:
-        address = self._finish()
-        if address is not None:
-            self.found.emit(address, detection)
+        worker = self._answered()
+        if worker is not None:
+            self.found.emit(worker.address, detection)
 
     @Slot(object)
     def _on_worker_failed(self, error: object) -> None:
-        address = self._finish()
-        if address is not None:
-            self.failed.emit(address, error)
+        worker = self._answered()
+        if worker is not None:
+            self.failed.emit(worker.address, error)

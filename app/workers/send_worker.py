@@ -20,7 +20,12 @@ from app.workers.base import Worker
 
 
 class SendWorker(Worker):
-    """Delivers outbox item ``item_id`` (or first queues ``draft`` for ``account``)."""
+    """Delivers outbox item ``item_id`` of ``account`` (or first queues ``draft`` for it).
+
+    ``account`` and ``quiet`` are for whoever reads the answer: which account's typed
+    password to forget when it is refused, and whether a background attempt's "someone
+    else is sending it" is news.
+    """
 
     queued = Signal(int)  # outbox item id, once the message is durable
     progress = Signal(int, int)  # bytes sent, bytes total
@@ -30,18 +35,20 @@ class SendWorker(Worker):
     def __init__(
         self,
         *,
+        account: str,
         item_id: int | None = None,
-        account: str | None = None,
         draft: Draft | None = None,
         password: str | None = None,
         paths: Paths | None = None,
         send: bool = True,
+        quiet: bool = False,
     ) -> None:
         super().__init__()
         if (item_id is None) == (draft is None):
-            raise ValueError("give either item_id or account and draft")
-        self.item_id = item_id
-        self._account = account
+            raise ValueError("give either item_id or draft")
+        self.item_id = item_id  # set on this worker's thread once a draft is queued
+        self.account = account
+        self.quiet = quiet
         self._draft = draft
         self._password = password
         self._paths = paths
@@ -59,6 +66,10 @@ class SendWorker(Worker):
             session = self._session
         if session is not None:
             session.cancel()
+
+    def abandon(self) -> None:
+        """On quit: stop before the final dot and leave the message queued for next time."""
+        self.cancel(requeue=True)
 
     def _on_session(self, session: SmtpSession) -> None:
         with self._lock:
@@ -85,7 +96,7 @@ class SendWorker(Worker):
     def _run(self, store: Store) -> None:
         if self.item_id is None:
             assert self._draft is not None
-            account = get_account(store, self._account)
+            account = get_account(store, self.account)
             self.item_id = queue_draft(store, account, self._draft, face="gui")
             self.queued.emit(self.item_id)
         with self._lock:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 
 from app.core.accounts.oauth2.config import OAuth2Settings
-from app.core.accounts.oauth2.flows import DeviceCode
 from app.core.accounts.oauth2.signin import SignInOptions, finish_sign_in, obtain_tokens
 from app.core.errors import RelayError
 from app.core.paths import Paths
@@ -46,11 +45,8 @@ class SignInWorker(Worker):
     def cancel(self) -> None:
         self._cancel.set()
 
-    def _show_code(self, code: DeviceCode) -> None:
-        self.device_code.emit(code)
-
     def work(self) -> None:
-        options = SignInOptions(show_code=self._show_code, cancel=self._cancel)
+        options = SignInOptions(show_code=self.device_code.emit, cancel=self._cancel)
         if self._timeout is not None:
             options.timeout = self._timeout
         try:

@@ -1,9 +1,9 @@
 """The account credential test on a background thread.
 
 ``TestWorker`` runs ``checks.run_test`` and speaks only through signals.
-``TestRunner`` lives in the GUI thread, owns the QThread and the worker while
-they run, re-emits the worker's signals there, and stops them without ever
-blocking on the network.
+``TestRunner`` lives in the GUI thread: it runs one test at a time on a ``WorkerPool``,
+passes on only the answers of the test it still listens to, and stops a test without
+ever blocking on the network.
 """
 
 from __future__ import annotations
@@ -18,14 +18,10 @@ from app.core.smtp.session import SmtpSession, Timeouts
 from app.core.smtp.transcript import Transcript
 from app.core.store import Store
 from app.qt import QObject, QThread, Signal, Slot
-from app.workers.base import park as _park
-from app.workers.base import parked as _parked
-from app.workers.base import wait_for_parked
-
-__all__ = ["TestRunner", "TestWorker", "_parked", "wait_for_parked"]
+from app.workers.base import Worker, WorkerPool
 
 
-class TestWorker(QObject):
+class TestWorker(Worker):
     """Runs one credential test; ``cancel`` may be called from any thread."""
 
     __test__ = False  # not a pytest test class despite the name
@@ -48,8 +44,7 @@ class TestWorker(QObject):
         self._session: SmtpSession | None = None
         self._cancelled = False
 
-    @Slot()
-    def run(self) -> None:
+    def work(self) -> None:
         """Run the test; always ends with ``finished``."""
         transcript = Transcript(on_line=self.line.emit)
         store: Store | None = None
@@ -102,28 +97,28 @@ class TestWorker(QObject):
 
 
 class TestRunner(QObject):
-    """Starts tests on a QThread and relays their signals in the GUI thread."""
+    """Runs one test at a time and passes on its signals in the GUI thread."""
 
     __test__ = False
 
-    line = Signal(object)
-    check = Signal(object)
-    finished = Signal(object)
+    line = Signal(object)  # app.core.smtp.transcript.TranscriptLine
+    check = Signal(object)  # app.core.setup.checks.CheckResult
+    finished = Signal(object)  # app.core.setup.checks.TestReport
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._thread: QThread | None = None
-        self._worker: TestWorker | None = None
+        self._tests = WorkerPool(self)
 
     @property
-    def thread(self) -> QThread | None:
+    def running_thread(self) -> QThread | None:
         """The running test's thread, if any (for shutdown checks and diagnostics)."""
-        return self._thread
+        workers = self._tests.workers()
+        return self._tests.thread_of(workers[0]) if workers else None
 
     @property
     def running(self) -> bool:
-        """True from ``start`` until the report has been relayed."""
-        return self._worker is not None
+        """True from ``start`` until the report has been passed on."""
+        return self._tests.busy
 
     def start(
         self,
@@ -134,53 +129,36 @@ class TestRunner(QObject):
         """Begin a test; the previous one must have finished."""
         if self.running:
             raise RuntimeError("a test is already running")
-        thread = QThread()  # no parent: its lifetime is managed here, not by a widget
-        thread.setObjectName(f"account-test-{account.name}")
         worker = TestWorker(account, password, timeouts)
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
         worker.line.connect(self._on_worker_line)
         worker.check.connect(self._on_worker_check)
         worker.finished.connect(self._on_worker_finished)
-        worker.finished.connect(thread.quit)
-        self._thread, self._worker = thread, worker
-        thread.start()
+        self._tests.start(worker, name=f"account-test-{account.name}")
 
     def cancel(self) -> None:
         """Ask the running test to stop; its (cancelled) report still arrives."""
-        if self._worker is not None:
-            self._worker.cancel()
+        for worker in self._tests.workers():
+            worker.cancel()
 
     def shutdown(self, wait_ms: int = 2000) -> None:
-        """Cancel, and wait for the thread briefly; a thread stuck longer is parked."""
-        thread, worker = self._thread, self._worker
-        if thread is None or worker is None:
-            return
-        self._thread = self._worker = None
-        worker.cancel()
-        for signal in (worker.line, worker.check, worker.finished):
-            signal.disconnect()
-        thread.quit()
-        if not thread.wait(wait_ms):
-            _park(thread, worker)
+        """Cancel without passing on the report, and wait for the thread briefly; a thread
+        stuck longer ends on its own."""
+        self._tests.shutdown(wait_ms)
 
     @Slot(object)
     def _on_worker_line(self, line: object) -> None:
-        if self.sender() is self._worker:
+        if self._tests.is_current(self.sender()):
             self.line.emit(line)
 
     @Slot(object)
     def _on_worker_check(self, result: object) -> None:
-        if self.sender() is self._worker:
+        if self._tests.is_current(self.sender()):
             self.check.emit(result)
 
     @Slot(object)
     def _on_worker_finished(self, report: object) -> None:
-        if self.sender() is not self._worker:
+        worker = self.sender()
+        if not isinstance(worker, TestWorker) or not self._tests.is_current(worker):
             return
-        thread = self._thread
-        self._thread = self._worker = None
-        if thread is not None:
-            thread.quit()
-            thread.wait()  # run() has returned: only the event loop is left to stop
+        self._tests.release(worker)  # not running any more when the report is read
         self.finished.emit(report)

@@ -13,7 +13,7 @@ from app.core.accounts.model import Account, PasswordMode
 from app.core.store import Store
 from app.qt import Qt, QtWidgets
 from app.ui.wizard.window import AccountWizard
-from app.workers import test_worker
+from app.workers import base as workers
 from tests.support.probing import closed_port
 from tests.support.smtp_servers import USERS, RunningServer
 
@@ -121,7 +121,7 @@ def test_fix_a_wrong_port_keeps_the_stored_password(
     assert (row["face"], row["account"], row["outcome"]) == ("gui", "work", "ok")
     assert row["detail"]["port"] == server.port and row["detail"]["password"] == "kept"
     assert row["detail"]["tested"] is True
-    assert test_worker.wait_for_parked(2000)
+    assert workers.wait_for_threads(2000)
 
 
 def test_a_new_password_replaces_the_stored_one(

@@ -238,9 +238,10 @@ def test_a_send_that_needs_sign_in_offers_it_in_one_click(
     controller = make_controller()
     controller.start()
     with qtbot.waitSignal(controller.service.problem, timeout=10_000) as problem:
-        controller.service.send_draft(
-            account, Draft(to=("bob@example.com",), subject="Waits", text="for the sign-in")
-        )
+        draft = Draft(to=("bob@example.com",), subject="Waits", text="for the sign-in")
+        worker = controller.service.prepare_draft(account, draft)
+        assert worker is not None
+        controller.service.start(worker)
     result, error = problem.args
     assert error.hint == "relaydesk account login mail"
     assert get_item(controller.store, result.item_id).state is State.RETRYING

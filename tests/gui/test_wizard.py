@@ -16,7 +16,7 @@ from app.core.store import Store
 from app.qt import QObject, Qt, QtCore, QtGui, QtWidgets, Slot
 from app.ui.wizard.widgets import window_hint
 from app.ui.wizard.window import AccountWizard
-from app.workers import test_worker
+from app.workers import base as workers
 from tests.support.smtp_servers import USERS, RunningServer
 
 pytestmark = pytest.mark.gui
@@ -33,8 +33,8 @@ def wizard(qtbot, relaydesk_home: Path) -> Iterator[AccountWizard]:
     qtbot.waitExposed(dialog)
     yield dialog
     dialog.reject()  # stops any test still running
-    assert dialog.test_page.runner.thread is None
-    assert not test_worker._parked
+    assert dialog.test_page.runner.running_thread is None
+    assert not workers.running_threads()
 
 
 def click(qtbot, wizard: AccountWizard, which: Button) -> None:
@@ -264,7 +264,7 @@ def _start_silent_test(qtbot, wizard, scripted_server) -> QtCore.QThread:
     qtbot.waitUntil(lambda: "connecting to" in page.transcript.toPlainText(), timeout=5000)
     qtbot.wait(200)  # now blocked waiting for the greeting
     assert page.runner.running and not wizard.button(Button.FinishButton).isEnabled()
-    thread = page.runner.thread
+    thread = page.runner.running_thread
     assert thread is not None and thread.isRunning()
     return thread
 

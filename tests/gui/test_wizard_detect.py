@@ -21,7 +21,7 @@ from app.core.setup.dns_lookup import SrvRecord
 from app.core.setup.probe import Prober
 from app.qt import Qt, QtWidgets
 from app.ui.wizard.window import AccountWizard
-from app.workers import test_worker
+from app.workers import base as workers
 from tests.support.probing import prober_for
 from tests.support.smtp_servers import RecordingHandler
 
@@ -91,7 +91,7 @@ def open_wizard(qtbot, relaydesk_home: Path) -> Iterator[Callable[..., AccountWi
     yield make
     for wizard in made:
         wizard.reject()
-    assert test_worker.wait_for_parked(3000)
+    assert workers.wait_for_threads(3000)
 
 
 def leave_address_page(qtbot, wizard: AccountWizard, email: str) -> None:
@@ -241,5 +241,5 @@ def test_moving_on_abandons_a_slow_lookup_without_waiting(qtbot, open_wizard) ->
     assert signal.args[0] == "alice@example.net"  # the abandoned answer never arrived
     assert wizard.server_page.found.text() == "No settings found"  # example.net: no MX here
     assert wizard.server_page.host.text() == ""
-    assert test_worker.wait_for_parked(3000)
+    assert workers.wait_for_threads(3000)
     assert sorted(answered) == ["alice@example.net", "alice@example.org"]

@@ -10,7 +10,8 @@ from app.core.store import Store
 from app.qt import QTimer, QtWidgets, Signal, Slot
 from app.ui.accounts.certificate_view import certificate_form, fingerprint_label
 from app.ui.widgets import StatusLine
-from app.workers.certificate_worker import CertificateFetcher
+from app.workers.base import WorkerPool
+from app.workers.certificate_worker import CertificateWorker
 
 FACE = "gui"
 
@@ -28,9 +29,7 @@ class CertificateDialog(QtWidgets.QDialog):
         self._store, self.account = store, account
         self.setWindowTitle(f"Certificate of “{account.name}” — Relaydesk")
         self.setMinimumWidth(600)
-        self.fetcher = CertificateFetcher(self)
-        self.fetcher.fetched.connect(self.on_fetcher_fetched)
-        self.fetcher.failed.connect(self.on_fetcher_failed)
+        self._fetches = WorkerPool(self)
         self.trust = trusted.trusted_for(account)
 
         self.summary = QtWidgets.QLabel()
@@ -95,14 +94,17 @@ class CertificateDialog(QtWidgets.QDialog):
     # -- slots ------------------------------------------------------------------
     @Slot()
     def on_check_clicked(self) -> None:
-        if self.fetcher.running:
+        if self._fetches.busy:
             return
         self.check.setEnabled(False)
         self.server_status.show_text(f"Connecting to {self.account.host}…")
-        self.fetcher.start(self.account)
+        worker = CertificateWorker(self.account)
+        worker.fetched.connect(self.on_fetch_fetched)
+        worker.failed.connect(self.on_fetch_failed)
+        self._fetches.start(worker, name="fetch-certificate")
 
     @Slot(object)
-    def on_fetcher_fetched(self, info: CertificateInfo) -> None:
+    def on_fetch_fetched(self, info: CertificateInfo) -> None:
         self.check.setEnabled(True)
         if self._server_form is not None:
             self._server_form.deleteLater()
@@ -130,7 +132,7 @@ class CertificateDialog(QtWidgets.QDialog):
         self.resize(max(self.width(), wanted.width()), max(self.height(), wanted.height()))
 
     @Slot(object)
-    def on_fetcher_failed(self, error: RelayError) -> None:
+    def on_fetch_failed(self, error: RelayError) -> None:
         self.check.setEnabled(True)
         self.server_status.show_text(f"{error.message} {error.hint}", "error")
 
@@ -164,5 +166,5 @@ class CertificateDialog(QtWidgets.QDialog):
         self.trust_removed.emit(self.account.name)
 
     def done(self, result: int) -> None:
-        self.fetcher.shutdown()
+        self._fetches.shutdown()  # a fetch ends within its 5-second timeout
         super().done(result)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from app.core.delivery.message import Attachment
 from app.core.errors import UnreadableFile
-from app.qt import Qt, QtCore, QtWidgets, Signal
+from app.qt import Qt, QtCore, QtGui, QtWidgets, Signal
 from app.ui import locale_format
 from app.ui.widgets import StatusLine
 
@@ -146,11 +146,11 @@ class AttachmentList(QtWidgets.QWidget):
         self.changed.emit()
 
 
-def accept_file_drags(event: QtCore.QEvent) -> bool:
+def accept_file_drags(event: QtGui.QDropEvent) -> bool:
     """For dragEnter/dragMove handlers: True when the drag holds local files."""
-    mime = event.mimeData()  # type: ignore[attr-defined]
+    mime = event.mimeData()
     if local_paths(mime):
-        event.setDropAction(Qt.DropAction.CopyAction)  # type: ignore[attr-defined]
+        event.setDropAction(Qt.DropAction.CopyAction)
         event.accept()
         return True
     event.ignore()

@@ -16,9 +16,10 @@ from app.ui.compose.attachments import AttachmentList, accept_file_drags, local_
 from app.ui.compose.drafts import DraftKeeping
 from app.ui.compose.prefill import Prefill
 from app.ui.compose.send_bar import SendBar
-from app.ui.compose.sending import SendJob, SendService
+from app.ui.compose.sending import SendService
 from app.ui.compose.writer import BodyEditor
 from app.ui.widgets import AddressField
+from app.workers.send_worker import SendWorker
 
 AUTOSAVE_MS = 1500  # a pause in typing this long saves the draft
 
@@ -34,7 +35,7 @@ class ComposeForm(DraftKeeping, QtWidgets.QWidget):
     ) -> None:
         super().__init__(parent)
         self._store, self._service = store, service
-        self._job: SendJob | None = None
+        self._sender: SendWorker | None = None
         self._replaces: int | None = None  # outbox item this draft supersedes once queued
         self._oversize_ok = False
         self._draft_id: int | None = None  # the row this form saves itself to
@@ -70,16 +71,18 @@ class ComposeForm(DraftKeeping, QtWidgets.QWidget):
         from_row = QtWidgets.QHBoxLayout()
         from_row.addWidget(self.account, 1)
         from_row.addWidget(self.add_account)
-        for text, field, layout in (
+        rows: tuple[tuple[str, QtWidgets.QWidget, QtWidgets.QWidget | QtWidgets.QLayout], ...]
+        rows = (
             ("Fro&m:", self.account, from_row),
             ("&To:", self.to.edit, self.to),
             ("&Cc:", self.cc.edit, self.cc),
             ("&Bcc:", self.bcc.edit, self.bcc),
             ("S&ubject:", self.subject, self.subject),
-        ):
+        )
+        for text, buddy, row in rows:
             label = QtWidgets.QLabel(text)
-            label.setBuddy(field)
-            form.addRow(label, layout)
+            label.setBuddy(buddy)
+            form.addRow(label, row)
         self.bar = SendBar()
         self.status, self.progress = self.bar.status, self.bar.progress
         self.send_button, self.cancel_button = self.bar.send_button, self.bar.cancel_button
@@ -144,7 +147,7 @@ class ComposeForm(DraftKeeping, QtWidgets.QWidget):
 
     @property
     def sending(self) -> bool:
-        return self._job is not None
+        return self._sender is not None
 
     def problem(self) -> str:
         """Why Send is disabled (empty when it is enabled)."""
@@ -231,15 +234,16 @@ class ComposeForm(DraftKeeping, QtWidgets.QWidget):
             return
         account = accounts.get_account(self._store, self.account.currentData())
         self.status.show_text("Preparing the message…")
-        job = self._service.send_draft(account, self.draft(), self)
-        if job is None:
+        worker = self._service.prepare_draft(account, self.draft(), self)
+        if worker is None:
             self.status.clear_text()
             return
-        self._job = job
-        job.queued.connect(self.on_job_queued)
-        job.progress.connect(self.on_job_progress)
-        job.finished.connect(self.on_job_finished)
-        job.failed.connect(self.on_job_failed)
+        self._sender = worker
+        worker.queued.connect(self.on_sender_queued)
+        worker.progress.connect(self.on_sender_progress)
+        worker.finished.connect(self.on_sender_finished)
+        worker.failed.connect(self.on_sender_failed)
+        self._service.start(worker)
         self._set_busy(True)
 
     def _confirm_oversize(self) -> None:
@@ -256,13 +260,13 @@ class ComposeForm(DraftKeeping, QtWidgets.QWidget):
 
     @Slot()
     def on_cancel_button_clicked(self) -> None:
-        if self._job is not None:
-            self._job.cancel()
+        if self._sender is not None:
+            self._sender.cancel()
             self.cancel_button.setEnabled(False)
             self.status.show_text("Cancelling…")
 
     @Slot(int)
-    def on_job_queued(self, item_id: int) -> None:
+    def on_sender_queued(self, item_id: int) -> None:
         self.forget_draft()  # the outbox holds it now
         if self._replaces is not None:
             self._discard(self._replaces)
@@ -275,11 +279,11 @@ class ComposeForm(DraftKeeping, QtWidgets.QWidget):
             self.status.show_text("Sending…")
 
     @Slot(int, int)
-    def on_job_progress(self, done: int, total: int) -> None:
+    def on_sender_progress(self, done: int, total: int) -> None:
         self.bar.show_progress(done, total)
 
     @Slot(object)
-    def on_job_finished(self, result: SendResult) -> None:
+    def on_sender_finished(self, result: SendResult) -> None:
         self._set_busy(False)
         if result.state is State.SENT:
             self.status.show_text(
@@ -300,7 +304,7 @@ class ComposeForm(DraftKeeping, QtWidgets.QWidget):
         self.finished.emit(result)
 
     @Slot(object)
-    def on_job_failed(self, error: RelayError) -> None:
+    def on_sender_failed(self, error: RelayError) -> None:
         self._set_busy(False)
         self._show_error(error, "Not sent.")
 
@@ -317,7 +321,7 @@ class ComposeForm(DraftKeeping, QtWidgets.QWidget):
 
     def _set_busy(self, busy: bool) -> None:
         if not busy:
-            self._job = None
+            self._sender = None
         for widget in (self.account, self.to, self.cc, self.bcc, self.subject, self.body):
             widget.setEnabled(not busy)
         self.attachments.setEnabled(not busy)

@@ -14,9 +14,10 @@ from app.qt import Qt, QtGui, QtWidgets, Slot
 from app.ui import locale_format
 from app.ui.compose.attachments import AttachmentList, accept_file_drags, local_paths
 from app.ui.compose.send_bar import SendBar
-from app.ui.compose.sending import SendJob, SendService
+from app.ui.compose.sending import SendService
 from app.ui.icons import app_icon
 from app.ui.widgets import AddressField
+from app.workers.send_worker import SendWorker
 
 
 class QuickSendDialog(QtWidgets.QDialog):
@@ -27,7 +28,7 @@ class QuickSendDialog(QtWidgets.QDialog):
     ) -> None:
         super().__init__(parent, Qt.WindowType.Dialog | Qt.WindowType.WindowStaysOnTopHint)
         self._store, self._service = store, service
-        self._job: SendJob | None = None
+        self._sender: SendWorker | None = None
         self.setWindowTitle("Quick send — Relaydesk")
         self.setWindowIcon(app_icon())
         self.setMinimumSize(420, 360)
@@ -88,7 +89,7 @@ class QuickSendDialog(QtWidgets.QDialog):
             reason = self.to.error.message
         elif not self.to.addresses:
             reason = "Add at least one recipient."
-        self.bar.set_ready(reason, self._job is not None)
+        self.bar.set_ready(reason, self._sender is not None)
 
     def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:  # noqa: N802
         accept_file_drags(event)
@@ -111,23 +112,24 @@ class QuickSendDialog(QtWidgets.QDialog):
             text=self.text.toPlainText(),
             attachments=self.attachments.attachments(),
         )
-        job = self._service.send_draft(account, draft, self)
-        if job is None:
+        worker = self._service.prepare_draft(account, draft, self)
+        if worker is None:
             return
-        self._job = job
-        job.progress.connect(self.on_job_progress)
-        job.finished.connect(self.on_job_finished)
-        job.failed.connect(self.on_job_failed)
+        self._sender = worker
+        worker.progress.connect(self.on_sender_progress)
+        worker.finished.connect(self.on_sender_finished)
+        worker.failed.connect(self.on_sender_failed)
+        self._service.start(worker)
         self.bar.set_busy(True, cancellable=False)
         self.status.show_text("Sending…")
         self._update_send_state()
 
     @Slot(int, int)
-    def on_job_progress(self, done: int, total: int) -> None:
+    def on_sender_progress(self, done: int, total: int) -> None:
         self.bar.show_progress(done, total)
 
     @Slot(object)
-    def on_job_finished(self, result: SendResult) -> None:
+    def on_sender_finished(self, result: SendResult) -> None:
         self._done()
         if result.state is State.SENT:
             self.status.show_text(
@@ -143,11 +145,11 @@ class QuickSendDialog(QtWidgets.QDialog):
             self.status.show_text(f"{result.error.message} {result.error.hint}{kept}", "error")
 
     @Slot(object)
-    def on_job_failed(self, error: RelayError) -> None:
+    def on_sender_failed(self, error: RelayError) -> None:
         self._done()
         self.status.show_text(f"{error.message} {error.hint}", "error")
 
     def _done(self) -> None:
-        self._job = None
+        self._sender = None
         self.bar.set_busy(False)
         self._update_send_state()

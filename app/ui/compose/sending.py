@@ -1,4 +1,9 @@
-"""The one send path of the GUI: compose, quick-send, outbox and the runner all use it."""
+"""The one send path of the GUI: compose, quick-send, outbox and the runner all use it.
+
+A window that follows its send connects its slots to the ``SendWorker`` itself (queued,
+progress, finished, failed) between ``prepare_draft`` and ``start``; this service hears
+the same signals and tells the rest of the application.
+"""
 
 from __future__ import annotations
 
@@ -12,56 +17,6 @@ from app.qt import QObject, QtWidgets, Signal, Slot
 from app.ui.accounts.password_prompt import PasswordCache, password_for
 from app.workers.base import WorkerPool
 from app.workers.send_worker import SendWorker
-
-
-class SendJob(QObject):
-    """One send as the GUI sees it; lives in the GUI thread and relays the worker's signals."""
-
-    queued = Signal(int)
-    progress = Signal(int, int)
-    finished = Signal(object)  # SendResult
-    failed = Signal(object)  # RelayError
-
-    def __init__(self, worker: SendWorker, account: str | None) -> None:
-        super().__init__()
-        self.worker = worker
-        self.account = account
-        self.item_id: int | None = worker.item_id
-        self.quiet = False  # a background attempt: "someone else is sending it" is no news
-        worker.queued.connect(self._on_worker_queued)
-        worker.progress.connect(self._on_worker_progress)
-        worker.finished.connect(self._on_worker_finished)
-        worker.failed.connect(self._on_worker_failed)
-
-    def cancel(self) -> None:
-        self.worker.cancel()
-
-    def detach(self) -> None:
-        """Stop relaying: after shutdown nobody is left to show a result."""
-        for signal in (
-            self.worker.queued,
-            self.worker.progress,
-            self.worker.finished,
-            self.worker.failed,
-        ):
-            signal.disconnect()
-
-    @Slot(int)
-    def _on_worker_queued(self, item_id: int) -> None:
-        self.item_id = item_id
-        self.queued.emit(item_id)
-
-    @Slot(int, int)
-    def _on_worker_progress(self, done: int, total: int) -> None:
-        self.progress.emit(done, total)
-
-    @Slot(object)
-    def _on_worker_finished(self, result: object) -> None:
-        self.finished.emit(result)
-
-    @Slot(object)
-    def _on_worker_failed(self, error: object) -> None:
-        self.failed.emit(error)
 
 
 class SendService(QObject):
@@ -78,40 +33,42 @@ class SendService(QObject):
         self._paths = paths
         self.passwords = PasswordCache()
         self._pool = WorkerPool(self)
-        self._jobs: list[SendJob] = []
         self.paused = False
 
     @property
     def busy(self) -> bool:
         return self._pool.busy
 
+    def _sends(self) -> list[SendWorker]:
+        return [w for w in self._pool.workers() if isinstance(w, SendWorker)]
+
     @property
     def preparing(self) -> bool:
         """A draft is being queued: its item id is not known yet."""
-        return any(job.item_id is None for job in self._jobs)
+        return any(worker.item_id is None for worker in self._sends())
 
     def active_items(self) -> set[int]:
-        return {job.item_id for job in self._jobs if job.item_id is not None}
+        return {worker.item_id for worker in self._sends() if worker.item_id is not None}
 
     def set_paused(self, paused: bool) -> None:
         self.paused = paused
         self.paused_changed.emit(paused)
 
-    def send_draft(
+    def prepare_draft(
         self, account: Account, draft: Draft, parent: QtWidgets.QWidget | None = None
-    ) -> SendJob | None:
-        """Queue ``draft`` and (unless paused) send it; None when the user cancelled."""
+    ) -> SendWorker | None:
+        """The worker that queues ``draft`` and (unless paused) sends it, not started yet;
+        None when the person cancelled the password prompt."""
         go, password = password_for(account, self.passwords, parent)
         if not go:
             return None
-        worker = SendWorker(
+        return SendWorker(
             account=account.name,
             draft=draft,
             password=password,
             paths=self._paths,
             send=not self.paused,
         )
-        return self._start(worker, account.name)
 
     def send_item(
         self,
@@ -120,7 +77,7 @@ class SendService(QObject):
         parent: QtWidgets.QWidget | None = None,
         *,
         quiet: bool = False,
-    ) -> SendJob | None:
+    ) -> SendWorker | None:
         """Send an outbox item now (after retry or when due); ``quiet``: no busy errors."""
         if item_id in self.active_items():
             return None
@@ -128,27 +85,31 @@ class SendService(QObject):
         go, password = password_for(account, self.passwords, parent)
         if not go:
             return None
-        worker = SendWorker(item_id=item_id, password=password, paths=self._paths)
-        job = self._start(worker, account_name)
-        job.quiet = quiet
-        return job
+        worker = SendWorker(
+            account=account_name,
+            item_id=item_id,
+            password=password,
+            paths=self._paths,
+            quiet=quiet,
+        )
+        self.start(worker)
+        return worker
 
-    def _start(self, worker: SendWorker, account: str) -> SendJob:
-        job = SendJob(worker, account)
-        job.queued.connect(self._on_job_queued)
-        job.finished.connect(self._on_job_finished)
-        job.failed.connect(self._on_job_failed)
-        worker.done.connect(self._on_worker_done)
-        self._jobs.append(job)
-        self._pool.start(worker, name=f"send-{account}")
-        return job
+    def start(self, worker: SendWorker) -> None:
+        """Run a worker from ``prepare_draft`` once the window has connected its slots."""
+        # Each receiver gets its own queued call; connected last, the service hears an
+        # outcome after the window, so when it announces one the window shows it already.
+        worker.queued.connect(self._on_worker_queued)
+        worker.finished.connect(self._on_worker_finished)
+        worker.failed.connect(self._on_worker_failed)
+        self._pool.start(worker, name=f"send-{worker.account}")
 
     @Slot(int)
-    def _on_job_queued(self, _item_id: int) -> None:
+    def _on_worker_queued(self, _item_id: int) -> None:
         self.outbox_changed.emit()
 
     @Slot(object)
-    def _on_job_finished(self, result: SendResult) -> None:
+    def _on_worker_finished(self, result: SendResult) -> None:
         if result.state is State.SENT:
             self.sent.emit(result)
         elif result.error is not None:
@@ -157,30 +118,21 @@ class SendService(QObject):
         self.outbox_changed.emit()
 
     @Slot(object)
-    def _on_job_failed(self, error: RelayError) -> None:
-        job = self.sender()
-        if isinstance(job, SendJob) and job.quiet and isinstance(error, UsageError):
+    def _on_worker_failed(self, error: RelayError) -> None:
+        worker = self.sender()
+        if isinstance(worker, SendWorker) and worker.quiet and isinstance(error, UsageError):
             return
         self._forget_rejected_password(error)
         self.problem.emit(None, error)
         self.outbox_changed.emit()
 
-    @Slot()
-    def _on_worker_done(self) -> None:
-        worker = self.sender()
-        self._jobs = [job for job in self._jobs if job.worker is not worker]
-
     def _forget_rejected_password(self, error: RelayError) -> None:
         """A refused "ask" password is asked again next time, not reused."""
-        job = self.sender()
-        if isinstance(error, AuthFailed | PasswordMissing) and isinstance(job, SendJob):
-            if job.account:
-                self.passwords.forget(job.account)
+        worker = self.sender()
+        if isinstance(error, AuthFailed | PasswordMissing) and isinstance(worker, SendWorker):
+            self.passwords.forget(worker.account)
 
     def shutdown(self) -> None:
-        """On quit: stop before the final dot (the item goes back to queued) and wait."""
-        for job in self._jobs:
-            job.detach()
-            job.worker.cancel(requeue=True)
+        """On quit: stop before the final dot (the item goes back to queued) and wait; no
+        answer reaches a window after this."""
         self._pool.shutdown()
-        self._jobs.clear()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 from app.core.delivery import history
 from app.core.delivery.history import HistoryEntry
@@ -12,6 +12,8 @@ from app.ui import locale_format
 
 PAGE = 200
 COLUMNS = ("Sent", "To", "Subject", "Account", "Size")
+Index: TypeAlias = QtCore.QModelIndex | QtCore.QPersistentModelIndex
+ROOT = QtCore.QModelIndex()  # the invisible root: every row of a table has it as parent
 
 
 def recipients_text(entry: HistoryEntry) -> str:
@@ -58,16 +60,16 @@ class HistoryModel(QtCore.QAbstractTableModel):
         return self._rows[row] if 0 <= row < len(self._rows) else None
 
     # -- Qt model API ------------------------------------------------------------
-    def rowCount(self, parent: QtCore.QModelIndex = QtCore.QModelIndex()) -> int:  # noqa: B008, N802
+    def rowCount(self, parent: Index = ROOT) -> int:
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent: QtCore.QModelIndex = QtCore.QModelIndex()) -> int:  # noqa: B008, N802
+    def columnCount(self, parent: Index = ROOT) -> int:
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def canFetchMore(self, parent: QtCore.QModelIndex) -> bool:  # noqa: N802
+    def canFetchMore(self, parent: Index) -> bool:  # noqa: N802
         return not parent.isValid() and self._more
 
-    def fetchMore(self, parent: QtCore.QModelIndex) -> None:  # noqa: N802
+    def fetchMore(self, parent: Index) -> None:  # noqa: N802
         if parent.isValid() or not self._more:
             return
         page = history.search(self._store, self._query, limit=PAGE, offset=len(self._rows))
@@ -85,7 +87,7 @@ class HistoryModel(QtCore.QAbstractTableModel):
             return COLUMNS[section]
         return None
 
-    def data(self, index: QtCore.QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= len(self._rows):
             return None
         entry = self._rows[index.row()]

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from app.core import autostart
 from app.core import settings as core_settings
 from app.core.accounts import model as accounts
 from app.core.delivery import background
 from app.core.errors import RelayError
+from app.core.settings import Value
 from app.core.store import Store
 from app.qt import QtWidgets
 
@@ -58,7 +58,7 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 
-def get(store: Store, key: str) -> Any:
+def get(store: Store, key: str) -> Value:
     """The typed value of one row (the default when never set)."""
     if key == DEFAULT_ACCOUNT:
         listed = accounts.list_accounts(store)
@@ -70,7 +70,7 @@ def get(store: Store, key: str) -> Any:
     return core_settings.get(store, key)
 
 
-def put(store: Store, key: str, value: Any) -> None:
+def put(store: Store, key: str, value: Value) -> None:
     """Persist one row."""
     if key == DEFAULT_ACCOUNT:
         if value:
@@ -141,7 +141,7 @@ class SettingsDialog(QtWidgets.QDialog):
             combo = QtWidgets.QComboBox()
             names = [account.name for account, _ in accounts.list_accounts(self._store)]
             combo.addItems(names)
-            combo.setCurrentText(value)
+            combo.setCurrentText(str(value))
             combo.setEnabled(bool(names))
             return combo
         if option.kind is bool:
@@ -174,7 +174,7 @@ class SettingsDialog(QtWidgets.QDialog):
         super().accept()
 
 
-def _value_of(editor: QtWidgets.QWidget) -> Any:
+def _value_of(editor: QtWidgets.QWidget) -> Value:
     if isinstance(editor, QtWidgets.QComboBox):
         return editor.currentText()
     if isinstance(editor, QtWidgets.QCheckBox):

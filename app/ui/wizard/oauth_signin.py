@@ -12,9 +12,9 @@ from app.core.accounts.oauth2.config import OAuth2Settings
 from app.core.accounts.oauth2.http import TokenSet
 from app.core.errors import Cancelled, ClientIdMissing, RelayError
 from app.core.paths import Paths
-from app.qt import QtCore, QThread, QtWidgets, Signal, Slot
+from app.qt import QtCore, QtWidgets, Signal, Slot
 from app.ui.wizard.widgets import MessageLabel, field_label, success_color
-from app.workers.base import park, parked
+from app.workers.base import WorkerPool
 from app.workers.signin_worker import SignInWorker
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ class SignInPanel(QtWidgets.QWidget):
         self._settings: OAuth2Settings | None = None
         self.tokens: TokenSet | None = None
         self._worker: SignInWorker | None = None
-        self._thread: QThread | None = None
+        self._signin = WorkerPool(self)  # its thread outlives a panel closed early
 
         self.intro = QtWidgets.QLabel()
         self.intro.setWordWrap(True)
@@ -134,14 +134,7 @@ class SignInPanel(QtWidgets.QWidget):
             "Waiting for you to finish signing in in the browser window that opened…"
         )
         self._set_busy(True)
-        thread = QThread()  # no parent: parked below, so it outlives a panel closed early
-        thread.setObjectName(f"signin-{self._account}")
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
-        worker.done.connect(thread.quit)
-        self._thread = thread
-        park(thread, worker)
-        thread.start()
+        self._signin.start(worker, name=f"signin-{self._account}")
 
     @Slot()
     def on_cancel_button_clicked(self) -> None:
@@ -196,13 +189,7 @@ class SignInPanel(QtWidgets.QWidget):
 
     def shutdown(self) -> None:
         """Cancel a running sign-in and wait for its thread (it ends within ~0.1 s)."""
-        if self._worker is not None:
-            self._worker.cancel()
-        if self._thread is not None:
-            self._thread.quit()
-            self._thread.wait()
-            parked[:] = [entry for entry in parked if entry[0] is not self._thread]
-            self._thread = None
+        self._signin.shutdown()
 
 
 class SignInAgainDialog(QtWidgets.QDialog):
