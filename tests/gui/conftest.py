@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from app.core.setup.detect import Detection
 from app.core.store import Store
 from app.ui.controller import Controller
 from app.workers import detect_worker
+from tests.support.keyring_guard import KeyringGuard
 from tests.support.smtp_servers import USERS, RunningServer
 
 USER = "alice@example.test"
@@ -62,6 +64,26 @@ def find_nothing(address: str) -> Detection:
 def offline_detection(monkeypatch: pytest.MonkeyPatch) -> None:
     """No GUI test looks a real domain up: the wizard's default lookup finds nothing."""
     monkeypatch.setattr(detect_worker, "default_detector", lambda: find_nothing)
+
+
+def _forget_keyring_answer() -> None:
+    module = sys.modules.get("app.workers.keyring_status")  # only once a window has asked
+    status = getattr(module, "_status", None)
+    if status is not None:
+        status.forget()
+
+
+@pytest.fixture(autouse=True)
+def keyring_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[KeyringGuard]:
+    """Every GUI test fails when the window calls the keyring on the GUI thread."""
+    guard = KeyringGuard()
+    guard.install(monkeypatch)
+    _forget_keyring_answer()  # each test has its own keyring (or none)
+    yield guard
+    _forget_keyring_answer()
+    if guard.offences:
+        listed = "\n  ".join(str(call) for call in guard.offences)
+        pytest.fail(f"the keyring was called on the GUI thread:\n  {listed}", pytrace=False)
 
 
 @pytest.fixture
