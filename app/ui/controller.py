@@ -111,6 +111,9 @@ class Controller(QObject):
 
         self.notifications = DesktopNotifications(self)
         self.notifications.clicked.connect(self.on_notification_clicked)
+        from app.workers.keyring_status import keyring_status
+
+        keyring_status().check()  # on a worker: the account windows need the answer later
         if self._run_outbox:
             self.runner.start()
         self.restore_drafts()

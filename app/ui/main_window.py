@@ -93,7 +93,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.compose = ComposeForm(store, service)
         self.history = HistoryView(store)
         self.outbox = OutboxView(store)
-        self.accounts = AccountsPage(store, service.passwords)
+        self.accounts = AccountsPage(store, service.passwords, paths=self.paths)
         for page in (self.compose, self.history, self.outbox, self.accounts):
             self.stack.addWidget(page)
         self.stack.setCurrentIndex(self.sidebar.currentRow())  # a click may have come first

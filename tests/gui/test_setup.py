@@ -139,7 +139,7 @@ def test_without_a_keyring_the_password_is_asked_each_time(
     qtbot, open_setup, server, no_keyring
 ) -> None:
     dialog = open_setup(finds(server))
-    assert dialog.keyring_note.isVisible()
+    qtbot.waitUntil(dialog.keyring_note.isVisible, timeout=2000)  # asked on a worker
     assert "ask for the password each time" in dialog.keyring_note.text()
     dialog.manual_toggle.click()
     qtbot.keyClicks(dialog.manual.ca_file, str(server.ca_file))

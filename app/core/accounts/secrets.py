@@ -88,6 +88,24 @@ def _unavailable(detail: str = "") -> KeyringUnavailable:
     )
 
 
+def _failed(error: Exception) -> KeyringUnavailable:
+    """What a failed keyring call means to the person.
+
+    Backends talk to another process (the Secret Service over D-Bus, KWallet, …): one that
+    went away mid-session raises OSError-like errors rather than KeyringError, and each is
+    the same news — the keyring did not do it.
+    """
+    if isinstance(error, keyring.errors.KeyringLocked):
+        return KeyringUnavailable(
+            "The system keyring is locked and was not unlocked (the unlock prompt was "
+            "dismissed or timed out).",
+            hint="Try again and unlock the keyring when your desktop asks, or choose to be "
+            "asked for the password each time (--ask-password).",
+            details={"backend": backend_name()},
+        )
+    return _unavailable(type(error).__name__)
+
+
 def ensure_keyring() -> None:
     """Raise KeyringUnavailable unless a safe keyring is active."""
     _backend()  # a backend that cannot load says so, by name
@@ -101,8 +119,8 @@ def store_password(account: str, password: str) -> None:
     remember_secret(password)
     try:
         keyring.set_password(SERVICE, account, password)
-    except keyring.errors.KeyringError as error:
-        raise _unavailable(type(error).__name__) from None
+    except Exception as error:  # any backend failure: see _failed
+        raise _failed(error) from None
 
 
 def get_password(account: str) -> str:
@@ -110,8 +128,8 @@ def get_password(account: str) -> str:
     ensure_keyring()
     try:
         password = keyring.get_password(SERVICE, account)
-    except keyring.errors.KeyringError as error:
-        raise _unavailable(type(error).__name__) from None
+    except Exception as error:  # any backend failure: see _failed
+        raise _failed(error) from None
     remember_secret(password)
     if password is None:
         raise PasswordMissing(
@@ -130,7 +148,7 @@ def delete_password(account: str) -> bool:
         keyring.delete_password(SERVICE, account)
     except keyring.errors.PasswordDeleteError:
         return False
-    except keyring.errors.KeyringError:
+    except Exception:  # the keyring went away or stayed locked: nothing was removed
         return False
     return True
 
@@ -148,8 +166,8 @@ def get_secret(key: str) -> str | None:
     ensure_keyring()
     try:
         value = keyring.get_password(SERVICE, key)
-    except keyring.errors.KeyringError as error:
-        raise _unavailable(type(error).__name__) from None
+    except Exception as error:  # any backend failure: see _failed
+        raise _failed(error) from None
     remember_secret(value if isinstance(value, str) else None)  # tokens too: never in a report
     return value if isinstance(value, str) else None
 

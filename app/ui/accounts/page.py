@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from app.core.accounts import changes as account_changes
 from app.core.accounts import model as accounts
 from app.core.accounts.model import Account, PasswordMode
 from app.core.accounts.oauth2 import config as oauth2_config
 from app.core.errors import RelayError
+from app.core.paths import Paths
 from app.core.setup import checks
 from app.core.setup.checks import TestReport
 from app.core.store import Store
 from app.qt import Qt, QtWidgets, Signal, Slot
 from app.ui.accounts.password_prompt import PasswordCache, password_for
 from app.ui.widgets import StatusLine, confirm, row_table
+from app.workers import account_worker
+from app.workers.base import Worker, WorkerPool
 from app.workers.test_worker import TestRunner
 
 # Security is part of Server ("smtp.example.com:587, STARTTLS"): at 800x600 every column shows.
@@ -42,10 +44,18 @@ class AccountsPage(QtWidgets.QWidget):
     changed = Signal()
 
     def __init__(
-        self, store: Store, passwords: PasswordCache, parent: QtWidgets.QWidget | None = None
+        self,
+        store: Store,
+        passwords: PasswordCache,
+        parent: QtWidgets.QWidget | None = None,
+        *,
+        paths: Paths | None = None,
     ) -> None:
         super().__init__(parent)
         self._store = store
+        self._paths = paths  # where the remover's own store connection opens
+        self._remover = WorkerPool(self)  # the keyring is written off the GUI thread
+        self._removing: str | None = None
         self._passwords = passwords
         self._wizard: QtWidgets.QDialog | None = None
         self._names: list[str] = []
@@ -188,8 +198,9 @@ class AccountsPage(QtWidgets.QWidget):
 
     def _update_buttons(self) -> None:
         chosen = self.selected() is not None
-        for button in (self.edit, self.default, self.identity, self.certificate, self.remove):
+        for button in (self.edit, self.default, self.identity, self.certificate):
             button.setEnabled(chosen)
+        self.remove.setEnabled(chosen and self._removing is None)
         self.test.setEnabled(chosen and not self.tests.running)
         name = self.selected()
         self.signin.setVisible(name is not None and name in self._signs_in)
@@ -325,14 +336,31 @@ class AccountsPage(QtWidgets.QWidget):
             name="remove-account",
         ):
             return
-        try:
-            account_changes.remove_account(self._store, name, face="gui")
-        except RelayError as error:
+        worker = account_worker.AccountWorker(account_worker.remove(name), paths=self._paths)
+        worker.failed.connect(self.on_remover_failed)
+        worker.done.connect(self.on_remover_done)
+        self._removing = name
+        self._update_buttons()
+        self.status.show_text(f"Removing “{name}” and its stored password…")
+        self._remover.start(worker, name=f"remove-{name}")
+
+    @Slot(object)
+    def on_remover_failed(self, error: RelayError) -> None:
+        if self._remover.is_current(self.sender()):
+            self._removing = None  # done: the reason stays on the status line
             self.status.show_text(f"{error.message} {error.hint}", "error")
+
+    @Slot()
+    def on_remover_done(self) -> None:
+        worker = self.sender()
+        if not self._remover.is_current(worker) or not isinstance(worker, Worker):
             return
-        self._passwords.forget(name)
+        self._remover.release(worker)
+        name, self._removing = self._removing, None
         self.reload()
-        self.status.show_text(f"Account “{name}” removed.", "ok")
+        if name is not None:  # removed (a failure has said why already)
+            self._passwords.forget(name)
+            self.status.show_text(f"Account “{name}” removed.", "ok")
         self.changed.emit()
 
     @Slot()
@@ -367,3 +395,4 @@ class AccountsPage(QtWidgets.QWidget):
 
     def shutdown(self) -> None:
         self.tests.shutdown()
+        self._remover.shutdown(2000)  # a keyring that does not answer never holds up quitting

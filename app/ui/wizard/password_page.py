@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from app.core.accounts import secrets
 from app.core.accounts.model import Account, PasswordMode
 from app.core.accounts.oauth2 import config as oauth2_config
 from app.core.accounts.oauth2.config import OAuth2Settings, from_preset
@@ -12,6 +11,7 @@ from app.qt import QtCore, QtGui, QtWidgets, Slot
 from app.ui.wizard.model import AccountDraft
 from app.ui.wizard.oauth_signin import SignInPanel, brand
 from app.ui.wizard.widgets import MessageLabel, field_label
+from app.workers.keyring_status import keyring_status
 
 _AUTH_BUTTON_TEXT = {
     "app_password": "&Create an app password…",
@@ -92,6 +92,12 @@ class PasswordPage(QtWidgets.QWizardPage):
         self.no_login.toggled.connect(self.on_no_login_toggled)
         self.store_keyring.toggled.connect(self.on_where_toggled)
         self.open_url.clicked.connect(self.on_open_url_clicked)
+        # Whether the keyring can store the password is asked on a worker (it may block).
+        self._keyring = keyring_status()
+        self._keyring.answered.connect(self.on_keyring_answered)
+        self._ask_chosen_for_them = False  # "ask each time" only because no keyring answered
+        self.store_keyring.clicked.connect(self.on_where_clicked)
+        self.ask_each_time.clicked.connect(self.on_where_clicked)
         self.copy_url.clicked.connect(self.on_copy_url_clicked)
 
     def first_field(self) -> QtWidgets.QWidget:
@@ -113,6 +119,7 @@ class PasswordPage(QtWidgets.QWizardPage):
             self.setSubTitle(f"The password {who} signs in with at {host}.")
         else:
             self.setSubTitle(f"No username was given, so {host} is used without signing in.")
+        self._keyring.check()  # answers on a worker; the page shows the last answer meanwhile
         generic = "Enter the password (or app password) you use for this mail account."
         self.guidance.setText(generic if preset.is_custom else (preset.notes or generic))
         self._url = preset.app_password_url or preset.help_url or ""
@@ -185,15 +192,29 @@ class PasswordPage(QtWidgets.QWizardPage):
             self._apply_keyring_state()
         self.completeChanged.emit()
 
+    @Slot(bool)
+    def on_keyring_answered(self, _usable: bool) -> None:
+        if not self.uses_signin():
+            self._apply_keyring_state()
+            self.on_no_login_toggled(self.no_login.isChecked())
+
     def _apply_keyring_state(self) -> None:
-        usable = secrets.keyring_usable()
-        self.store_keyring.setEnabled(usable)
-        if usable:
-            self.keyring_note.clear_problem()
-            if not self.ask_each_time.isChecked():
+        """Offer the keyring as the last answer says; until the first one, offer it and say
+        it is being checked (a box with no keyring answers within milliseconds)."""
+        usable = self._keyring.usable
+        self.store_keyring.setEnabled(usable is not False)
+        if usable is not False:
+            if usable is None:
+                self.keyring_note.show_note("Checking the system keyring…")
+            else:
+                self.keyring_note.clear_problem()
+            if self._ask_chosen_for_them or not self.ask_each_time.isChecked():
                 self.store_keyring.setChecked(True)
+                self._ask_chosen_for_them = False
             return
-        self.ask_each_time.setChecked(True)
+        if not self.ask_each_time.isChecked():
+            self.ask_each_time.setChecked(True)
+            self._ask_chosen_for_them = True
         self.keyring_note.show_problem(
             "No usable system keyring was found, so Relaydesk cannot store the password.",
             "You will be asked for it each time it is needed. To store it, start your "
@@ -259,7 +280,7 @@ class PasswordPage(QtWidgets.QWizardPage):
     def on_no_login_toggled(self, checked: bool) -> None:
         self.password.setEnabled(not checked)
         self.ask_each_time.setEnabled(not checked)
-        self.store_keyring.setEnabled(not checked and secrets.keyring_usable())
+        self.store_keyring.setEnabled(not checked and self._keyring.usable is not False)
         self._update_placeholder()
         self.completeChanged.emit()
 
@@ -267,6 +288,10 @@ class PasswordPage(QtWidgets.QWizardPage):
     def on_where_toggled(self, _checked: bool) -> None:
         self._update_placeholder()
         self.completeChanged.emit()
+
+    @Slot()
+    def on_where_clicked(self) -> None:
+        self._ask_chosen_for_them = False  # the person chose
 
     @Slot()
     def on_open_url_clicked(self) -> None:

@@ -8,7 +8,9 @@ Editing an account keeps the step-by-step wizard (app/ui/wizard/window.py).
 
 from __future__ import annotations
 
-from app.core.accounts import secrets
+from dataclasses import replace
+
+from app.core.accounts import changes as account_changes
 from app.core.accounts.model import Account, PasswordMode
 from app.core.delivery.addresses import validate_address
 from app.core.errors import InvalidAddress, RelayError
@@ -25,15 +27,18 @@ from app.ui.wizard.setup_widgets import (
     ManualSettings,
     ca_path,
     free_account_name,
-    store_new_account,
 )
 from app.ui.wizard.widgets import DiagnosisPanel, MessageLabel, success_color
-from app.workers import detect_worker
+from app.workers import account_worker, detect_worker
+from app.workers.base import Worker, WorkerPool
 from app.workers.detect_worker import Detector, DetectRunner
+from app.workers.keyring_status import keyring_status
 from app.workers.test_worker import TestRunner
 
 _FORM, _LOOKING, _TESTING, _PASSED, _FAILED = "form", "looking", "testing", "passed", "failed"
+_SAVING = "saving"
 _PRIMARY = {
+    _SAVING: "Saving…",
     _FORM: "&Continue",
     _LOOKING: "Finding settings…",
     _TESTING: "Testing…",
@@ -62,6 +67,8 @@ class SetupDialog(QtWidgets.QDialog):
         self.preset: Preset | None = None
         self.detector = DetectRunner(detector or detect_worker.default_detector(), self)
         self.tests = TestRunner(self)
+        self._saver = WorkerPool(self)  # stores the account off the GUI thread
+        self._stored: Account | None = None
         self._build()
         self.detector.found.connect(self.on_detector_found)
         self.detector.failed.connect(self.on_detector_failed)
@@ -112,7 +119,7 @@ class SetupDialog(QtWidgets.QDialog):
         self.save_problem = MessageLabel("Saving problem")
         self.primary = QtWidgets.QPushButton()
         self.primary.setDefault(True)
-        cancel = QtWidgets.QPushButton("Cancel")
+        cancel = self.cancel_button = QtWidgets.QPushButton("Cancel")
 
         self.form = QtWidgets.QFormLayout()
         self.form.addRow("Your &name:", self.from_name)
@@ -151,8 +158,18 @@ class SetupDialog(QtWidgets.QDialog):
         self.primary.clicked.connect(self.on_primary_clicked)
         cancel.clicked.connect(self.reject)
         self.diagnosis.fix_requested.connect(self.on_fix_requested)
-        self._keyring_usable = secrets.keyring_usable()
-        if not self._keyring_usable:
+        # Asked on a worker (the keyring may block); until it answers, the keyring is assumed.
+        keyring = keyring_status()
+        keyring.answered.connect(self.on_keyring_answered)
+        self.on_keyring_answered(keyring.usable is not False)
+        keyring.check()
+
+    @Slot(bool)
+    def on_keyring_answered(self, usable: bool) -> None:
+        self._keyring_usable = usable
+        if usable:
+            self.keyring_note.clear_problem()
+        else:
             self.keyring_note.show_problem(
                 "No system keyring was found: Relaydesk will ask for the password each time.",
                 "To store it, start your desktop's keyring (GNOME Keyring, KWallet).",
@@ -199,11 +216,13 @@ class SetupDialog(QtWidgets.QDialog):
     # -- state ----------------------------------------------------------------------
     def _set_state(self, state: str) -> None:
         self.state = state
-        busy = state in (_LOOKING, _TESTING)
+        busy = state in (_LOOKING, _TESTING, _SAVING)
         self.primary.setText(_PRIMARY[state])
         self.primary.setEnabled(not busy)
         for widget in (self.email, self.password, self.manual, self.from_name):
             widget.setEnabled(not busy)
+        self.cancel_button.setEnabled(state != _SAVING)
+        self.manual_toggle.setEnabled(state != _SAVING)
 
     def _fill_from_preset(self, preset: Preset, email: str) -> None:
         self.preset = preset
@@ -407,16 +426,62 @@ class SetupDialog(QtWidgets.QDialog):
 
     # -- saving and closing -----------------------------------------------------------
     def _save(self) -> None:
+        """Store the tested account on a worker: the keyring may wait for an unlock prompt."""
         account = self.report.account if self.report is not None else self.build_account()
-        try:
-            store_new_account(account, self.password.text() or None, tested=True)
-        except RelayError as error:
+        if account.password_mode is PasswordMode.KEYRING and not self._keyring_usable:
+            account = replace(account, password_mode=PasswordMode.ASK)  # it answered since
+        password = self.password.text() if account.password_mode is PasswordMode.KEYRING else ""
+        request = account_worker.AccountSave(
+            account=account,
+            secret=account_changes.Secrets(password=password or None),
+            detail={"tested": True, "setup": "one-page"},
+        )
+        worker = account_worker.AccountWorker(account_worker.save(request))
+        worker.succeeded.connect(self.on_saver_succeeded)
+        worker.failed.connect(self.on_saver_failed)
+        worker.done.connect(self.on_saver_done)
+        self._stored = None
+        self.save_problem.clear_problem()
+        self.status.setText(
+            "Saving… The password goes into the system keyring: if your desktop asks you "
+            "to unlock the keyring, do so."
+            if password
+            else "Saving…"
+        )
+        self.status.setStyleSheet("")
+        self._set_state(_SAVING)
+        self.adjustSize()  # the note wraps over two lines: make room for it
+        self._saver.start(worker, name=f"save-{account.name}")
+
+    @Slot(object)
+    def on_saver_succeeded(self, account: Account) -> None:
+        if self._saver.is_current(self.sender()):
+            self._stored = account
+
+    @Slot(object)
+    def on_saver_failed(self, error: RelayError) -> None:
+        if self._saver.is_current(self.sender()):
+            self.status.setText("The account was not saved.")
             self.save_problem.show_problem(error.message, error.hint)
+            self.adjustSize()
+
+    @Slot()
+    def on_saver_done(self) -> None:
+        worker = self.sender()
+        if not self._saver.is_current(worker) or not isinstance(worker, Worker):
             return
-        self.account_saved.emit(account.name)
+        self._saver.release(worker)
+        stored, self._stored = self._stored, None
+        if stored is None:  # the reason is shown; what was typed is still here: Done again
+            self._set_state(_PASSED)
+            self.primary.setFocus()
+            return
+        self.account_saved.emit(stored.name)
         self.accept()
 
     def done(self, result: int) -> None:
+        if self._saver.busy:
+            return  # closing now would hide whether the account was stored
         self.detector.abandon()
         if self.tests.running:
             self.tests.shutdown(2000)

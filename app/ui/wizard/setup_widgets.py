@@ -1,4 +1,4 @@
-"""Parts of the one-page setup: the manual settings (shown on demand) and the saving step."""
+"""Parts of the one-page setup: the manual settings (shown on demand), guidance, names."""
 
 from __future__ import annotations
 
@@ -6,15 +6,12 @@ import html
 from pathlib import Path
 
 from app.core.accounts import model as accounts
-from app.core.accounts import secrets
-from app.core.accounts.model import DEFAULT_PORTS, Account, PasswordMode, Security
+from app.core.accounts.model import DEFAULT_PORTS, Security
 from app.core.errors import NoSuchAccount
 from app.core.setup.presets import Link
 from app.core.store import Store
 from app.qt import Qt, QtCore, QtGui, QtWidgets, Slot
 from app.ui.wizard.pages import SECURITY_LABELS, account_name_for
-
-FACE = "gui"
 
 
 class ManualSettings(QtWidgets.QGroupBox):
@@ -119,28 +116,3 @@ def free_account_name(store: Store, email: str) -> str:
 def ca_path(text: str) -> str | None:
     text = text.strip()
     return str(Path(text).expanduser()) if text else None
-
-
-def store_new_account(account: Account, password: str | None, *, tested: bool) -> None:
-    """Add the account and its password (keyring), audited; nothing stays on failure."""
-    with Store.open() as store:
-        accounts.add_account(store, account)
-        if account.password_mode is PasswordMode.KEYRING and password:
-            try:
-                secrets.store_password(account.name, password)
-            except BaseException:
-                accounts.remove_account(store, account.name)
-                raise
-        store.audit(
-            face=FACE,
-            action="account_add",
-            outcome="ok",
-            account=account.name,
-            detail={
-                "host": account.host,
-                "port": account.port,
-                "preset": account.preset,
-                "tested": tested,
-                "setup": "one-page",
-            },
-        )

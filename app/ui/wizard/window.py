@@ -15,7 +15,6 @@ from app.core.accounts import changes as account_changes
 from app.core.accounts import model as accounts
 from app.core.accounts.credentials import FixedToken
 from app.core.accounts.model import Account, PasswordMode
-from app.core.accounts.oauth2.signin import finish_sign_in
 from app.core.errors import AccountExists, NoSuchAccount, RelayError
 from app.core.setup.checks import TestReport
 from app.core.setup.detect import Detection
@@ -28,10 +27,12 @@ from app.ui.wizard.model import Choices
 from app.ui.wizard.pages import AddressPage, ServerPage
 from app.ui.wizard.password_page import PasswordPage
 from app.ui.wizard.test_page import TestPage
-from app.workers import detect_worker
+from app.workers import account_worker, detect_worker
+from app.workers.base import Worker, WorkerPool
 from app.workers.detect_worker import Detector, DetectRunner
 
 FACE = "gui"
+Button = QtWidgets.QWizard.WizardButton
 _FIELD_PAGES = (AddressPage, ServerPage, PasswordPage)  # the pages where something is typed
 DETECT_PATIENCE_MS = 12_000  # after this the lookup is ignored and the person types
 
@@ -80,6 +81,9 @@ class AccountWizard(QtWidgets.QWizard):
         self.detector.failed.connect(self.on_detector_failed)
         self._patience.timeout.connect(self.on_patience_timeout)
         self.currentIdChanged.connect(self.on_current_id_changed)
+        self._saver = WorkerPool(self)  # stores the account off the GUI thread
+        self._stored: Account | None = None  # the saver's answer, until it is done
+        self._saved = False
         if account is not None:
             self._prefill(account, known_password)
 
@@ -284,58 +288,100 @@ class AccountWizard(QtWidgets.QWizard):
             )
 
     def save(self) -> bool:
-        """Store the account (and its password); False with the reason shown otherwise."""
+        """Finish pressed: True once the account is stored. Otherwise storing starts on a
+        worker (the keyring may wait for an unlock prompt) and the wizard says it is saving;
+        it closes when the account is stored, or stays open with the reason and everything
+        typed."""
+        if self._saved:
+            return True
+        if not self._saver.busy:
+            self._start_saving(self._save_request())
+        return False
+
+    def _save_request(self) -> account_worker.AccountSave:
         account = self.build_account()
-        try:
-            with Store.open() as store:
-                if self.original is None:
-                    self._store(store, account)
-                else:
-                    self._update(store, self.original, account)
-        except AccountExists as error:
-            self._show_on_address_page(error)
-            return False
-        except RelayError as error:
-            self.test_page.save_problem.show_problem(error.message, error.hint)
-            return False
-        self.account_saved.emit(account.name)
-        return True
-
-    def _store(self, store: Store, account: Account) -> None:
-        tested = self.test_page.report
-        password = self.password_page.password.text()
-        account_changes.create_account(
-            store,
-            account,
-            face=FACE,
-            secret=account_changes.Secrets(
-                password=password if account.password_mode is PasswordMode.KEYRING else None
-            ),
-            oauth2=self.password_page.signin_settings(),
-            detail={"tested": bool(tested and tested.ok)},
-        )
-        self._keep_sign_in(store, account)
-
-    def _keep_sign_in(self, store: Store, account: Account) -> None:
-        tokens = self.password_page.signin.tokens
-        if account.password_mode is PasswordMode.OAUTH2 and tokens is not None:
-            finish_sign_in(store, account.name, tokens, face=FACE)
-
-    def _update(self, store: Store, original: Account, account: Account) -> None:
         typed = self.password_page.password.text()
         tested = self.test_page.report
-        keep = account.password_mode is not PasswordMode.KEYRING or not typed
-        account_changes.update_account(
-            store,
-            original,
-            account,
-            face=FACE,
-            secret=account_changes.Secrets(password=None if keep else typed),
+        if self.original is None:
+            password = typed if account.password_mode is PasswordMode.KEYRING else None
+        else:
+            keep = account.password_mode is not PasswordMode.KEYRING or not typed
+            password = None if keep else typed
+        tokens = self.password_page.signin.tokens
+        return account_worker.AccountSave(
+            account=account,
+            original=self.original,
+            secret=account_changes.Secrets(password=password),
             oauth2=self.password_page.signin_settings(),
+            tokens=tokens if account.password_mode is PasswordMode.OAUTH2 else None,
             detail={"tested": bool(tested and tested.ok)},
         )
-        self._keep_sign_in(store, account)
-        self.password_changed = bool(typed) or account.password_mode is not original.password_mode
+
+    def _start_saving(self, request: account_worker.AccountSave) -> None:
+        worker = account_worker.AccountWorker(account_worker.save(request))
+        worker.succeeded.connect(self.on_saver_succeeded)
+        worker.failed.connect(self.on_saver_failed)
+        worker.done.connect(self.on_saver_done)
+        self._stored = None
+        self._show_saving(True)
+        self._saver.start(worker, name=f"save-{request.account.name}")
+
+    def _show_saving(self, saving: bool) -> None:
+        """While saving: say so, and let nothing change what is being saved."""
+        page = self.test_page
+        for widget in (page.retest, page.save_anyway, page.diagnosis):
+            widget.setEnabled(not saving)  # a new test or a fix would change what is saved
+        finish = "&Save changes" if self.original else "&Save account"
+        self.setButtonText(Button.FinishButton, "Saving…" if saving else finish)
+        self.button(Button.CancelButton).setEnabled(not saving)
+        if not saving:
+            shown = self.currentPage()
+            if shown is not None:
+                shown.completeChanged.emit()  # QWizard enables Back and Finish as it says
+            return
+        self.button(Button.FinishButton).setEnabled(False)
+        self.button(Button.BackButton).setEnabled(False)
+        if self.build_account().password_mode is PasswordMode.KEYRING:
+            self.test_page.save_problem.show_note(
+                "Saving… The password goes into the system keyring: if your desktop asks "
+                "you to unlock the keyring, do so."
+            )
+        else:
+            self.test_page.save_problem.show_note("Saving…")
+
+    @Slot(object)
+    def on_saver_succeeded(self, account: Account) -> None:
+        if self._saver.is_current(self.sender()):
+            self._stored = account
+
+    @Slot(object)
+    def on_saver_failed(self, error: RelayError) -> None:
+        if not self._saver.is_current(self.sender()):
+            return
+        if isinstance(error, AccountExists):
+            self.test_page.save_problem.clear_problem()
+            self._show_on_address_page(error)
+        else:
+            self.test_page.save_problem.show_problem(error.message, error.hint)
+
+    @Slot()
+    def on_saver_done(self) -> None:
+        worker = self.sender()
+        if not self._saver.is_current(worker) or not isinstance(worker, Worker):
+            return
+        self._saver.release(worker)
+        stored, self._stored = self._stored, None
+        if stored is None:  # failed: the reason is shown, everything typed is still here
+            self._show_saving(False)
+            return
+        self._saved = True
+        self.test_page.save_problem.clear_problem()
+        if self.original is not None:
+            self.password_changed = bool(self.password_page.password.text()) or (
+                stored.password_mode is not self.original.password_mode
+            )
+        self.account_saved.emit(stored.name)
+        self.accept()  # QWizard asks the last page again: save() now says it is stored
 
     def _show_on_address_page(self, error: RelayError) -> None:
         while self.currentPage() is not self.address_page:
@@ -345,7 +391,12 @@ class AccountWizard(QtWidgets.QWizard):
     # -- closing ------------------------------------------------------------------
 
     def done(self, result: int) -> None:
-        """Stop a running test before the window goes away (never blocks on a socket)."""
+        """Stop a running test before the window goes away (never blocks on a socket).
+
+        While the account is being saved the wizard stays open (Esc and the window's close
+        button included): closing it would hide whether the account was stored."""
+        if self._saver.busy:
+            return
         if result != QtWidgets.QDialog.DialogCode.Accepted:
             self.test_page.stop_test()
         super().done(result)  # QWizard validates (and so saves) the last page in here
