@@ -1,4 +1,5 @@
-"""ui_stall: the longest GUI event-loop stall during a 25 MB GUI send and a hanging connect."""
+"""ui_stall: the longest GUI event-loop stall during a 25 MB GUI send, a hanging connect, and
+an account save while the keyring answers slowly (bench/keyring_stall.py)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from app.core.smtp.session import SmtpSession
 from app.core.store import Store
 from app.qt import Qt, QTimer
 from app.ui.compose.sending import SendService
+from bench import keyring_stall
 from bench.gui import application, wait_until
 from tests.support import smtp_servers
 from tests.support.fast_server import fast_controller
@@ -163,6 +165,7 @@ def run() -> list[str]:
                     lambda: send_on_gui_thread(silent, b"Subject: hi\r\n\r\nhi\r\n"),
                     lines,
                 )
+            keyring_stall.measure(paths, store, _measure, lines)
             received = [len(m.data) for m in server.messages]
             lines.append(f"server received {len(received)} messages of {received} bytes")
         finally:
