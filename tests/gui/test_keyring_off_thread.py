@@ -214,6 +214,37 @@ def test_one_page_setup_saves_on_a_worker(
     assert len(rows) == 1 and rows[0]["face"] == "gui"
 
 
+def test_one_page_setup_keeps_what_was_typed_when_the_keyring_stays_locked(
+    qtbot, relaydesk_home: Path, server, secret_service, keyring_guard: KeyringGuard
+) -> None:
+    from app.ui.wizard.setup_dialog import SetupDialog
+
+    dialog = SetupDialog(detector=finds(server))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.manual_toggle.click()
+    qtbot.keyClicks(dialog.manual.ca_file, str(server.ca_file))
+    dialog.manual_toggle.click()
+    type_in(qtbot, dialog, "Alice", "alice@corp.example.com", USERS[LOGIN])
+    with qtbot.waitSignal(dialog.tests.finished, timeout=15_000):
+        qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
+
+    def dismissed(function: str) -> None:
+        if function == "set_password":
+            raise keyring.errors.KeyringLocked("Failed to unlock the collection!")
+
+    keyring_guard.slow = dismissed
+    qtbot.keyClick(dialog.primary, Qt.Key.Key_Return)  # Done
+    qtbot.waitUntil(dialog.save_problem.isVisible)
+    assert "keyring is locked" in dialog.save_problem.text()
+    assert dialog.status.text() == "The account was not saved."
+    assert dialog.isVisible() and dialog.password.text() == USERS[LOGIN]
+    assert dialog.primary.isEnabled() and dialog.primary.text() == "&Done"
+    assert stored_names() == []
+    _shot(dialog, "4-setup-keyring-failed")
+
+
 def test_one_page_setup_without_a_keyring_offers_ask_each_time_at_once(
     qtbot, relaydesk_home: Path, no_keyring, keyring_guard: KeyringGuard
 ) -> None:

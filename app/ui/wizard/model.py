@@ -71,5 +71,6 @@ class AccountDraft(Protocol):
         ...
 
     def save(self) -> bool:
-        """Store the account; False with the reason shown otherwise."""
+        """True once the account is stored; otherwise storing starts (on a worker) and the
+        wizard closes itself when it is done, or shows why not."""
         ...
