@@ -197,3 +197,38 @@ def test_the_smtp_protocol_core_does_no_io() -> None:
         modules = imported_modules(APP / "core" / "smtp" / name)
         io = {"socket", "ssl", "select", "smtplib", "threading", "app.core.smtp.transport"}
         assert not modules & io, f"{name} imports {modules & io}"
+
+
+# What reaches the keyring (a D-Bus call that may wait for an unlock prompt, or 25 s for
+# a Secret Service that does not answer): windows hand these to a worker, never call them.
+_KEYRING_MODULES = ("keyring", "app.core.accounts.secrets", "app.core.accounts.oauth2.tokens")
+_KEYRING_CALLS = {
+    "create_account",
+    "update_account",
+    "remove_account",
+    "finish_sign_in",
+    "keyring_usable",
+    "ensure_keyring",
+    "store_password",
+    "get_password",
+    "delete_password",
+    "access_token",
+}
+
+
+def test_windows_leave_the_keyring_to_workers() -> None:
+    """tests/gui's keyring guard catches the flows the tests drive; this catches the rest."""
+    for path in (APP / "ui").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found = {a.name for a in node.names if a.name.startswith(_KEYRING_MODULES)}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                full = {f"{node.module}.{a.name}" for a in node.names}
+                found = {n for n in full if n.startswith(_KEYRING_MODULES)}
+                found |= {a.name for a in node.names} & _KEYRING_CALLS
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                found = {node.func.attr} & _KEYRING_CALLS
+            else:
+                continue
+            assert not found, f"{path.relative_to(REPO)}:{node.lineno} {sorted(found)}"
