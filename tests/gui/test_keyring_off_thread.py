@@ -355,3 +355,19 @@ def test_first_launch_settings_and_send_read_the_keyring_on_workers(
         qtbot.mouseClick(form.send_button, Qt.MouseButton.LeftButton)
     assert len(server.messages) == 1
     assert keyring_guard.off_thread("get_password")  # the send worker read the password
+
+
+def test_the_keyring_answer_is_remembered_but_a_no_is_asked_again(
+    qtbot, no_keyring, keyring_guard: KeyringGuard
+) -> None:
+    from app.workers.keyring_status import KeyringStatus
+
+    status = KeyringStatus()
+    with qtbot.waitSignal(status.answered, timeout=5000) as answer:
+        status.check()
+    assert answer.args == [False] and status.usable is False
+    status.check()  # the person may have started their keyring meanwhile
+    assert status.usable is None
+    qtbot.waitUntil(lambda: status.usable is False)
+    assert all(not call.on_gui_thread for call in keyring_guard.calls)
+    status.forget()

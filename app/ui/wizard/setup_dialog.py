@@ -161,8 +161,8 @@ class SetupDialog(QtWidgets.QDialog):
         # Asked on a worker (the keyring may block); until it answers, the keyring is assumed.
         keyring = keyring_status()
         keyring.answered.connect(self.on_keyring_answered)
-        self.on_keyring_answered(keyring.usable is not False)
         keyring.check()
+        self.on_keyring_answered(keyring.usable is not False)
 
     @Slot(bool)
     def on_keyring_answered(self, usable: bool) -> None:
