@@ -21,7 +21,11 @@ class KeyringProbe(Worker):
     def work(self) -> None:
         from app.core.accounts import secrets  # keyring loads here, not at window startup
 
-        self.answered.emit(secrets.keyring_usable())
+        try:
+            usable = secrets.keyring_usable()
+        except Exception:  # a backend that fails while loading cannot store anything
+            usable = False
+        self.answered.emit(usable)
 
 
 class KeyringStatus(QObject):
@@ -32,6 +36,7 @@ class KeyringStatus(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.usable: bool | None = None
+        self._asking = False  # a question is on its way (its thread may outlive the answer)
         self._pool = WorkerPool(self)
 
     def check(self) -> None:
@@ -39,8 +44,9 @@ class KeyringStatus(QObject):
         stands, but a "no" does not: the person may have started their keyring since."""
         if self.usable is False:
             self.usable = None
-        if self._pool.busy:
+        if self._asking:
             return
+        self._asking = True
         probe = KeyringProbe()
         probe.answered.connect(self.on_probe_answered)
         probe.done.connect(self.on_probe_done)
@@ -50,17 +56,19 @@ class KeyringStatus(QObject):
         """Drop the answer and any question on its way (the session's keyring changed)."""
         self._pool.shutdown(ABANDON_WAIT_MS)
         self.usable = None
+        self._asking = False
 
     @Slot(bool)
     def on_probe_answered(self, usable: bool) -> None:
         if self._pool.is_current(self.sender()):
+            self._asking = False
             self.usable = usable
             self.answered.emit(usable)
 
     @Slot()
     def on_probe_done(self) -> None:
         probe = self.sender()
-        if isinstance(probe, Worker):
+        if self._pool.is_current(probe) and isinstance(probe, Worker):
             self._pool.release(probe)
 
 
