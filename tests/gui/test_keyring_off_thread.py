@@ -120,6 +120,25 @@ def test_while_saving_the_wizard_says_so_and_stays_responsive(
     assert keyring.get_password("relaydesk", "work") == USERS[LOGIN]
 
 
+def test_until_the_keyring_answers_the_password_page_offers_it_and_says_so(
+    qtbot, wizard: AccountWizard, server: RunningServer, keyring_guard: KeyringGuard
+) -> None:
+    answering = threading.Event()
+    keyring_guard.slow = lambda function: answering.wait(10) if function == "get_keyring" else None
+    fill_address(qtbot, wizard, "alice@example.com")
+    fill_server(qtbot, wizard, server, security="starttls")
+    page = wizard.password_page
+    assert (
+        page.keyring_note.isVisible() and "Checking the system keyring" in page.keyring_note.text()
+    )
+    assert page.store_keyring.isEnabled() and page.store_keyring.isChecked()
+    assert page.ask_each_time.isEnabled()  # the other choice is there at once
+    _shot(wizard, "0-password-page-checking")
+    answering.set()
+    qtbot.waitUntil(lambda: not page.keyring_note.isVisible())
+    assert page.store_keyring.isChecked()
+
+
 def test_a_dismissed_unlock_prompt_keeps_everything_typed(
     qtbot, wizard: AccountWizard, server: RunningServer, keyring_guard: KeyringGuard
 ) -> None:

@@ -53,7 +53,7 @@ class KeyringGuard:
     def _wrap(self, name: str, original: Callable[..., Any]) -> Callable[..., Any]:
         def guarded(*args: Any, **kwargs: Any) -> Any:
             self._record(name, sys._getframe(1))
-            if self.slow is not None and name != "get_keyring":
+            if self.slow is not None:
                 self.slow(name)
             return original(*args, **kwargs)
 
