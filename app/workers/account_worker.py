@@ -4,7 +4,8 @@ Each change writes the keyring (a password, OAuth2 tokens, a client secret), and
 GNOME the first keyring access may wait for an "unlock keyring" prompt, or for 25 s
 on a Secret Service that does not answer. ``AccountWorker`` runs one core use case
 (``app.core.accounts.changes``) on its own thread with its own store connection and
-speaks only through signals; the window shows that it is busy meanwhile.
+speaks only through signals; ``AccountChanges`` runs it for a window, which shows that
+it is busy meanwhile.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from app.core.accounts.oauth2.signin import finish_sign_in
 from app.core.errors import RelayError
 from app.core.paths import Paths
 from app.core.store import Store
-from app.qt import Signal
-from app.workers.base import Worker
+from app.qt import QObject, Signal, Slot
+from app.workers.base import Worker, WorkerPool
 
 FACE = "gui"
 Job = Callable[[Store], object]
@@ -115,3 +116,62 @@ class AccountWorker(Worker):
             )
             return
         self.succeeded.emit(result)
+
+
+class AccountChanges(QObject):
+    """A window's account changes, one at a time, each on an ``AccountWorker``.
+
+    ``succeeded(result)`` or ``failed(RelayError)`` comes once per change, after its thread
+    has ended, so the window may close (or start the next change) in its slot.
+    """
+
+    succeeded = Signal(object)
+    failed = Signal(object)
+
+    def __init__(self, parent: QObject | None = None, *, paths: Paths | None = None) -> None:
+        super().__init__(parent)
+        self._paths = paths
+        self._pool = WorkerPool(self)
+        self._outcome: tuple[bool, object] | None = None
+
+    @property
+    def busy(self) -> bool:
+        """True from ``start`` until the answer has been given."""
+        return self._pool.busy
+
+    def start(self, job: Job, name: str) -> None:
+        """Run ``job`` (see ``save`` and ``remove``) unless a change is running already."""
+        if self.busy:
+            return
+        worker = AccountWorker(job, paths=self._paths)
+        worker.succeeded.connect(self.on_worker_succeeded)
+        worker.failed.connect(self.on_worker_failed)
+        worker.done.connect(self.on_worker_done)
+        self._outcome = None
+        self._pool.start(worker, name=name)
+
+    def shutdown(self, wait_ms: int | None = None) -> None:
+        """Stop listening; a keyring call that still blocks ends on its own thread."""
+        self._pool.shutdown(wait_ms)
+
+    @Slot(object)
+    def on_worker_succeeded(self, result: object) -> None:
+        if self._pool.is_current(self.sender()):
+            self._outcome = (True, result)
+
+    @Slot(object)
+    def on_worker_failed(self, error: RelayError) -> None:
+        if self._pool.is_current(self.sender()):
+            self._outcome = (False, error)
+
+    @Slot()
+    def on_worker_done(self) -> None:
+        worker = self.sender()
+        if not self._pool.is_current(worker) or not isinstance(worker, Worker):
+            return
+        self._pool.release(worker)
+        outcome, self._outcome = self._outcome, None
+        if outcome is None:  # work() always answers; this only guards against a bug
+            outcome = (False, RelayError("The account change ended without an answer."))
+        ok, value = outcome
+        (self.succeeded if ok else self.failed).emit(value)

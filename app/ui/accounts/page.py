@@ -14,7 +14,6 @@ from app.qt import Qt, QtWidgets, Signal, Slot
 from app.ui.accounts.password_prompt import PasswordCache, password_for
 from app.ui.widgets import StatusLine, confirm, row_table
 from app.workers import account_worker
-from app.workers.base import Worker, WorkerPool
 from app.workers.test_worker import TestRunner
 
 # Security is part of Server ("smtp.example.com:587, STARTTLS"): at 800x600 every column shows.
@@ -53,9 +52,9 @@ class AccountsPage(QtWidgets.QWidget):
     ) -> None:
         super().__init__(parent)
         self._store = store
-        self._paths = paths  # where the remover's own store connection opens
-        self._remover = WorkerPool(self)  # the keyring is written off the GUI thread
-        self._removing: str | None = None
+        self._remover = account_worker.AccountChanges(self, paths=paths)  # keyring: off-thread
+        self._remover.succeeded.connect(self.on_remover_succeeded)
+        self._remover.failed.connect(self.on_remover_failed)
         self._passwords = passwords
         self._wizard: QtWidgets.QDialog | None = None
         self._names: list[str] = []
@@ -200,7 +199,7 @@ class AccountsPage(QtWidgets.QWidget):
         chosen = self.selected() is not None
         for button in (self.edit, self.default, self.identity, self.certificate):
             button.setEnabled(chosen)
-        self.remove.setEnabled(chosen and self._removing is None)
+        self.remove.setEnabled(chosen and not self._remover.busy)
         self.test.setEnabled(chosen and not self.tests.running)
         name = self.selected()
         self.signin.setVisible(name is not None and name in self._signs_in)
@@ -336,32 +335,22 @@ class AccountsPage(QtWidgets.QWidget):
             name="remove-account",
         ):
             return
-        worker = account_worker.AccountWorker(account_worker.remove(name), paths=self._paths)
-        worker.failed.connect(self.on_remover_failed)
-        worker.done.connect(self.on_remover_done)
-        self._removing = name
-        self._update_buttons()
         self.status.show_text(f"Removing “{name}” and its stored password…")
-        self._remover.start(worker, name=f"remove-{name}")
+        self._remover.start(account_worker.remove(name), name=f"remove-{name}")
+        self._update_buttons()
+
+    @Slot(object)
+    def on_remover_succeeded(self, result: tuple[Account, bool]) -> None:
+        name = result[0].name
+        self._passwords.forget(name)
+        self.reload()
+        self.status.show_text(f"Account “{name}” removed.", "ok")
+        self.changed.emit()
 
     @Slot(object)
     def on_remover_failed(self, error: RelayError) -> None:
-        if self._remover.is_current(self.sender()):
-            self._removing = None  # done: the reason stays on the status line
-            self.status.show_text(f"{error.message} {error.hint}", "error")
-
-    @Slot()
-    def on_remover_done(self) -> None:
-        worker = self.sender()
-        if not self._remover.is_current(worker) or not isinstance(worker, Worker):
-            return
-        self._remover.release(worker)
-        name, self._removing = self._removing, None
         self.reload()
-        if name is not None:  # removed (a failure has said why already)
-            self._passwords.forget(name)
-            self.status.show_text(f"Account “{name}” removed.", "ok")
-        self.changed.emit()
+        self.status.show_text(f"{error.message} {error.hint}", "error")
 
     @Slot()
     def on_certificate_clicked(self) -> None:

@@ -30,7 +30,6 @@ from app.ui.wizard.setup_widgets import (
 )
 from app.ui.wizard.widgets import DiagnosisPanel, MessageLabel, success_color
 from app.workers import account_worker, detect_worker
-from app.workers.base import Worker, WorkerPool
 from app.workers.detect_worker import Detector, DetectRunner
 from app.workers.keyring_status import keyring_status
 from app.workers.test_worker import TestRunner
@@ -67,8 +66,9 @@ class SetupDialog(QtWidgets.QDialog):
         self.preset: Preset | None = None
         self.detector = DetectRunner(detector or detect_worker.default_detector(), self)
         self.tests = TestRunner(self)
-        self._saver = WorkerPool(self)  # stores the account off the GUI thread
-        self._stored: Account | None = None
+        self._saver = account_worker.AccountChanges(self)  # the keyring is written off-thread
+        self._saver.succeeded.connect(self.on_saver_succeeded)
+        self._saver.failed.connect(self.on_saver_failed)
         self._build()
         self.detector.found.connect(self.on_detector_found)
         self.detector.failed.connect(self.on_detector_failed)
@@ -436,11 +436,6 @@ class SetupDialog(QtWidgets.QDialog):
             secret=account_changes.Secrets(password=password or None),
             detail={"tested": True, "setup": "one-page"},
         )
-        worker = account_worker.AccountWorker(account_worker.save(request))
-        worker.succeeded.connect(self.on_saver_succeeded)
-        worker.failed.connect(self.on_saver_failed)
-        worker.done.connect(self.on_saver_done)
-        self._stored = None
         self.save_problem.clear_problem()
         self.status.setText(
             "Saving… The password goes into the system keyring: if your desktop asks you "
@@ -451,33 +446,21 @@ class SetupDialog(QtWidgets.QDialog):
         self.status.setStyleSheet("")
         self._set_state(_SAVING)
         self.adjustSize()  # the note wraps over two lines: make room for it
-        self._saver.start(worker, name=f"save-{account.name}")
+        self._saver.start(account_worker.save(request), name=f"save-{account.name}")
 
     @Slot(object)
-    def on_saver_succeeded(self, account: Account) -> None:
-        if self._saver.is_current(self.sender()):
-            self._stored = account
+    def on_saver_succeeded(self, stored: Account) -> None:
+        self.account_saved.emit(stored.name)
+        self.accept()
 
     @Slot(object)
     def on_saver_failed(self, error: RelayError) -> None:
-        if self._saver.is_current(self.sender()):
-            self.status.setText("The account was not saved.")
-            self.save_problem.show_problem(error.message, error.hint)
-            self.adjustSize()
-
-    @Slot()
-    def on_saver_done(self) -> None:
-        worker = self.sender()
-        if not self._saver.is_current(worker) or not isinstance(worker, Worker):
-            return
-        self._saver.release(worker)
-        stored, self._stored = self._stored, None
-        if stored is None:  # the reason is shown; what was typed is still here: Done again
-            self._set_state(_PASSED)
-            self.primary.setFocus()
-            return
-        self.account_saved.emit(stored.name)
-        self.accept()
+        """The reason is shown; what was typed is still here: Done tries again."""
+        self.status.setText("The account was not saved.")
+        self.save_problem.show_problem(error.message, error.hint)
+        self._set_state(_PASSED)
+        self.primary.setFocus()
+        self.adjustSize()
 
     def done(self, result: int) -> None:
         if self._saver.busy:

@@ -28,7 +28,6 @@ from app.ui.wizard.pages import AddressPage, ServerPage
 from app.ui.wizard.password_page import PasswordPage
 from app.ui.wizard.test_page import TestPage
 from app.workers import account_worker, detect_worker
-from app.workers.base import Worker, WorkerPool
 from app.workers.detect_worker import Detector, DetectRunner
 
 FACE = "gui"
@@ -81,8 +80,9 @@ class AccountWizard(QtWidgets.QWizard):
         self.detector.failed.connect(self.on_detector_failed)
         self._patience.timeout.connect(self.on_patience_timeout)
         self.currentIdChanged.connect(self.on_current_id_changed)
-        self._saver = WorkerPool(self)  # stores the account off the GUI thread
-        self._stored: Account | None = None  # the saver's answer, until it is done
+        self._saver = account_worker.AccountChanges(self)  # the keyring is written off-thread
+        self._saver.succeeded.connect(self.on_saver_succeeded)
+        self._saver.failed.connect(self.on_saver_failed)
         self._saved = False
         if account is not None:
             self._prefill(account, known_password)
@@ -318,13 +318,8 @@ class AccountWizard(QtWidgets.QWizard):
         )
 
     def _start_saving(self, request: account_worker.AccountSave) -> None:
-        worker = account_worker.AccountWorker(account_worker.save(request))
-        worker.succeeded.connect(self.on_saver_succeeded)
-        worker.failed.connect(self.on_saver_failed)
-        worker.done.connect(self.on_saver_done)
-        self._stored = None
         self._show_saving(True)
-        self._saver.start(worker, name=f"save-{request.account.name}")
+        self._saver.start(account_worker.save(request), name=f"save-{request.account.name}")
 
     def _show_saving(self, saving: bool) -> None:
         """While saving: say so, and let nothing change what is being saved."""
@@ -350,30 +345,7 @@ class AccountWizard(QtWidgets.QWizard):
             self.test_page.save_problem.show_note("Saving…")
 
     @Slot(object)
-    def on_saver_succeeded(self, account: Account) -> None:
-        if self._saver.is_current(self.sender()):
-            self._stored = account
-
-    @Slot(object)
-    def on_saver_failed(self, error: RelayError) -> None:
-        if not self._saver.is_current(self.sender()):
-            return
-        if isinstance(error, AccountExists):
-            self.test_page.save_problem.clear_problem()
-            self._show_on_address_page(error)
-        else:
-            self.test_page.save_problem.show_problem(error.message, error.hint)
-
-    @Slot()
-    def on_saver_done(self) -> None:
-        worker = self.sender()
-        if not self._saver.is_current(worker) or not isinstance(worker, Worker):
-            return
-        self._saver.release(worker)
-        stored, self._stored = self._stored, None
-        if stored is None:  # failed: the reason is shown, everything typed is still here
-            self._show_saving(False)
-            return
+    def on_saver_succeeded(self, stored: Account) -> None:
         self._saved = True
         self.test_page.save_problem.clear_problem()
         if self.original is not None:
@@ -382,6 +354,16 @@ class AccountWizard(QtWidgets.QWizard):
             )
         self.account_saved.emit(stored.name)
         self.accept()  # QWizard asks the last page again: save() now says it is stored
+
+    @Slot(object)
+    def on_saver_failed(self, error: RelayError) -> None:
+        """The reason is shown; everything typed is still here."""
+        self._show_saving(False)
+        if isinstance(error, AccountExists):
+            self.test_page.save_problem.clear_problem()
+            self._show_on_address_page(error)
+        else:
+            self.test_page.save_problem.show_problem(error.message, error.hint)
 
     def _show_on_address_page(self, error: RelayError) -> None:
         while self.currentPage() is not self.address_page:
