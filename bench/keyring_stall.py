@@ -110,7 +110,7 @@ def save_on_gui_thread(store: Store, name: str) -> str:
                 store, _account(name), face="bench", secret=changes.Secrets(password="x")
             )
             outcome.append(f"saved {name}")
-        except Exception as error:  # the peer only reports how it ended
+        except Exception as error:  # noqa: BLE001 - the peer only reports how it ended
             outcome.append(f"failed: {getattr(error, 'message', error)}")
 
     QTimer.singleShot(0, on_timer_timeout)

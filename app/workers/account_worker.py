@@ -106,7 +106,7 @@ class AccountWorker(Worker):
         except RelayError as error:
             self.failed.emit(error)
             return
-        except Exception as error:  # a bug: say so rather than leave the window waiting
+        except Exception as error:  # noqa: BLE001 - a bug: say so rather than leave the window waiting
             self.failed.emit(
                 RelayError(
                     f"The account change did not complete ({type(error).__name__}).",

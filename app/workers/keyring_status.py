@@ -23,7 +23,7 @@ class KeyringProbe(Worker):
 
         try:
             usable = secrets.keyring_usable()
-        except Exception:  # a backend that fails while loading cannot store anything
+        except Exception:  # noqa: BLE001 - a backend that fails to load cannot store anything
             usable = False
         self.answered.emit(usable)
 

@@ -119,7 +119,7 @@ def store_password(account: str, password: str) -> None:
     remember_secret(password)
     try:
         keyring.set_password(SERVICE, account, password)
-    except Exception as error:  # any backend failure: see _failed
+    except Exception as error:  # noqa: BLE001 - any backend failure means the same: see _failed
         raise _failed(error) from None
 
 
@@ -128,7 +128,7 @@ def get_password(account: str) -> str:
     ensure_keyring()
     try:
         password = keyring.get_password(SERVICE, account)
-    except Exception as error:  # any backend failure: see _failed
+    except Exception as error:  # noqa: BLE001 - any backend failure means the same: see _failed
         raise _failed(error) from None
     remember_secret(password)
     if password is None:
@@ -148,7 +148,7 @@ def delete_password(account: str) -> bool:
         keyring.delete_password(SERVICE, account)
     except keyring.errors.PasswordDeleteError:
         return False
-    except Exception:  # the keyring went away or stayed locked: nothing was removed
+    except Exception:  # noqa: BLE001 - the keyring went away or stayed locked: nothing removed
         return False
     return True
 
@@ -166,7 +166,7 @@ def get_secret(key: str) -> str | None:
     ensure_keyring()
     try:
         value = keyring.get_password(SERVICE, key)
-    except Exception as error:  # any backend failure: see _failed
+    except Exception as error:  # noqa: BLE001 - any backend failure means the same: see _failed
         raise _failed(error) from None
     remember_secret(value if isinstance(value, str) else None)  # tokens too: never in a report
     return value if isinstance(value, str) else None
