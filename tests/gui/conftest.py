@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -71,6 +72,17 @@ def _forget_keyring_answer() -> None:
     status = getattr(module, "_status", None)
     if status is not None:
         status.forget()
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage_on_the_gui_thread() -> Iterator[None]:
+    """Qt objects left in reference cycles are freed here, on the GUI thread.
+
+    Otherwise Python's cyclic collector frees them whenever it next runs, which may be in
+    a test server's thread (aiosmtpd): deleting a QObject there can crash the process.
+    """
+    yield
+    gc.collect()
 
 
 @pytest.fixture(autouse=True)
