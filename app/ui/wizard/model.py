@@ -28,6 +28,7 @@ class Choices:
     preset: Preset
     host: str
     username: str
+    sign_in_wanted: bool = False  # handed over to sign in: the sign-in arrives chosen
 
 
 class AccountDraft(Protocol):
@@ -73,3 +74,13 @@ class AccountDraft(Protocol):
     def save(self) -> bool:
         """Store the account; False with the reason shown otherwise."""
         ...
+
+
+@dataclass(frozen=True)
+class Handover:
+    """What the one-page setup passes on when the assistant takes over (to sign in)."""
+
+    email: str
+    from_name: str
+    preset: str | None = None  # the provider found for the address, if any
+    sign_in: bool = False  # arrive with "sign in instead of a password" chosen
