@@ -97,7 +97,7 @@ def from_preset(preset: Preset, email: str) -> ServerChoice:
         username=username,
         source=TYPED_SOURCE
         if preset.is_custom
-        else f"Settings: {preset.name} (known provider, built into Relaydesk).",
+        else f"Settings: {preset.name_for(email)} (known provider, built into Relaydesk).",
         preset=None if preset.is_custom else preset,
         sign_in=sign_in_for(preset),
         username_needed=username is None and not preset.is_custom,
@@ -161,7 +161,8 @@ def with_typed(email: str, preset: Preset | None, typed: Typed) -> ServerChoice:
     given = typed.username is not None
     source = TYPED_SOURCE
     if base is not None and preset is not None:
-        source = base.source if not typed.server else f"Settings: {preset.name}, changed by you."
+        changed = f"Settings: {preset.name_for(email)}, changed by you."
+        source = changed if typed.server else base.source
     return ServerChoice(
         host=typed.host or (base.host if base else ""),
         port=port,
