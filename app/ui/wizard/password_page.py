@@ -97,7 +97,9 @@ class PasswordPage(QtWidgets.QWizardPage):
         self.copy_url.clicked.connect(self.on_copy_url_clicked)
 
     def first_field(self) -> QtWidgets.QWidget:
-        """Where the cursor goes when the page is shown."""
+        """Where the cursor goes when the page is shown: the sign-in button when signing in."""
+        if self.uses_signin() and self.signin.button.isEnabled():
+            return self.signin.button
         return self.password if self.password.isEnabled() else self.no_login
 
     def prefill(self, account: Account, known_password: str | None) -> None:
