@@ -114,6 +114,8 @@ class AccountWizard(QtWidgets.QWizard):
             return
         while self.currentPage() in (self.address_page, self.server_page):
             page = self.currentPage()
+            if not page.isComplete():
+                return  # something to type first (QWizard.next() would not ask)
             self.next()
             if self.currentPage() is page:
                 return  # the page refused (and says why)
