@@ -57,3 +57,26 @@ def test_a_lookup_in_the_provider_database_keeps_the_provider_like_the_cli(
     assert (account.host, account.port, account.username) == ("127.0.0.1", 9, "ada")
     assert account.preset == "web.de"
     dialog.reject()
+
+
+def test_the_assistant_keeps_a_database_provider_found_by_the_lookup(qtbot, relaydesk_home) -> None:
+    from app.ui.wizard.window import AccountWizard
+
+    def from_database(address: str) -> Detection:
+        found = Candidate(
+            "smtp.web.de", 465, Security.TLS, "ada", source="ispdb", preset="web.de",
+            provider="WEB.DE",
+        )  # fmt: skip
+        return Detection(address, "web.de", (found,), ("ispdb: WEB.DE",))
+
+    assistant = AccountWizard(detector=from_database)
+    qtbot.addWidget(assistant)
+    assistant.show()
+    fill_address(qtbot, assistant, "ada@web.de", name="web")
+    qtbot.waitUntil(lambda: assistant.server_page.host.text() == "smtp.web.de", timeout=5000)
+    account = assistant.build_account()
+    assert (account.port, account.username, account.preset) == (465, "ada", "web.de")
+    assistant.server_page.host.clear()
+    qtbot.keyClicks(assistant.server_page.host, "relay.example.com")  # the person's own server
+    assert assistant.build_account().preset is None
+    assistant.reject()

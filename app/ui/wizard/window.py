@@ -161,13 +161,24 @@ class AccountWizard(QtWidgets.QWizard):
             "password_mode": mode,
             "ca_file": str(Path(ca_file).expanduser()) if ca_file else None,
             "allow_plaintext_auth": server.allow_plaintext.isChecked(),
-            "preset": None if preset.is_custom else preset.id,
+            "preset": self._found_preset(email) if preset.is_custom else preset.id,
             # A pin is one certificate's fingerprint: it means nothing for another host.
             "pin_sha256": self.pin_sha256 if host == self._pinned_host else None,
         }
         if self.original is not None:  # keep what the wizard does not show (the timeout)
             return replace(self.original, **fields)
         return Account(**fields)
+
+    def _found_preset(self, email: str) -> str | None:
+        """The provider a lookup found for ``email`` (the database, an MX host) and filled in:
+        the account keeps it, as `account add` does (its advice, limits and diagnoses)."""
+        answer = self._detections.get(email)
+        if self.editing or not isinstance(answer, Detection) or answer.best is None:
+            return None
+        if self.server_page.host_typed:
+            return None  # the person's own server, not the one found
+        found = choice.from_candidate(answer.best, email).preset
+        return found.id if found is not None else None
 
     def password(self) -> str | FixedToken | None:
         """The password (or fresh sign-in) for the test, memory only; None: nothing to give."""
