@@ -20,6 +20,7 @@ def test_a_provider_whose_login_cannot_be_guessed_waits_for_it(qtbot, wizard) ->
     assert page.host.text() == "smtp.mailgun.org" and page.username.text() == ""
     assert "needs a username that Relaydesk cannot guess" in page.subTitle()
     assert not page.isComplete()  # Next stays off until the login name is typed
+    assert wizard.focusWidget() is page.username  # typing goes where it is needed
     qtbot.keyClicks(page.username, "postmaster@mg.example.com")
     assert page.isComplete()
     click(qtbot, wizard, Button.NextButton)
@@ -80,3 +81,24 @@ def test_the_assistant_keeps_a_database_provider_found_by_the_lookup(qtbot, rela
     qtbot.keyClicks(assistant.server_page.host, "relay.example.com")  # the person's own server
     assert assistant.build_account().preset is None
     assistant.reject()
+
+
+def test_the_one_page_setup_asks_for_a_login_name_it_cannot_guess(
+    qtbot, relaydesk_home, monkeypatch
+) -> None:
+    """No shipped provider with its own domains needs such a name today; one that does must
+    not be tested (and stored) without a login."""
+    from app.core.setup.providers import find_preset
+    from app.ui.wizard import setup_dialog
+
+    monkeypatch.setattr(setup_dialog, "preset_for_email", lambda _email: find_preset("mailgun"))
+    dialog = SetupDialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.keyClicks(dialog.email, "ada@mg.example.com")
+    dialog.primary.click()
+    assert not dialog.tests.running
+    assert dialog.status.text().startswith("Mailgun (US) needs a username")
+    assert dialog.manual.isVisible() and dialog.manual.host.text() == "smtp.mailgun.org"
+    assert dialog.focusWidget() is dialog.manual.username
+    dialog.reject()

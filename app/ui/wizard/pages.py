@@ -239,7 +239,9 @@ class ServerPage(QtWidgets.QWizardPage):
         self.ca_browse.clicked.connect(self.on_ca_browse_clicked)
 
     def first_field(self) -> QtWidgets.QWidget:
-        """Where the cursor goes when the page is shown."""
+        """Where the cursor goes when the page is shown: a login name still to type first."""
+        if self._username_needed and not self.username.text().strip():
+            return self.username
         return self.host
 
     def current_security(self) -> Security:
@@ -281,8 +283,9 @@ class ServerPage(QtWidgets.QWizardPage):
         found = choice.from_preset(preset, email)
         self._username_needed = found.username_needed
         if found.username_needed:
-            problem = found.username_problem("Type it under Username.")
-            self.setSubTitle(f"{problem.message} {problem.hint}")
+            # The provider's longer advice is on the password page; here the one thing to do.
+            problem = found.username_problem("")
+            self.setSubTitle(f"{problem.message} Type it under Username.")
         self.set_server(found.host, found.port, found.security, found.username)
         if preset.is_custom:
             self.username.setText(email)  # what most servers want; the person corrects it
