@@ -9,7 +9,7 @@ from app.ui.wizard.setup_dialog import SetupDialog
 from tests.gui.test_wizard import Button, click, fill_address, wizard  # noqa: F401 - fixture
 
 
-def test_a_provider_whose_login_cannot_be_guessed_waits_for_it(qtbot, wizard) -> None:  # noqa: F811
+def test_a_provider_whose_login_cannot_be_guessed_waits_for_it(qtbot, wizard) -> None:  # noqa: F811 - the fixture
     """Mailgun logs in with a name of its own: the CLI refuses without --username; the
     assistant says so and waits for it, instead of making an account with no login."""
     address = wizard.address_page
