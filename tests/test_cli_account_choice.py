@@ -15,6 +15,14 @@ def test_a_provider_whose_login_cannot_be_guessed_is_one_clear_line(cli: Cli) ->
 
 
 def test_a_database_provider_fills_its_own_login_and_is_kept_as_the_preset(cli: Cli) -> None:
+    said = cli("account", "add", "web1", "--email", "ada@web.de", "--ask-password")
+    assert said.code == 0, said.stderr
+    assert (
+        "Settings: WEB.DE Freemail — smtp.web.de:465 (found in Thunderbird's provider database)."
+        in (said.stdout)
+    )
+    gmail = cli("account", "add", "g", "--email", "ada@gmail.com", "--ask-password")
+    assert "Settings: Gmail (known provider, built into Relaydesk)." in gmail.stdout
     run = cli("account", "add", "web", "--email", "ada@web.de", "--ask-password", "--json")
     assert run.code == 0, run.stderr
     account = run.json["account"]

@@ -74,6 +74,11 @@ def add_options(add: argparse.ArgumentParser) -> None:
 
 
 def _account_from_args(args: argparse.Namespace) -> Account:
+    return _choose(args)[0]
+
+
+def _choose(args: argparse.Namespace) -> tuple[Account, choice.ServerChoice]:
+    """The account the options describe, and the settings chosen (with where they came from)."""
     email = validate_address(args.email)
     preset = choice.provider_for(
         email,
@@ -125,11 +130,11 @@ def _account_from_args(args: argparse.Namespace) -> Account:
         preset=preset.id if preset else None,
     )
     account.validate()
-    return account
+    return account, chosen
 
 
 def cmd_add(args: argparse.Namespace, store: Store, out: Output) -> int:
-    account = _account_from_args(args)
+    account, chosen = _choose(args)
     if args.connections is not None:
         connections.check_connections(args.connections)  # before anything is stored
     signature, reply_to = identity_from_args(args)  # checked before anything is stored
@@ -145,6 +150,7 @@ def cmd_add(args: argparse.Namespace, store: Store, out: Output) -> int:
     store_identity(store, account.name, signature, reply_to)
     _warn_plaintext(account, out)
     out.say(f"Added account “{account.name}”: {describe(account)}.")
+    out.say(chosen.source)
     out.say(f"Check it with: relaydesk account test {account.name}")
     out.emit({"status": "ok", "account": account_dict(store, account, False)})
     return 0
