@@ -13,7 +13,7 @@ from app.cli.passwords import password_source, prompt_password, read_password_st
 from app.core.accounts import changes as account_changes
 from app.core.accounts import model as accounts
 from app.core.accounts import secrets
-from app.core.accounts.model import DEFAULT_PORTS, Account, PasswordMode, Security
+from app.core.accounts.model import Account, PasswordMode, Security
 from app.core.accounts.oauth2 import config as oauth2_config
 from app.core.accounts.oauth2.clients import secret_key
 from app.core.accounts.oauth2.config import OAuth2Settings
@@ -23,7 +23,8 @@ from app.core.delivery import connections
 from app.core.delivery.addresses import validate_address
 from app.core.delivery.attempts import SendOptions, send_item
 from app.core.errors import UnreadableFile, UsageError
-from app.core.setup.providers import find_preset, preset_for_address
+from app.core.setup import choice
+from app.core.setup.providers import find_preset
 from app.core.smtp.policy import plaintext_auth_warning
 from app.core.store import Store
 
@@ -73,41 +74,38 @@ def add_options(add: argparse.ArgumentParser) -> None:
 
 
 def _account_from_args(args: argparse.Namespace) -> Account:
+    return _choose(args)[0]
+
+
+def _choose(args: argparse.Namespace) -> tuple[Account, choice.ServerChoice]:
+    """The account the options describe, and the settings chosen (with where they came from)."""
     email = validate_address(args.email)
-    preset = find_preset(args.preset) if args.preset else None
-    if preset is None and not args.host:
-        preset = preset_for_address(email)
-        if preset is None:
-            raise UsageError(
-                f"Relaydesk has no preset for the domain of {email}.",
-                hint=f"Look it up with `relaydesk account detect {email}`, or give the server: "
-                "--host smtp.example.com --port 587 --security starttls.",
-            )
-    security = (
-        Security(args.security)
-        if args.security
-        else (preset.security if preset and preset.host else Security.STARTTLS)
+    preset = choice.provider_for(
+        email,
+        args.preset,
+        server_given=bool(args.host),
+        hint=f"Look it up with `relaydesk account detect {email}`, or give the server: "
+        "--host smtp.example.com --port 587 --security starttls.",
     )
-    host = args.host or (preset.host_for(email) if preset else None) or ""
-    if args.port:
-        port = args.port
-    elif preset and preset.host and not args.security:
-        port = preset.port
-    else:
-        port = DEFAULT_PORTS[security]
-    username = args.username
-    if username is None and preset is not None and preset.host:
-        username = preset.username_for(email)
-        if username is None:
-            raise UsageError(
-                f"{preset.name} needs a username that Relaydesk cannot guess.",
-                hint=f"Give it with --username. {preset.notes}".strip(),
-            )
-    mode = PasswordMode.NONE
-    if oauth2_options.wants_oauth2(args, preset):
-        mode, username = PasswordMode.OAUTH2, username or email
-    elif username:
-        mode = PasswordMode.ASK if args.ask_password else PasswordMode.KEYRING
+    typed = choice.Typed(
+        host=args.host or None,
+        port=args.port or None,
+        security=Security(args.security) if args.security else None,
+        username=args.username,
+    )
+    chosen = choice.with_typed(email, preset, typed)
+    if chosen.username_needed:
+        raise chosen.username_problem("Give it with --username.")
+    # The CLI keeps a password in the keyring unless told to ask; without a keyring it
+    # refuses when storing (secrets.ensure_keyring) rather than quietly making a
+    # scheduled job's account one that prompts at send time.
+    username, mode = choice.login(
+        username=chosen.username,
+        email=email,
+        sign_in=chosen.uses_sign_in(oauth2_options.asked_for_oauth2(args)),
+        store_wanted=not args.ask_password,
+        keyring_usable=True,
+    )
     ca_file = None
     if args.ca_file:
         path = Path(args.ca_file).expanduser().resolve()
@@ -121,10 +119,10 @@ def _account_from_args(args: argparse.Namespace) -> Account:
     account = Account(
         name=args.name,
         email=email,
-        host=host,
-        port=port,
-        security=security,
-        username=username or None,
+        host=chosen.host,
+        port=chosen.port,
+        security=chosen.security,
+        username=username,
         from_name=args.from_name,
         password_mode=mode,
         ca_file=ca_file,
@@ -132,11 +130,11 @@ def _account_from_args(args: argparse.Namespace) -> Account:
         preset=preset.id if preset else None,
     )
     account.validate()
-    return account
+    return account, chosen
 
 
 def cmd_add(args: argparse.Namespace, store: Store, out: Output) -> int:
-    account = _account_from_args(args)
+    account, chosen = _choose(args)
     if args.connections is not None:
         connections.check_connections(args.connections)  # before anything is stored
     signature, reply_to = identity_from_args(args)  # checked before anything is stored
@@ -152,6 +150,7 @@ def cmd_add(args: argparse.Namespace, store: Store, out: Output) -> int:
     store_identity(store, account.name, signature, reply_to)
     _warn_plaintext(account, out)
     out.say(f"Added account “{account.name}”: {describe(account)}.")
+    out.say(chosen.source)
     out.say(f"Check it with: relaydesk account test {account.name}")
     out.emit({"status": "ok", "account": account_dict(store, account, False)})
     return 0

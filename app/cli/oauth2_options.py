@@ -63,13 +63,14 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def wants_oauth2(args: argparse.Namespace, preset: Preset | None) -> bool:
-    """OAuth2 when asked for, or when the preset signs in that way and no password was given."""
+def asked_for_oauth2(args: argparse.Namespace) -> bool | None:
+    """True when an OAuth2 option was given, False when a password one was, else None
+    (the provider decides: ``choice.ServerChoice.uses_sign_in``)."""
     if getattr(args, "oauth2", False) or any(getattr(args, d, None) for d in _OAUTH2_DESTS):
         return True
     if getattr(args, "password_stdin", False) or getattr(args, "ask_password", False):
         return False
-    return preset is not None and preset.auth == "oauth2" and preset.oauth2 is not None
+    return None
 
 
 def settings_from_args(

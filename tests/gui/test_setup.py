@@ -247,5 +247,7 @@ def test_basic_auth_off_hands_the_sign_in_over_to_the_assistant(qtbot, open_setu
     assert dialog.diagnosis.fix.text() == "&Sign in with Microsoft instead"
     with qtbot.waitSignal(dialog.step_by_step_requested) as handed:
         qtbot.mouseClick(dialog.diagnosis.fix, Qt.MouseButton.LeftButton)
-    assert handed.args == ["ada@contoso.example", "Ada"]
+    handover = handed.args[0]
+    assert (handover.email, handover.from_name) == ("ada@contoso.example", "Ada")
+    assert handover.preset == "microsoft365" and handover.sign_in  # the assistant signs in
     assert not dialog.isVisible()

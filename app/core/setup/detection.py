@@ -132,7 +132,7 @@ def preset_candidates(preset: Preset, email: str, source: str, note: str) -> lis
             username,
             source,
             preset.id,
-            preset.name,
+            preset.name_for(email),
             note=note,
             links=preset.guidance(),
         )

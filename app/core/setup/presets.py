@@ -130,6 +130,10 @@ class Preset:
         """The login name for ``email``; None when the user has to type it in."""
         return None if self.username is None else _expand(self.username, email)
 
+    def name_for(self, email: str) -> str:
+        """The provider's name for people (a few database entries are named ``%EMAILDOMAIN%``)."""
+        return _expand(self.name, email)
+
     def host_for(self, email: str) -> str | None:
         """The server for ``email`` (a few database entries name it ``mail.%EMAILDOMAIN%``)."""
         return None if self.host is None else _expand(self.host, email)

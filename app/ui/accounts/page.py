@@ -13,6 +13,7 @@ from app.core.store import Store
 from app.qt import Qt, QtWidgets, Signal, Slot
 from app.ui.accounts.password_prompt import PasswordCache, password_for
 from app.ui.widgets import StatusLine, confirm, row_table
+from app.ui.wizard.model import Handover
 from app.workers import account_worker
 from app.workers.test_worker import TestRunner
 
@@ -227,17 +228,17 @@ class AccountsPage(QtWidgets.QWidget):
         self._wizard = dialog
         dialog.open()
 
-    @Slot(str, str)
-    def on_setup_step_by_step_requested(self, email: str, name: str) -> None:
-        """A provider that signs in on its web page: the wizard, with what was typed."""
+    @Slot(object)
+    def on_setup_step_by_step_requested(self, handover: Handover) -> None:
+        """The one-page setup hands over to sign in: the assistant, with what was typed, the
+        provider and the sign-in chosen, on its sign-in step when the provider is known."""
         from app.ui.wizard.window import AccountWizard
 
-        wizard = AccountWizard(self)
-        wizard.address_page.email.setText(email)
-        wizard.address_page.from_name.setText(name)
+        wizard = AccountWizard(self, start=handover)
         wizard.account_saved.connect(self.on_wizard_account_saved)
         self._wizard = wizard
         wizard.open()
+        wizard.go_to_sign_in()
 
     @property
     def wizard(self) -> QtWidgets.QDialog | None:

@@ -28,6 +28,7 @@ class Choices:
     preset: Preset
     host: str
     username: str
+    sign_in_wanted: bool = False  # handed over to sign in: the sign-in arrives chosen
 
 
 class AccountDraft(Protocol):
@@ -74,3 +75,13 @@ class AccountDraft(Protocol):
         """True once the account is stored; otherwise storing starts (on a worker) and the
         wizard closes itself when it is done, or shows why not."""
         ...
+
+
+@dataclass(frozen=True)
+class Handover:
+    """What the one-page setup passes on when the assistant takes over (to sign in)."""
+
+    email: str
+    from_name: str
+    preset: str | None = None  # the provider found for the address, if any
+    sign_in: bool = False  # arrive with "sign in instead of a password" chosen

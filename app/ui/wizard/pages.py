@@ -7,6 +7,7 @@ import html
 from app.core.accounts.model import DEFAULT_PORTS, Account, Security
 from app.core.delivery.addresses import validate_address
 from app.core.errors import InvalidAddress
+from app.core.setup import choice
 from app.core.setup.detect import Detection
 from app.core.setup.presets import CUSTOM_ID, Link, Preset, get_preset, load_presets
 from app.core.setup.providers import preset_for_address
@@ -106,11 +107,13 @@ class AddressPage(QtWidgets.QWizardPage):
         self.provider.setCurrentIndex(index if index >= 0 else self.provider.findData(CUSTOM_ID))
         self.setSubTitle("Which address does this account send from?")
 
-    def choose_preset(self, preset_id: str) -> None:
-        """Select a provider found for the address (by autodetection)."""
+    def choose_preset(self, preset_id: str, *, keep: bool = False) -> None:
+        """Select a provider found for the address (by autodetection or the one-page setup);
+        ``keep``: as if the person had picked it, so a changed address does not replace it."""
         index = self.provider.findData(preset_id)
         if index >= 0:
             self.provider.setCurrentIndex(index)
+            self._provider_chosen = self._provider_chosen or keep
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt override
         return bool(self.email.text().strip() and self.account_name.text().strip())
@@ -227,14 +230,18 @@ class ServerPage(QtWidgets.QWizardPage):
         self._filled_for: tuple[str, ...] | None = None
         self._fixed = False  # editing: the stored settings stay unless the provider changes
         self.host_typed = False  # the person typed a host: a lookup must not overwrite it
+        self._username_needed = False  # the provider's login name cannot be guessed
         self.host.textChanged.connect(self.completeChanged)
+        self.username.textChanged.connect(self.completeChanged)
         self.host.textEdited.connect(self.on_host_edited)
         self.security.currentIndexChanged.connect(self.on_security_changed)
         self._apply_plaintext_rule()
         self.ca_browse.clicked.connect(self.on_ca_browse_clicked)
 
     def first_field(self) -> QtWidgets.QWidget:
-        """Where the cursor goes when the page is shown."""
+        """Where the cursor goes when the page is shown: a login name still to type first."""
+        if self._username_needed and not self.username.text().strip():
+            return self.username
         return self.host
 
     def current_security(self) -> Security:
@@ -273,11 +280,16 @@ class ServerPage(QtWidgets.QWizardPage):
             self.username.setText(email)
         else:
             self.setSubTitle(f"The published settings for {preset.name}; change them if needed.")
-            self.host.setText(preset.host or "")
-            self.username.setText(preset.username_for(email) or "")
-        self.show_links(preset.guidance())
-        self.security.setCurrentIndex(self.security.findData(preset.security.value))
-        self.port.setValue(preset.port)
+        found = choice.from_preset(preset, email)
+        self._username_needed = found.username_needed
+        if found.username_needed:
+            # The provider's longer advice is on the password page; here the one thing to do.
+            problem = found.username_problem("")
+            self.setSubTitle(f"{problem.message} Type it under Username.")
+        self.set_server(found.host, found.port, found.security, found.username)
+        if preset.is_custom:
+            self.username.setText(email)  # what most servers want; the person corrects it
+        self.show_links(found.links)
         self.on_security_changed()
         self._draft.show_detection(email)
 
@@ -286,7 +298,8 @@ class ServerPage(QtWidgets.QWizardPage):
         self._filled_for = (preset_id,) if self._fixed else (preset_id, email)
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt override
-        return bool(self.host.text().strip())
+        needs = self._username_needed and not self.username.text().strip()
+        return bool(self.host.text().strip()) and not needs
 
     # -- autodetection ------------------------------------------------------------
 
@@ -306,7 +319,8 @@ class ServerPage(QtWidgets.QWizardPage):
         where it came from."""
         best = detection.best
         assert best is not None
-        guessed = best.source == "probe"
+        chosen = choice.from_candidate(best, detection.email)
+        guessed = chosen.guessed
         color = warning_color(self) if guessed else success_color(self)
         self._set_found(FOUND_LABELS[best.source], color, "\n".join(detection.trail))
         self.show_links(detection.links)
@@ -314,7 +328,7 @@ class ServerPage(QtWidgets.QWizardPage):
         if self.host_typed:
             self.setSubTitle(f"Relaydesk found {where}; you typed your own server, so it is kept.")
             return
-        self.set_server(best.host, best.port, best.security, best.username or detection.email)
+        self.set_server(chosen.host, chosen.port, chosen.security, chosen.username)
         self.host.setCursorPosition(0)
         lead = best.note or f"Relaydesk found {where}."
         if guessed:

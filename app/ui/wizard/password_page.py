@@ -5,10 +5,11 @@ from __future__ import annotations
 from app.core.accounts.model import Account, PasswordMode
 from app.core.accounts.oauth2 import config as oauth2_config
 from app.core.accounts.oauth2.config import OAuth2Settings, from_preset
-from app.core.setup.presets import Preset
+from app.core.setup import choice
+from app.core.setup.choice import SignIn
 from app.core.store import Store
 from app.qt import QtCore, QtGui, QtWidgets, Slot
-from app.ui.wizard.model import AccountDraft
+from app.ui.wizard.model import AccountDraft, Choices
 from app.ui.wizard.oauth_signin import SignInPanel, brand
 from app.ui.wizard.widgets import MessageLabel, field_label
 from app.workers.keyring_status import keyring_status
@@ -64,6 +65,7 @@ class PasswordPage(QtWidgets.QWizardPage):
         self.signin.busy_changed.connect(self.on_signin_busy_changed)
         self.use_signin.toggled.connect(self.on_use_signin_toggled)
         self._signin_settings: OAuth2Settings | None = None
+        self._wish_applied = False  # a handover's "sign in" was applied once
 
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.guidance)
@@ -101,7 +103,9 @@ class PasswordPage(QtWidgets.QWizardPage):
         self.copy_url.clicked.connect(self.on_copy_url_clicked)
 
     def first_field(self) -> QtWidgets.QWidget:
-        """Where the cursor goes when the page is shown."""
+        """Where the cursor goes when the page is shown: the sign-in button when signing in."""
+        if self.uses_signin() and self.signin.button.isEnabled():
+            return self.signin.button
         return self.password if self.password.isEnabled() else self.no_login
 
     def prefill(self, account: Account, known_password: str | None) -> None:
@@ -133,12 +137,14 @@ class PasswordPage(QtWidgets.QWizardPage):
             self.no_login.setChecked(True)
         self._apply_keyring_state()
         self.on_no_login_toggled(self.no_login.isChecked())
-        self._offer_signin(preset, chosen.account_name)
+        self._offer_signin(chosen)
 
-    def _offer_signin(self, preset: Preset, account_name: str) -> None:
-        """Sign-in for providers with OAuth2: the only way (Outlook.com) or an alternative."""
-        stored = self._stored_signin()
-        if stored is None and (preset.oauth2 is None or preset.is_custom):
+    def _offer_signin(self, chosen: Choices) -> None:
+        """Sign-in for providers with OAuth2: the only way (Outlook.com) or an alternative;
+        chosen already when the one-page setup handed over to sign in."""
+        preset, stored = chosen.preset, self._stored_signin()
+        offered = choice.sign_in_for(preset)
+        if stored is None and offered is SignIn.NONE:
             self._signin_settings = None
             self.use_signin.setChecked(False)
             self.use_signin.hide()
@@ -147,11 +153,14 @@ class PasswordPage(QtWidgets.QWizardPage):
             return
         settings = stored or from_preset(preset)
         self._signin_settings = settings
-        self.signin.configure(account_name or "new", settings, again=stored is not None)
+        self.signin.configure(chosen.account_name or "new", settings, again=stored is not None)
         self.use_signin.setText(f"Sign in with {brand(settings)} &instead of a password")
-        only_signin = preset.auth == "oauth2" or (stored is not None and preset.oauth2 is None)
+        only_signin = offered is SignIn.REQUIRED or (stored is not None and preset.oauth2 is None)
         self.use_signin.setVisible(not only_signin)
-        wanted = only_signin or stored is not None
+        # The handover's wish counts once: unticked later, it stays unticked.
+        handed_over = chosen.sign_in_wanted and not self._wish_applied
+        self._wish_applied = self._wish_applied or handed_over
+        wanted = only_signin or stored is not None or handed_over
         self.use_signin.setChecked(wanted or self.use_signin.isChecked())
         self.on_use_signin_toggled(self.use_signin.isChecked())
 

@@ -14,14 +14,17 @@ from app.core.accounts import changes as account_changes
 from app.core.accounts.model import Account, PasswordMode
 from app.core.delivery.addresses import validate_address
 from app.core.errors import InvalidAddress, RelayError
+from app.core.setup import choice
 from app.core.setup.checks import CheckResult, TestReport
-from app.core.setup.detect import LABELS, Detection
+from app.core.setup.choice import ServerChoice, SignIn
+from app.core.setup.detect import Detection
 from app.core.setup.fixes import Fix, SignInFix, TrustFix
 from app.core.setup.presets import Preset, preset_for_email
 from app.core.store import Store
 from app.qt import Qt, QtWidgets, Signal, Slot
 from app.ui.accounts.certificate_view import confirm_trust
 from app.ui.icons import app_icon
+from app.ui.wizard.model import Handover
 from app.ui.wizard.setup_widgets import (
     GuidanceLabel,
     ManualSettings,
@@ -50,7 +53,7 @@ class SetupDialog(QtWidgets.QDialog):
     """Adds one account on one page; emits ``account_saved(name)`` once stored."""
 
     account_saved = Signal(str)
-    step_by_step_requested = Signal(str, str)  # address, name: continue in the wizard
+    step_by_step_requested = Signal(object)  # a Handover: continue in the assistant
 
     def __init__(
         self, parent: QtWidgets.QWidget | None = None, *, detector: Detector | None = None
@@ -199,19 +202,20 @@ class SetupDialog(QtWidgets.QDialog):
 
     @Slot()
     def on_sign_in_button_clicked(self) -> None:
-        self.step_by_step_requested.emit(self.email.text().strip(), self.from_name.text().strip())
+        self._hand_over(self.preset.id if self.preset is not None else None)
+
+    def _hand_over(self, preset_id: str | None) -> None:
+        """Continue in the step-by-step assistant, which signs in: what was typed goes along,
+        and the sign-in is chosen there already."""
+        self.step_by_step_requested.emit(
+            Handover(
+                email=self.email.text().strip(),
+                from_name=self.from_name.text().strip(),
+                preset=preset_id,
+                sign_in=True,
+            )
+        )
         self.reject()
-
-    @staticmethod
-    def _uses_sign_in(preset: Preset) -> bool:
-        """True when the sign-in area replaces the password row for this provider.
-
-        Merge point with the `oauth` branch: once `_sign_in_area()` is its SignInPanel, this
-        becomes ``preset.oauth2 is not None``. Until then only providers that accept no
-        password at all (Outlook.com) get the area; Gmail and the like keep the password
-        row for their app passwords.
-        """
-        return preset.auth == "oauth2"
 
     # -- state ----------------------------------------------------------------------
     def _set_state(self, state: str) -> None:
@@ -224,13 +228,16 @@ class SetupDialog(QtWidgets.QDialog):
         self.cancel_button.setEnabled(state != _SAVING)
         self.manual_toggle.setEnabled(state != _SAVING)
 
-    def _fill_from_preset(self, preset: Preset, email: str) -> None:
-        self.preset = preset
-        username = preset.username_for(email)
-        self.manual.fill(preset.host or "", preset.port, preset.security, username)
-        self.source.setText(f"Settings: {preset.name} (known provider, built into Relaydesk).")
-        self.guidance.show_guidance(preset.notes, preset.guidance())
-        oauth = self._uses_sign_in(preset)
+    def _fill_from(self, chosen: ServerChoice) -> None:
+        """Put the settings found (a preset or a lookup) into the fields and say where from."""
+        self.preset = chosen.preset
+        self.manual.fill(chosen.host, chosen.port, chosen.security, chosen.username)
+        self.source.setText(chosen.source)
+        self.guidance.show_guidance(chosen.note, chosen.links)
+        # Merge point with the `oauth` branch: once `_sign_in_area()` is its SignInPanel, the
+        # area is shown for SignIn.OFFERED too; until then Gmail and the like keep the
+        # password row for their app passwords.
+        oauth = chosen.sign_in is SignIn.REQUIRED
         self.password_row.setVisible(not oauth)
         self.sign_in.setVisible(oauth)
         self.adjustSize()
@@ -238,12 +245,14 @@ class SetupDialog(QtWidgets.QDialog):
     def build_account(self) -> Account:
         """The account as the page holds it now (validated by the test and by saving)."""
         manual = self.manual
-        username = manual.username.text().strip() or None
-        if username is None:
-            mode = PasswordMode.NONE
-        else:
-            mode = PasswordMode.KEYRING if self._keyring_usable else PasswordMode.ASK
         email = self.email.text().strip()
+        username, mode = choice.login(
+            username=manual.username.text().strip() or None,
+            email=email,
+            sign_in=False,  # this page only tests passwords; the assistant signs in
+            store_wanted=True,
+            keyring_usable=self._keyring_usable,
+        )
         with Store.open() as store:
             name = free_account_name(store, email)
         return Account(
@@ -274,18 +283,29 @@ class SetupDialog(QtWidgets.QDialog):
 
     def _find_settings(self, email: str) -> None:
         if self.manual_toggle.isChecked() and self.manual.host.text().strip():
-            self.source.setText("Settings: entered by you.")
+            self.source.setText(choice.TYPED_SOURCE)
             self._test()
             return
         preset = preset_for_email(email)
         if preset is not None and not preset.is_custom:
-            self._fill_from_preset(preset, email)
+            chosen = choice.from_preset(preset, email)
+            self._fill_from(chosen)
+            if chosen.username_needed:
+                self._ask_username(chosen)
+                return
             self._test()
             return
         self.preset = None
         self.source.setText(f"Looking up the settings for {email.rpartition('@')[2]}…")
         self._set_state(_LOOKING)
         self.detector.start(email)
+
+    def _ask_username(self, chosen: ServerChoice) -> None:
+        """A provider whose login name cannot be guessed: ask for it before any test."""
+        problem = chosen.username_problem("Type it under Username, then press Continue.")
+        self.manual_toggle.setChecked(True)
+        self.status.setText(f"{problem.message} {problem.hint}")
+        self.manual.username.setFocus()
 
     def _test(self) -> None:
         if not self.sign_in.isHidden():
@@ -319,13 +339,10 @@ class SetupDialog(QtWidgets.QDialog):
         if best is None:
             self.on_detector_failed(email, RelayError("Nothing was found."))
             return
-        self.manual.fill(best.host, best.port, best.security, best.username or email)
-        label = LABELS.get(best.source, best.source)
-        who = f"{best.provider} — " if best.provider else ""
-        self.source.setText(f"Settings: {who}{best.host}:{best.port} ({label}).")
+        chosen = choice.from_candidate(best, email)
+        self._fill_from(chosen)
         self.source.setToolTip("\n".join(detection.trail))
-        self.guidance.show_guidance(best.note, best.links)
-        if best.source == "probe":
+        if chosen.guessed:
             self.manual_toggle.setChecked(True)  # a guess is shown, to be checked
         self._test()
 
@@ -371,8 +388,8 @@ class SetupDialog(QtWidgets.QDialog):
 
     @Slot(object)
     def on_fix_requested(self, fix: Fix) -> None:
-        if isinstance(fix, SignInFix):
-            self.on_sign_in_button_clicked()  # the assistant signs in; this page cannot
+        if isinstance(fix, SignInFix):  # the assistant signs in; this page cannot
+            self._hand_over(fix.preset or (self.preset.id if self.preset is not None else None))
             return
         if isinstance(fix, TrustFix) and not confirm_trust(
             self, fix.pin_sha256, fix.certificate.to_dict()
@@ -395,7 +412,7 @@ class SetupDialog(QtWidgets.QDialog):
             return
         preset = preset_for_email(self.email.text().strip())
         if preset is not None and not preset.is_custom:
-            self._fill_from_preset(preset, self.email.text().strip())
+            self._fill_from(choice.from_preset(preset, self.email.text().strip()))
 
     @Slot(str)
     def on_email_text_edited(self, _text: str) -> None:

@@ -16,6 +16,7 @@ from app.core.accounts import model as accounts
 from app.core.accounts.credentials import FixedToken
 from app.core.accounts.model import Account, PasswordMode
 from app.core.errors import AccountExists, NoSuchAccount, RelayError
+from app.core.setup import choice
 from app.core.setup.checks import TestReport
 from app.core.setup.detect import Detection
 from app.core.setup.fixes import Fix, TrustFix
@@ -23,7 +24,7 @@ from app.core.smtp.session import Timeouts
 from app.core.store import Store
 from app.qt import QtCore, QTimer, QtWidgets, Signal, Slot
 from app.ui.accounts.certificate_view import confirm_trust
-from app.ui.wizard.model import Choices
+from app.ui.wizard.model import Choices, Handover
 from app.ui.wizard.pages import AddressPage, ServerPage
 from app.ui.wizard.password_page import PasswordPage
 from app.ui.wizard.test_page import TestPage
@@ -48,9 +49,11 @@ class AccountWizard(QtWidgets.QWizard):
         account: Account | None = None,
         known_password: str | None = None,
         detector: Detector | None = None,
+        start: Handover | None = None,
     ) -> None:
         super().__init__(parent)
         self.original = account
+        self._handover = start  # what the one-page setup passed on, if it handed over
         self.password_changed = False
         self.setWindowTitle(
             f"Edit account “{account.name}” — Relaydesk" if account else "Add account — Relaydesk"
@@ -86,6 +89,8 @@ class AccountWizard(QtWidgets.QWizard):
         self._saved = False
         if account is not None:
             self._prefill(account, known_password)
+        elif start is not None:
+            self._start_from(start)
 
     @property
     def editing(self) -> bool:
@@ -98,6 +103,27 @@ class AccountWizard(QtWidgets.QWizard):
         self.password_page.prefill(account, known_password)
         self.pin_sha256, self._pinned_host = account.pin_sha256, account.host
 
+    def _start_from(self, handover: Handover) -> None:
+        """Continue what the one-page setup began: its address, name and provider."""
+        self.address_page.email.setText(handover.email)
+        self.address_page.from_name.setText(handover.from_name)
+        if handover.preset:
+            self.address_page.choose_preset(handover.preset, keep=True)
+
+    def go_to_sign_in(self) -> None:
+        """After a handover to sign in: on to the sign-in step when the provider is known
+        (its server settings are published); the address page stays when it is not, or when
+        something there needs the person (a name already taken)."""
+        if self._handover is None or self.address_page.preset().is_custom:
+            return
+        while self.currentPage() in (self.address_page, self.server_page):
+            page = self.currentPage()
+            if not page.isComplete():
+                return  # something to type first (QWizard.next() would not ask)
+            self.next()
+            if self.currentPage() is page:
+                return  # the page refused (and says why)
+
     # -- what the pages hold (the AccountDraft the pages are given) ----------------
 
     def choices(self) -> Choices:
@@ -109,46 +135,54 @@ class AccountWizard(QtWidgets.QWizard):
             preset=address.preset(),
             host=server.host.text().strip(),
             username=server.username.text().strip(),
+            sign_in_wanted=self._handover is not None and self._handover.sign_in,
         )
 
     def build_account(self) -> Account:
         """The account as entered so far (not yet validated or stored)."""
         address, server, password = self.address_page, self.server_page, self.password_page
         ca_file = server.ca_file.text().strip()
-        signin = password.uses_signin()
-        login = signin or (
-            not password.no_login.isChecked() and bool(server.username.text().strip())
+        email, signin = address.email.text().strip(), password.uses_signin()
+        login = signin or not password.no_login.isChecked()
+        username, mode = choice.login(
+            username=server.username.text().strip() if login else None,
+            email=email,
+            sign_in=signin,
+            store_wanted=password.keeps_in_keyring(),
+            # The page offers the keyring only when one is usable (and says so otherwise).
+            keyring_usable=True,
         )
-        if signin:
-            mode = PasswordMode.OAUTH2
-        elif not login:
-            mode = PasswordMode.NONE
-        elif password.keeps_in_keyring():
-            mode = PasswordMode.KEYRING
-        else:
-            mode = PasswordMode.ASK
         preset = address.preset()
         host = server.host.text().strip()
         fields: dict[str, Any] = {
             "name": address.account_name.text().strip(),
-            "email": address.email.text().strip(),
+            "email": email,
             "host": host,
             "port": server.port.value(),
             "security": server.current_security(),
-            "username": (server.username.text().strip() or address.email.text().strip())
-            if login
-            else None,
+            "username": username,
             "from_name": address.from_name.text().strip(),
             "password_mode": mode,
             "ca_file": str(Path(ca_file).expanduser()) if ca_file else None,
             "allow_plaintext_auth": server.allow_plaintext.isChecked(),
-            "preset": None if preset.is_custom else preset.id,
+            "preset": self._found_preset(email) if preset.is_custom else preset.id,
             # A pin is one certificate's fingerprint: it means nothing for another host.
             "pin_sha256": self.pin_sha256 if host == self._pinned_host else None,
         }
         if self.original is not None:  # keep what the wizard does not show (the timeout)
             return replace(self.original, **fields)
         return Account(**fields)
+
+    def _found_preset(self, email: str) -> str | None:
+        """The provider a lookup found for ``email`` (the database, an MX host) and filled in:
+        the account keeps it, as `account add` does (its advice, limits and diagnoses)."""
+        answer = self._detections.get(email)
+        if self.editing or not isinstance(answer, Detection) or answer.best is None:
+            return None
+        if self.server_page.host_typed:
+            return None  # the person's own server, not the one found
+        found = choice.from_candidate(answer.best, email).preset
+        return found.id if found is not None else None
 
     def password(self) -> str | FixedToken | None:
         """The password (or fresh sign-in) for the test, memory only; None: nothing to give."""
