@@ -10,7 +10,7 @@ import pytest
 import trustme
 
 from app.core import errors
-from app.core.accounts.model import Account, Security
+from app.core.accounts.model import Account, PasswordMode, Security
 from app.core.smtp.session import SmtpSession
 
 MESSAGE = b"Subject: t\r\n\r\n.dot\r\nbody\r\n"
@@ -118,3 +118,55 @@ def test_a_server_that_does_not_speak_smtp_is_one_clear_error(
         assert not session.is_open
     assert words in caught.value.message and "\n" not in caught.value.message
     assert caught.value.hint == "Check the host name and port."
+
+
+class FixedToken:
+    """An OAuth2 token source that counts renewals (the server here never checks the token)."""
+
+    mechanisms = ("XOAUTH2",)
+
+    def __init__(self) -> None:
+        self.renewals = 0
+
+    def token(self) -> str:
+        return "token-one"
+
+    def renew(self) -> str:
+        self.renewals += 1
+        return "token-two"
+
+
+@pytest.mark.parametrize(
+    "auth_reply",
+    [b"454 4.7.0 Temporary authentication failure\r\n", b"421 4.3.2 Service shutting down\r\n"],
+    ids=["454", "421"],
+)
+def test_a_temporary_reply_to_an_oauth2_login_is_temporary_not_a_bad_token(
+    scripted_server, auth_reply: bytes
+) -> None:
+    """The provider's checker being down must not send the person to sign in again."""
+
+    def script(conn: socket.socket) -> None:
+        conn.sendall(b"220 oauth.test\r\n")
+        with conn.makefile("rb") as lines:
+            for raw in lines:
+                verb = raw[:4].upper()
+                if verb == b"EHLO":
+                    conn.sendall(b"250-oauth.test\r\n250 AUTH XOAUTH2\r\n")
+                elif verb == b"AUTH":
+                    conn.sendall(auth_reply)
+                else:
+                    conn.sendall(b"221 bye\r\n")
+                    return
+
+    host, port = scripted_server(script)
+    signed_in = Account(
+        name="work", email="a@example.com", host=host, port=port, security=Security.NONE,
+        username="a@example.com", password_mode=PasswordMode.OAUTH2, allow_plaintext_auth=True,
+    )  # fmt: skip
+    tokens = FixedToken()
+    with pytest.raises(errors.RelayError) as caught, SmtpSession(signed_in) as session:
+        session.open(tokens)
+    assert isinstance(caught.value, errors.TemporaryFailure), caught.value
+    assert "sign in" not in caught.value.hint.lower()
+    assert tokens.renewals == 0  # a temporary refusal says nothing about the token
