@@ -170,3 +170,41 @@ def test_a_temporary_reply_to_an_oauth2_login_is_temporary_not_a_bad_token(
     assert isinstance(caught.value, errors.TemporaryFailure), caught.value
     assert "sign in" not in caught.value.hint.lower()
     assert tokens.renewals == 0  # a temporary refusal says nothing about the token
+
+
+@pytest.mark.parametrize("ehlo", [b"250 stray.test\r\n", b"250-stray.test\r\n250 PIPELINING\r\n"])
+def test_a_reply_nobody_asked_for_does_not_shift_the_next_messages_replies(
+    scripted_server, ehlo: bytes
+) -> None:
+    """An extra line after a message must not become the verdict on the next one."""
+    verdicts = [b"250 2.0.0 queued as 1\r\n250 2.0.0 and one more thing\r\n",
+                b"554 5.7.1 rejected as spam\r\n"]  # fmt: skip
+
+    def script(conn: socket.socket) -> None:
+        conn.sendall(b"220 stray.test\r\n")
+        with conn.makefile("rb") as lines:
+            in_data = False
+            for raw in lines:
+                if in_data:
+                    if raw == b".\r\n":
+                        in_data = False
+                        conn.sendall(verdicts.pop(0))
+                    continue
+                verb = raw[:4].upper()
+                if verb == b"QUIT":
+                    conn.sendall(b"221 bye\r\n")
+                    return
+                in_data = verb == b"DATA"
+                conn.sendall(
+                    ehlo if verb == b"EHLO" else b"354 go ahead\r\n" if in_data else b"250 ok\r\n"
+                )
+
+    host, port = scripted_server(script)
+    with SmtpSession(account(port)) as session:
+        session.open()
+        first = session.send("a@example.com", ["b@example.com"], MESSAGE)
+        session.reset()  # what the outbox does between two messages on one connection
+        with pytest.raises(errors.RelayError) as caught:
+            session.send("a@example.com", ["c@example.com"], MESSAGE)
+    assert first.final is not None and first.final.text == "2.0.0 queued as 1"
+    assert caught.value.reply is not None and caught.value.reply.code == 554

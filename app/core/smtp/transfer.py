@@ -109,20 +109,33 @@ class Sender:
         return self.chunking and self.capabilities.chunking
 
     def reset(self) -> None:
-        """RSET when a transaction is open; when pipelining, with the next MAIL FROM.
-
-        Unasked-for input usually means the server closed: a real RSET finds out now.
-        """
-        transport = self.conversation.transport()
-        if not transport.has_input():
-            if self._idle:
-                return
-            if self.pipelined:
-                self._rset_pending = True
-                return
+        """RSET when a transaction is open; when pipelining, with the next MAIL FROM."""
+        self._drop_unsolicited()
+        if self._idle:
+            return
+        if self.pipelined:
+            self._rset_pending = True
+            return
         self._rset_pending = False
         self.conversation.rset()
         self._idle = True
+
+    def _drop_unsolicited(self) -> None:
+        """Read what the server sent unasked, so it is not taken for the next command's reply.
+
+        Usually it is a 421 or the end of the connection (raised here, classified);
+        any other reply is noted and dropped: replies must stay in step with commands.
+        """
+        talk = self.conversation
+        transport = talk.transport()
+        if not transport.has_input():
+            return
+        with talk.network(Step.DONE):
+            replies = transport.take_unsolicited()
+        for reply in replies:
+            if reply.code == 421:
+                talk.fail(Step.DONE, reply)
+            talk.transcript.note(f"ignored a reply nobody asked for: {reply}")
 
     def check_sender(self, address: str) -> Reply:
         """MAIL FROM then RSET: would the server take mail from ``address``?"""
@@ -156,7 +169,7 @@ class Sender:
         (so the outbox can commit who has the message before risking more).
         """
         source = data if isinstance(data, MessageSource) else MessageSource.of_bytes(data)
-        self.conversation.transport()
+        self._drop_unsolicited()
         if not recipients:
             raise InvalidInput("The message has no recipients.", hint="Add at least one.")
         for address in (envelope_from, *recipients):

@@ -102,17 +102,43 @@ class Transport:
     def read_reply(self) -> Reply:
         """The next reply: one read may bring several (pipelining), or part of one."""
         while not self._replies:
-            sock = self._connected()
-            data = sock.recv(_READ_SIZE)
-            if not data:
-                raise smtplib.SMTPServerDisconnected("the server closed the connection")
-            try:
-                self._replies.extend(self._parser.feed(data))
-            finally:
-                for text in self._parser.lines:
-                    self.transcript.server(text)
-                self._parser.lines.clear()
+            self._receive(self._connected().recv(_READ_SIZE))
         return self._replies.popleft()
+
+    def take_unsolicited(self) -> list[Reply]:
+        """What the server sent while no reply was due, read without waiting for more.
+
+        Only to be called with no command awaiting its reply. A reply cut short
+        is waited for; the end of the connection raises like ``read_reply``.
+        """
+        sock = self._connected()
+        timeout = sock.gettimeout()
+        sock.settimeout(0)
+        try:
+            while True:
+                try:
+                    data = sock.recv(_READ_SIZE)
+                except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                    break  # nothing more now (TLS: maybe a record that held no data)
+                self._receive(data)
+        finally:
+            sock.settimeout(timeout)
+        while self._parser.pending:
+            self._receive(sock.recv(_READ_SIZE))
+        replies = list(self._replies)
+        self._replies.clear()
+        return replies
+
+    def _receive(self, data: bytes) -> None:
+        """Parse ``data`` into replies (and the transcript); empty data is the end."""
+        if not data:
+            raise smtplib.SMTPServerDisconnected("the server closed the connection")
+        try:
+            self._replies.extend(self._parser.feed(data))
+        finally:
+            for text in self._parser.lines:
+                self.transcript.server(text)
+            self._parser.lines.clear()
 
     def has_input(self) -> bool:
         """True when the server sent something nobody asked for (often: it closed)."""
