@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 import ssl
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ import trustme
 
 from app.core import errors
 from app.core.accounts.model import Account, PasswordMode, Security
-from app.core.smtp.session import SmtpSession
+from app.core.smtp.session import SmtpSession, Timeouts
 
 MESSAGE = b"Subject: t\r\n\r\n.dot\r\nbody\r\n"
 
@@ -208,3 +210,28 @@ def test_a_reply_nobody_asked_for_does_not_shift_the_next_messages_replies(
             session.send("a@example.com", ["c@example.com"], MESSAGE)
     assert first.final is not None and first.final.text == "2.0.0 queued as 1"
     assert caught.value.reply is not None and caught.value.reply.code == 554
+
+
+def test_cancel_while_connecting_ends_at_once() -> None:
+    """A server whose accept queue is full lets connect() hang; Cancel must not wait it out."""
+    with socket.create_server(("127.0.0.1", 0), backlog=0) as listener:
+        port = listener.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)):  # fills the queue: SYNs now dropped
+            session = SmtpSession(account(port), timeouts=Timeouts(connect=10))
+            failure: list[BaseException] = []
+
+            def open_session() -> None:
+                try:
+                    session.open()
+                except errors.RelayError as error:
+                    failure.append(error)
+
+            opener = threading.Thread(target=open_session)
+            opener.start()
+            time.sleep(0.3)  # blocked in connect() by now
+            started = time.monotonic()
+            session.cancel()
+            opener.join(5)
+    assert time.monotonic() - started < 1
+    assert [type(error) for error in failure] == [errors.Cancelled]
+    assert not session.is_open

@@ -42,13 +42,41 @@ class Transport:
         self._parser = ReplyParser()
         self._replies: deque[Reply] = deque()
         self._lock = threading.Lock()  # the socket swap (TLS) against shutdown() from elsewhere
+        self._shut = False  # shutdown() was called: no new socket either
+
+    def connect(self, host: str, port: int, timeout: float) -> None:
+        """Connect to each address of ``host`` in turn, like ``socket.create_connection``.
+
+        Each socket is in place before its ``connect`` starts, so ``shutdown``
+        from another thread wakes a connect that hangs (a full accept queue, a
+        firewall that drops SYNs). The name lookup itself cannot be woken.
+        """
+        failure: OSError = OSError(f"no address for {host}")
+        for family, kind, proto, _, address in socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM
+        ):
+            sock = socket.socket(family, kind, proto)
+            sock.settimeout(timeout)
+            self.attach(sock, host)
+            try:
+                sock.connect(address)
+                return
+            except OSError as exc:
+                failure = exc
+                self.close()
+                if self._shut:
+                    break
+        raise failure
 
     def attach(self, sock: socket.socket, host: str) -> None:
-        """Use ``sock`` (connected, maybe TLS already) for the conversation with ``host``."""
+        """Use ``sock`` (connected or connecting) for the conversation with ``host``."""
         # A command group or a final dot must not wait for the ACK of the previous write.
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self._lock:
+            if self._shut:
+                sock.close()
+                raise ConnectionAbortedError("the connection was shut down")
             self._sock, self._server_name = sock, host
 
     def start_tls(self, context: ssl.SSLContext) -> ssl.SSLSocket:
@@ -156,6 +184,7 @@ class Transport:
     def shutdown(self) -> None:
         """From any thread: wake a blocked read, write or handshake; it then fails."""
         with self._lock:
+            self._shut = True
             sock = self._sock
             if sock is None:
                 return
