@@ -235,3 +235,73 @@ def test_cancel_while_connecting_ends_at_once() -> None:
     assert time.monotonic() - started < 1
     assert [type(error) for error in failure] == [errors.Cancelled]
     assert not session.is_open
+
+
+def _stall_at(point: str):  # noqa: ANN202 (a script factory)
+    """A server that stops answering at ``point`` and holds the connection open."""
+
+    def hold(conn: socket.socket) -> None:
+        while conn.recv(1024):
+            pass
+
+    def script(conn: socket.socket) -> None:
+        if point in ("greeting", "tls handshake"):
+            hold(conn)  # says nothing; a TLS client's hello goes unanswered
+            return
+        conn.sendall(b"220 stall.test\r\n")
+        with conn.makefile("rb") as lines:
+            for raw in lines:
+                verb = raw.split()[0].upper().decode()
+                if verb == point.split()[0].upper():
+                    if verb == "STARTTLS":
+                        conn.sendall(b"220 go ahead\r\n")  # and then no handshake
+                    hold(conn)
+                    return
+                if verb == "EHLO":
+                    tls = b"250-STARTTLS\r\n" if point.startswith("starttls") else b""
+                    conn.sendall(b"250-stall.test\r\n" + tls + b"250 AUTH PLAIN\r\n")
+                else:
+                    conn.sendall(b"250 ok\r\n")
+
+    return script
+
+
+@pytest.mark.parametrize(
+    ("point", "security", "step"),
+    [
+        ("greeting", Security.NONE, "connect"),
+        ("tls handshake", Security.TLS, "tls"),
+        ("ehlo", Security.NONE, "ehlo"),
+        ("starttls handshake", Security.STARTTLS, "tls"),
+        ("auth", Security.NONE, "auth"),
+    ],
+)
+def test_cancel_at_each_blocking_point_of_opening(
+    scripted_server, point: str, security: Security, step: str
+) -> None:
+    host, port = scripted_server(_stall_at(point))
+    stalled = Account(
+        name="odd", email="a@example.com", host=host, port=port, security=security,
+        username="a@example.com", allow_plaintext_auth=True,
+    )  # fmt: skip
+    steps: list[str] = []
+    timeouts = Timeouts(greeting=10, command=10)
+    session = SmtpSession(stalled, timeouts=timeouts, on_step=lambda s: steps.append(s.value))
+    failure: list[BaseException] = []
+
+    def open_session() -> None:
+        try:
+            session.open("secret password")
+        except errors.RelayError as error:
+            failure.append(error)
+
+    opener = threading.Thread(target=open_session)
+    opener.start()
+    time.sleep(0.4)  # blocked by now
+    started = time.monotonic()
+    session.cancel()
+    opener.join(5)
+    assert time.monotonic() - started < 1
+    assert [type(error) for error in failure] == [errors.Cancelled], [str(e) for e in failure]
+    assert steps[-1] == step
+    assert "secret password" not in session.transcript.render()
