@@ -6,6 +6,7 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -237,7 +238,7 @@ def test_cancel_while_connecting_ends_at_once() -> None:
     assert not session.is_open
 
 
-def _stall_at(point: str):  # noqa: ANN202 (a script factory)
+def _stall_at(point: str) -> Callable[[socket.socket], None]:
     """A server that stops answering at ``point`` and holds the connection open."""
 
     def hold(conn: socket.socket) -> None:
