@@ -506,3 +506,14 @@ def test_plain_and_login_exchanges_in_utf8() -> None:
     # A 334 to PLAIN's initial response is ended with "*", not left hanging.
     sent, _ = exchange(sasl.password_exchange("PLAIN", "u", "p"), [go, REFUSED])
     assert sent[-1] == "*"
+
+
+def test_a_421_to_a_chunk_waits_for_no_reply_to_the_chunks_in_flight() -> None:
+    """After 421 the server says nothing more: waiting for 3 replies would hang until timeout."""
+    data = b"z" * (5 * BDAT_CHUNK_SIZE)
+    with pytest.raises(Refused) as refused:
+        drive(
+            plan(envelope(), MessageSource.of_bytes(data), BOTH),
+            OK * 2 + b"421 4.3.2 shutting down\r\n",
+        )
+    assert refused.value.step is Step.DATA and refused.value.reply.code == 421

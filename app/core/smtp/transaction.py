@@ -219,9 +219,10 @@ def _collect(count: int, outstanding: int) -> Generator[Action, Sequence[Reply],
     for done in range(count):
         (reply,) = yield Receive((Step.DATA,))
         if reply.code != 250:
-            if outstanding - done - 1:  # the server discards the chunks in flight
-                yield Receive((Step.DATA,) * (outstanding - done - 1))
-            raise Refused(Step.DATA, reply)
+            in_flight = outstanding - done - 1
+            if in_flight and reply.code != 421:  # the server discards them, answering each
+                yield Receive((Step.DATA,) * in_flight)
+            raise Refused(Step.DATA, reply)  # after a 421 nothing more comes
 
 
 def _finish(write_end: Send) -> _Replying:
