@@ -72,10 +72,10 @@ class Run:
         return b"".join(self.writes)
 
 
-def drive(steps: Plan, server: bytes) -> Run:
+def drive(steps: Plan, server: bytes, run: Run | None = None) -> Run:
     """Carry out the plan like the real driver, with the server's bytes given up front."""
     replies = deque(ReplyParser().feed(server))
-    run = Run()
+    run = run if run is not None else Run()
     try:
         action = next(steps)
         while True:
@@ -517,3 +517,16 @@ def test_a_421_to_a_chunk_waits_for_no_reply_to_the_chunks_in_flight() -> None:
             OK * 2 + b"421 4.3.2 shutting down\r\n",
         )
     assert refused.value.step is Step.DATA and refused.value.reply.code == 421
+
+
+def test_a_refused_sender_with_a_354_anyway_gets_an_empty_message_not_rset() -> None:
+    """A server that says 354 after refusing MAIL reads whatever follows as the message."""
+    run = Run()
+    with pytest.raises(Refused) as refused:
+        drive(
+            plan(envelope(), MessageSource.of_bytes(MESSAGE), PIPELINING_ONLY),
+            b"550 5.7.1 not you\r\n503 5.5.1 need MAIL\r\n" + GO_AHEAD + b"554 no\r\n",
+            run,
+        )
+    assert refused.value.step is Step.MAIL
+    assert run.writes[1:] == [b".\r\n"]  # the message itself never leaves

@@ -128,16 +128,24 @@ def _pipelined(envelope: Envelope, source: MessageSource, mode: Mode) -> Plan:
     elif source.size <= PIPELINED_DATA_LIMIT:
         return (yield from _pipelined_small(envelope, lines, source, mode))
     yield Send(commands(lines, envelope.encoding), tuple(lines), Step.MAIL)
-    replies = iter((yield Receive(tuple(steps))))
-    _check_envelope(replies, mode)
-    outcome = _sort(envelope.recipients, replies)
+    got = yield Receive(tuple(steps))
+    replies = iter(got)
+    # A server that says 354 to DATA after refusing MAIL or every RCPT gets an empty message.
+    wants_data = not mode.chunked and len(got) == len(steps) and got[-1].code == 354
+    try:
+        _check_envelope(replies, mode)
+        outcome = _sort(envelope.recipients, replies)
+    except Refused:
+        if wants_data:
+            yield from _command(".", Step.DATA, envelope)
+        raise
     if mode.chunked:
         if not outcome.accepted:
             return outcome
         return _with_final(outcome, (yield from _chunks(source, mode)))
     data_reply = _next(replies, Step.DATA)
     if not outcome.accepted:
-        if data_reply.code == 354:  # a server that wants data anyway gets none
+        if wants_data:
             yield from _command(".", Step.DATA, envelope)
         return outcome
     _expect(Step.DATA, data_reply, 354)
