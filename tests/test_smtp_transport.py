@@ -306,3 +306,41 @@ def test_cancel_at_each_blocking_point_of_opening(
     assert [type(error) for error in failure] == [errors.Cancelled], [str(e) for e in failure]
     assert steps[-1] == step
     assert "secret password" not in session.transcript.render()
+
+
+def test_a_connection_lost_between_split_transactions_keeps_what_was_delivered(
+    scripted_server,
+) -> None:
+    """452 splits the recipients; the server leaves after the first transaction was taken."""
+
+    def script(conn: socket.socket) -> None:
+        conn.sendall(b"220 split.test\r\n")
+        rcpts = 0
+        with conn.makefile("rb") as lines:
+            for raw in lines:
+                verb = raw[:4].upper()
+                if verb == b"EHLO":
+                    conn.sendall(b"250 split.test\r\n")
+                elif verb == b"RCPT":
+                    rcpts += 1
+                    limit = rcpts > 2
+                    conn.sendall(b"452 4.5.3 Too many recipients\r\n" if limit else b"250 ok\r\n")
+                elif verb == b"DATA":
+                    conn.sendall(b"354 go ahead\r\n")
+                    while next(lines) != b".\r\n":
+                        pass
+                    conn.sendall(b"250 2.0.0 queued\r\n421 4.3.2 shutting down\r\n")
+                    return
+                else:
+                    conn.sendall(b"250 ok\r\n")
+
+    host, port = scripted_server(script)
+    everyone = ["b@example.com", "c@example.com", "d@example.com"]
+    with SmtpSession(account(port)) as session:
+        session.open()
+        delivery = session.send("a@example.com", everyone, MESSAGE)
+    assert list(delivery.accepted) == everyone[:2]
+    assert delivery.final is not None and delivery.final.code == 250
+    assert delivery.unsent == ("d@example.com",)
+    assert isinstance(delivery.error, errors.TemporaryFailure)
+    assert "421 4.3.2 shutting down" in delivery.error.message  # the server's own words

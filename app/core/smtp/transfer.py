@@ -186,6 +186,8 @@ class Sender:
         while remaining:
             batch = remaining[: self.recipient_limit or len(remaining)]
             try:
+                if done.final is not None:
+                    self.reset()  # between transactions: the server may have left
                 one = self._transaction(Envelope(mail, tuple(batch), encoding), source, on_progress)
             except RelayError as error:
                 if done.final is None:
@@ -205,7 +207,6 @@ class Sender:
             remaining = later
             if on_transaction is not None and one.final is not None:
                 on_transaction(replace(one, untried={}))
-            self.reset()
         return done
 
     def _transaction(

@@ -148,6 +148,8 @@ class Transport:
                     data = sock.recv(_READ_SIZE)
                 except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
                     break  # nothing more now (TLS: maybe a record that held no data)
+                if not data and self._replies:
+                    break  # its last words (often a 421) say more than the end of the line
                 self._receive(data)
         finally:
             sock.settimeout(timeout)
