@@ -177,9 +177,11 @@ class Sender:
         account, limit = self.conversation.account, self.capabilities.max_size
         if smtputf8 and not self.capabilities.smtputf8:
             raise policy.smtputf8_unsupported(account)
-        if limit is not None and source.size > limit:
-            raise policy.message_too_large(account, source.size, limit)
-        mail = self._mail_arguments(envelope_from, source.size, smtputf8=smtputf8)
+        # RFC 1870: the size as it arrives (with the CRLF a message without one gets).
+        size = source.size + len(source.ending())
+        if limit is not None and size > limit:
+            raise policy.message_too_large(account, size, limit)
+        mail = self._mail_arguments(envelope_from, size, smtputf8=smtputf8)
         encoding = "utf-8" if smtputf8 else "ascii"
         done = Delivery({}, {}, None)
         remaining = list(recipients)
