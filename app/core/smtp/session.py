@@ -90,14 +90,6 @@ class SmtpSession:
         return self.capabilities.pipelining
 
     @property
-    def supports_chunking(self) -> bool:
-        return self.capabilities.chunking
-
-    @property
-    def supports_8bitmime(self) -> bool:
-        return self.capabilities.eightbitmime
-
-    @property
     def auth_mechanisms(self) -> tuple[str, ...]:
         return self.capabilities.auth
 
