@@ -344,3 +344,12 @@ def test_a_connection_lost_between_split_transactions_keeps_what_was_delivered(
     assert delivery.unsent == ("d@example.com",)
     assert isinstance(delivery.error, errors.TemporaryFailure)
     assert "421 4.3.2 shutting down" in delivery.error.message  # the server's own words
+
+
+@pytest.mark.parametrize("host", ["smtp..example.com", "x" * 64 + ".example.com"])
+def test_a_host_name_no_resolver_can_take_is_host_not_found(host: str) -> None:
+    """An empty label or one over 63 characters fails IDNA encoding before any lookup."""
+    bad = Account(name="odd", email="a@example.com", host=host, port=587, security=Security.NONE)
+    with pytest.raises(errors.HostNotFound) as caught, SmtpSession(bad) as session:
+        session.open()
+    assert host in caught.value.message

@@ -52,9 +52,11 @@ class Transport:
         firewall that drops SYNs). The name lookup itself cannot be woken.
         """
         failure: OSError = OSError(f"no address for {host}")
-        for family, kind, proto, _, address in socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM
-        ):
+        try:
+            addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except UnicodeError as exc:  # IDNA: an empty label, or one over 63 characters
+            raise socket.gaierror(socket.EAI_NONAME, f"{host!r} is not a host name") from exc
+        for family, kind, proto, _, address in addresses:
             sock = socket.socket(family, kind, proto)
             sock.settimeout(timeout)
             self.attach(sock, host)
