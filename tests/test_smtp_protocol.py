@@ -170,6 +170,15 @@ def test_a_longer_line_is_a_protocol_error(ending: bytes) -> None:
         ReplyParser().feed(b"250 " + b"x" * (MAX_LINE - 3) + ending)
 
 
+def test_a_reply_in_latin_1_is_read_not_refused() -> None:
+    """Old servers answer in their locale's encoding: the code counts, the text is best effort."""
+    parser = ReplyParser()
+    assert parser.feed(b"550 5.1.1 Empf\xe4nger unbekannt\r\n") == [
+        Reply(550, ("5.1.1 Empf\ufffdnger unbekannt",))
+    ]
+    assert parser.lines == ["550 5.1.1 Empf\ufffdnger unbekannt"]
+
+
 @pytest.mark.parametrize(
     "garbage",
     [b"HTTP/1.1 400 Bad Request\r\n", b"25 short\r\n", b"2500 ok\r\n", b"\x16\x03\x01\x02\r\n"],
