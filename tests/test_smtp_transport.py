@@ -175,15 +175,28 @@ def test_a_temporary_reply_to_an_oauth2_login_is_temporary_not_a_bad_token(
     assert tokens.renewals == 0  # a temporary refusal says nothing about the token
 
 
-@pytest.mark.parametrize("ehlo", [b"250 stray.test\r\n", b"250-stray.test\r\n250 PIPELINING\r\n"])
+@pytest.mark.parametrize("kind", ["plain", "pipelining", "implicit tls, separate record"])
 def test_a_reply_nobody_asked_for_does_not_shift_the_next_messages_replies(
-    scripted_server, ehlo: bytes
+    scripted_server, ca: trustme.CA, tmp_path: Path, kind: str
 ) -> None:
     """An extra line after a message must not become the verdict on the next one."""
-    verdicts = [b"250 2.0.0 queued as 1\r\n250 2.0.0 and one more thing\r\n",
-                b"554 5.7.1 rejected as spam\r\n"]  # fmt: skip
+    ehlo = b"250-stray.test\r\n250 PIPELINING\r\n" if kind == "pipelining" else b"250 stray\r\n"
+    stray = b"250 2.0.0 and one more thing\r\n"
+    verdicts = [b"250 2.0.0 queued as 1\r\n", b"554 5.7.1 rejected as spam\r\n"]
+    tls = kind.startswith("implicit tls")
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
 
-    def script(conn: socket.socket) -> None:
+    def script(plain: socket.socket) -> None:
+        if not tls:
+            serve(plain)
+            return
+        with server_context.wrap_socket(plain, server_side=True) as conn:
+            serve(conn)
+
+    def serve(conn: socket.socket) -> None:
         conn.sendall(b"220 stray.test\r\n")
         with conn.makefile("rb") as lines:
             in_data = False
@@ -192,6 +205,9 @@ def test_a_reply_nobody_asked_for_does_not_shift_the_next_messages_replies(
                     if raw == b".\r\n":
                         in_data = False
                         conn.sendall(verdicts.pop(0))
+                        if verdicts:  # after the first message only
+                            time.sleep(0.05)  # its own TCP segment (and TLS record)
+                            conn.sendall(stray)
                     continue
                 verb = raw[:4].upper()
                 if verb == b"QUIT":
@@ -203,14 +219,19 @@ def test_a_reply_nobody_asked_for_does_not_shift_the_next_messages_replies(
                 )
 
     host, port = scripted_server(script)
-    with SmtpSession(account(port)) as session:
+    security = Security.TLS if tls else Security.NONE
+    with SmtpSession(account(port, security, str(ca_file))) as session:
         session.open()
         first = session.send("a@example.com", ["b@example.com"], MESSAGE)
+        time.sleep(0.3)  # the stray line is in by now
         session.reset()  # what the outbox does between two messages on one connection
         with pytest.raises(errors.RelayError) as caught:
             session.send("a@example.com", ["c@example.com"], MESSAGE)
     assert first.final is not None and first.final.text == "2.0.0 queued as 1"
     assert caught.value.reply is not None and caught.value.reply.code == 554
+    assert "ignored a reply nobody asked for: 250 2.0.0 and one more thing" in (
+        session.transcript.render()
+    )
 
 
 def test_cancel_while_connecting_ends_at_once() -> None:
