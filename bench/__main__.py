@@ -16,7 +16,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from bench import (  # noqa: E402
+from bench import (
     bulk,
     cli_start,
     connections,

@@ -239,5 +239,5 @@ class _Servers:
 
 
 class _Handler:
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
         return "250 OK"

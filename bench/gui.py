@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from app.qt import QtCore, QtWidgets  # noqa: E402
+from app.qt import QtCore, QtWidgets
 
 # The offscreen platform says this whenever a window fixes its size; it is a limit of the
 # platform, not a finding (tests/gui/conftest.py ignores it too).

@@ -105,7 +105,7 @@ def open_view(store: Store) -> float:
     painted: list[bool] = []
 
     class PaintSpy(QtCore.QObject):
-        def eventFilter(self, _watched: QtCore.QObject, event: QtCore.QEvent) -> bool:  # noqa: N802
+        def eventFilter(self, _watched: QtCore.QObject, event: QtCore.QEvent) -> bool:  # noqa: N802 - Qt override
             if event.type() == QtCore.QEvent.Type.Paint:
                 painted.append(True)
             return False

@@ -99,7 +99,7 @@ def send_on_gui_thread(account: Account, data: bytes) -> str:
                 session.open()
                 session.send(account.email, ["b@example.com"], data)
             outcome.append("sent")
-        except Exception as error:  # the peer only reports how it ended
+        except Exception as error:  # noqa: BLE001 - the peer only reports how it ended
             outcome.append(f"failed: {getattr(error, 'message', error)}")
 
     QTimer.singleShot(0, on_timer_timeout)

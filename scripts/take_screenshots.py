@@ -174,13 +174,13 @@ class Shooter:
 class Handler:
     """Accepts mail; greylists one address (450 at RCPT) as Postfix with postgrey does."""
 
-    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
+    async def handle_RCPT(self, server, session, envelope, address, options):
         if address.startswith("accounts@"):
             return "450 4.2.0 <accounts@example.net>: Recipient address rejected: Greylisted"
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+    async def handle_DATA(self, server, session, envelope):
         return "250 2.0.0 Ok: queued as 4F2A91C03B"
 
 

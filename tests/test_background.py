@@ -94,7 +94,7 @@ class BusyOnce(RecordingHandler):
         super().__init__()
         self.busy = True
 
-    async def handle_MAIL(self, server, session, envelope, address, options):  # noqa: N802
+    async def handle_MAIL(self, server, session, envelope, address, options):
         if self.busy:
             self.busy = False
             return "421 4.3.2 Service not available, try later"

@@ -45,7 +45,7 @@ def fast_server(
 
 
 class RefuseAll(RecordingHandler):
-    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
+    async def handle_RCPT(self, server, session, envelope, address, options):
         return "550 5.1.1 No such user"
 
 
@@ -95,7 +95,7 @@ def test_a_refused_final_chunk_is_a_classified_failure(fast_server) -> None:
     class Reject(RecordingHandler):
         reject = True
 
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        async def handle_DATA(self, server, session, envelope):
             if self.reject:
                 return "554 5.7.1 Rejected as spam"
             return await super().handle_DATA(server, session, envelope)

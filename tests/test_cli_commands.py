@@ -33,7 +33,7 @@ def add_relay(cli: Cli, port: int, name: str = "relay") -> None:
 class Refuse421(RecordingHandler):
     refuse = True
 
-    async def handle_MAIL(self, server, session, envelope, address, options):  # noqa: N802
+    async def handle_MAIL(self, server, session, envelope, address, options):
         if self.refuse:
             return "421 4.3.2 Try again later"
         envelope.mail_from = address

@@ -133,7 +133,7 @@ def test_missing_attachment_is_65(cli: Cli, smtp_server, tmp_path: Path) -> None
 
 def test_every_recipient_refused_is_67(cli: Cli, smtp_server) -> None:
     class RefuseAll:
-        async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
+        async def handle_RCPT(self, server, session, envelope, address, options):
             return "550 5.1.1 No such user here"
 
     server = smtp_server(mode="starttls", handler=RefuseAll())

@@ -28,7 +28,7 @@ BATCH = 50
 class SlowServer(RecordingHandler):
     """Takes a little while per message so the kill lands in the middle of the batch."""
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+    async def handle_DATA(self, server, session, envelope):
         await asyncio.sleep(0.03)
         return await super().handle_DATA(server, session, envelope)
 

@@ -116,7 +116,7 @@ def test_a_crash_at_any_point_leaves_state_and_history_agreeing(
 class TwoPerTransaction(RecordingHandler):
     """Postfix-like recipient limit, tiny: 452 4.5.3 after two RCPTs in one transaction."""
 
-    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
+    async def handle_RCPT(self, server, session, envelope, address, options):
         if len(envelope.rcpt_tos) >= 2:
             return "452 4.5.3 Error: too many recipients"
         envelope.rcpt_tos.append(address)

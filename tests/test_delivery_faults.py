@@ -59,19 +59,19 @@ class Reply421At(RecordingHandler):
         super().__init__()
         self.phase = phase
 
-    async def handle_MAIL(self, server, session, envelope, address, options):  # noqa: N802
+    async def handle_MAIL(self, server, session, envelope, address, options):
         if self.phase == "MAIL":
             return "421 4.3.2 Service shutting down"
         envelope.mail_from = address
         return "250 OK"
 
-    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
+    async def handle_RCPT(self, server, session, envelope, address, options):
         if self.phase == "RCPT":
             return "421 4.7.0 Too many connections, try later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+    async def handle_DATA(self, server, session, envelope):
         if self.phase == "DATA":
             return "421 4.4.5 Server busy, try later"
         return await super().handle_DATA(server, session, envelope)
@@ -97,7 +97,7 @@ class MixedRecipients(RecordingHandler):
         super().__init__()
         self.defer = True
 
-    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
+    async def handle_RCPT(self, server, session, envelope, address, options):
         if address.startswith("gone@"):
             return "550 5.1.1 No such user"
         if address.startswith("deferred@") and self.defer:
@@ -292,7 +292,7 @@ def test_due_messages_share_one_connection(store: Store, smtp_server) -> None:
     class CountConnections(RecordingHandler):
         connections = 0
 
-        async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
+        async def handle_EHLO(self, server, session, envelope, hostname, responses):
             CountConnections.connections += 1
             session.host_name = hostname
             return responses

@@ -143,7 +143,7 @@ def web() -> Iterator[tuple[dict[str, bytes], list[str], autoconfig.Fetcher]]:
     requested: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             key = urllib.parse.urlsplit(self.path).path.lstrip("/")
             body = documents.get(key)
             self.send_response(200 if body else 404)

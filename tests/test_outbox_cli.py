@@ -68,7 +68,7 @@ def test_parallel_runs_send_each_message_once(cli: Cli, smtp_server) -> None:
 
 
 class RefuseEveryone(RecordingHandler):
-    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
+    async def handle_RCPT(self, server, session, envelope, address, options):
         return "550 5.1.1 No such user"
 
 

@@ -101,7 +101,7 @@ def relay_account(port: int) -> Account:
 class Picky(RecordingHandler):
     """550 for gone@…, 452 for full@…, 250 for everyone else."""
 
-    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
+    async def handle_RCPT(self, server, session, envelope, address, options):
         if address.startswith("gone@"):
             return "550 5.1.1 No such user"
         if address.startswith("full@"):

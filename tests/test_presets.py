@@ -12,12 +12,13 @@ import pytest
 from app.core.accounts.model import Security
 from app.core.errors import ConfigError
 from app.core.resources import resource
+from app.core.setup.detect_network import registrable_domain
 from app.core.setup.presets import (
     get_preset,
     load_presets,
     preset_for_email,
-    preset_for_mx,
 )
+from app.core.setup.providers import catalogue
 
 SUBMISSION_PORTS = {25, 465, 587, 1025, 2465, 2525, 2587}
 
@@ -172,15 +173,15 @@ def test_custom_preset_leaves_username_to_the_user() -> None:
     ],
 )
 def test_mx_host_identifies_hosted_domains(mx_host: str, preset_id: str) -> None:
-    preset = preset_for_mx(mx_host)
-    assert preset is not None and preset.id == preset_id
+    found = catalogue().for_mx(mx_host, registrable_domain(mx_host))
+    assert found is not None and found.preset.id == preset_id
 
 
 @pytest.mark.parametrize(
     "mx_host", ["evilgoogle.com", "google.com.evil.example", "mx.example.net", ""]
 )
 def test_mx_lookalikes_do_not_match(mx_host: str) -> None:
-    assert preset_for_mx(mx_host) is None
+    assert catalogue().for_mx(mx_host, registrable_domain(mx_host)) is None
 
 
 def test_unknown_preset_id_is_a_config_error_listing_choices() -> None:

@@ -105,7 +105,7 @@ def test_concurrent_mcp_calls_in_one_session_send_exactly_the_quota(
 
 
 class RefuseNobody(RecordingHandler):
-    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
+    async def handle_RCPT(self, server, session, envelope, address, options):
         if address.startswith("nobody@"):
             return "550 5.1.1 No such user"
         envelope.rcpt_tos.append(address)

@@ -31,7 +31,7 @@ class PostfixLimits(RecordingHandler):
         self.errors: dict[int, int] = {}
         self.rcpt_commands = 0
 
-    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
+    async def handle_RCPT(self, server, session, envelope, address, options):
         self.rcpt_commands += 1
         if len(envelope.rcpt_tos) < LIMIT:
             envelope.rcpt_tos.append(address)
@@ -84,7 +84,7 @@ def test_a_server_that_takes_no_recipient_now_defers_without_misleading_words(
     relaydesk_home: Path, smtp_server
 ) -> None:
     class Full(RecordingHandler):
-        async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
+        async def handle_RCPT(self, server, session, envelope, address, options):
             return "452 4.5.3 Error: too many recipients"
 
     server = smtp_server(mode="plain", users=None, handler=Full())

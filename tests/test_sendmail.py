@@ -85,7 +85,7 @@ def test_arguments_are_the_recipients_without_t(cli: Cli, server: RunningServer)
     assert parsed(received.data)["To"] == "Bob <bob@example.com>"
 
 
-def test_f_and_F_when_the_message_has_no_from(cli: Cli, server: RunningServer) -> None:
+def test_f_and_capital_f_when_the_message_has_no_from(cli: Cli, server: RunningServer) -> None:
     body = "Subject: cron\r\n\r\nOutput of the job\r\n"
     run = cli(
         "sendmail", "-FCron Daemon", "-f", "<alerts@example.com>", "-oem", "-B8BITMIME",

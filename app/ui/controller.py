@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from app.core import settings
-from app.core.accounts import model as accounts
 from app.core.errors import RelayError, SignInRequired
 from app.core.paths import Paths
 from app.core.store import Store
@@ -388,6 +387,3 @@ class Controller(QObject):
             if window is not None:
                 window.hide()
         self.store.close()
-
-    def has_accounts(self) -> bool:
-        return bool(accounts.list_accounts(self.store))

@@ -247,13 +247,13 @@ class MainWindow(QtWidgets.QMainWindow):
     def bring_to_front(self) -> None:
         bring_to_front(self)
 
-    def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802
+    def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
         handle = self.windowHandle()
         if not self._exposed and handle is not None:
             handle.installEventFilter(self)  # the platform window says when it is on screen
 
-    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:  # noqa: N802
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:  # noqa: N802 - Qt override
         handle = self.windowHandle()
         if (
             watched is handle
@@ -268,7 +268,7 @@ class MainWindow(QtWidgets.QMainWindow):
             QTimer.singleShot(0, self.first_exposed.emit)
         return super().eventFilter(watched, event)
 
-    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt override
         # The controller hides the window (close to tray) or quits; Qt must not close it alone.
         event.ignore()
         self.close_requested.emit()

@@ -56,10 +56,6 @@ class Tray(QObject):
         if self.pause_action.isChecked() != paused:
             self.pause_action.setChecked(paused)
 
-    def set_status(self, text: str) -> None:
-        if self.icon is not None:
-            self.icon.setToolTip(f"Relaydesk — {text}" if text else "Relaydesk")
-
     def notify(self, title: str, text: str, *, problem: bool = False) -> bool:
         """Show a desktop notification; False when there is no tray to show it from."""
         if self.icon is None:

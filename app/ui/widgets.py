@@ -73,7 +73,7 @@ class StatusLine(QtWidgets.QLabel):
             palette.setColor(role, wanted)
             self.setPalette(palette)
 
-    def changeEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802
+    def changeEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802 - Qt override
         super().changeEvent(event)
         if event.type() in _PALETTE_EVENTS:
             self._colour()
@@ -99,7 +99,9 @@ class AddressCompleter(QtWidgets.QCompleter):
     def splitPath(self, path: str) -> list[str]:  # noqa: N802 - Qt override
         return [path.rpartition(",")[2].strip()]
 
-    def pathFromIndex(self, index: QtCore.QModelIndex | QtCore.QPersistentModelIndex) -> str:
+    def pathFromIndex(  # noqa: N802 - Qt override
+        self, index: QtCore.QModelIndex | QtCore.QPersistentModelIndex
+    ) -> str:
         # Keep what was typed before the last comma; replace only the address being typed.
         widget = self.widget()
         typed = widget.text() if isinstance(widget, QtWidgets.QLineEdit) else ""
@@ -167,7 +169,7 @@ class AddressField(QtWidgets.QWidget):
     def on_edit_editing_finished(self) -> None:
         self._show()
 
-    def changeEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802
+    def changeEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802 - Qt override
         super().changeEvent(event)
         if event.type() in _PALETTE_EVENTS:
             self._show()

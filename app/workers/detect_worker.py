@@ -78,7 +78,7 @@ class DetectWorker(Worker):
         except RelayError as error:
             self.failed.emit(error)
             return
-        except Exception as error:  # a bug must end the lookup visibly, not hang the wizard
+        except Exception as error:  # noqa: BLE001 - a bug must end the lookup visibly, not hang the wizard
             self.failed.emit(
                 RelayError(
                     f"The lookup stopped on an unexpected error: {type(error).__name__}.",

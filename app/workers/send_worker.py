@@ -88,7 +88,7 @@ class SendWorker(Worker):
             self._run(store)
         except RelayError as error:
             self.failed.emit(error)
-        except Exception as error:  # a bug: report it rather than leave the window waiting
+        except Exception as error:  # noqa: BLE001 - a bug: report it rather than leave the window waiting
             self.failed.emit(RelayError(f"Internal error while sending: {error!r}"))
         finally:
             store.close()

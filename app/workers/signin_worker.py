@@ -57,7 +57,7 @@ class SignInWorker(Worker):
         except RelayError as error:
             self.failed.emit(error)
             return
-        except Exception as error:  # a bug: say so rather than leave the panel waiting
+        except Exception as error:  # noqa: BLE001 - a bug: say so rather than leave the panel waiting
             self.failed.emit(RelayError(f"Internal error while signing in: {error!r}"))
             return
         self.signed_in.emit(tokens)

@@ -68,7 +68,7 @@ class TestWorker(Worker):
         except RelayError as error:
             report = TestReport(self._account, transcript=transcript)
             report.error = error
-        except Exception as error:  # a bug must still end the test visibly, never hang it
+        except Exception as error:  # noqa: BLE001 - a bug must still end the test visibly, never hang it
             report = TestReport(self._account, transcript=transcript)
             report.error = RelayError(
                 f"The test stopped on an unexpected error: {type(error).__name__}: {error}",

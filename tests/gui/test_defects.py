@@ -63,7 +63,7 @@ def test_password_typed_after_enter_lands_in_the_password_field(qtbot, wizard, s
 class MailboxBusy(RecordingHandler):
     """Postfix-like greylisting: 450 at RCPT for every recipient."""
 
-    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
+    async def handle_RCPT(self, server, session, envelope, address, options):
         return "450 4.2.0 <bob@example.com>: Recipient address rejected: Greylisted"
 
 

@@ -101,7 +101,7 @@ def test_dry_run_preview_and_bad_input(cli: Cli, tmp_path: Path) -> None:
 
 
 class SlowServer(RecordingHandler):
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         await asyncio.sleep(0.03)
         return await super().handle_DATA(server, session, envelope)
 

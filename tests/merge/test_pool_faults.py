@@ -66,7 +66,7 @@ class CountingEhlo(RecordingHandler):
 
     async def handle_EHLO(
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
-    ) -> list[str]:  # noqa: N802
+    ) -> list[str]:
         with self._lock:
             if id(session) not in self.sessions and len(self.sessions) >= self.limit:
                 self.refused += 1
@@ -77,7 +77,7 @@ class CountingEhlo(RecordingHandler):
         session.host_name = hostname
         return responses
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         await asyncio.sleep(self.delay)
         return await super().handle_DATA(server, session, envelope)
 
@@ -129,7 +129,7 @@ class FaultyData(RecordingHandler):
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
-    ) -> str:  # noqa: N802
+    ) -> str:
         self.rcpt_calls += 1
         if self.rcpt_calls == 7:
             server.transport.close()  # the line drops in the middle of the envelope
@@ -140,7 +140,7 @@ class FaultyData(RecordingHandler):
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.data_calls += 1
         if self.data_calls == 5:
             return "421 4.3.2 System shutting down"

@@ -43,7 +43,7 @@ class FastSMTP(_TestSMTP):
                 await super().push(f"250-{extension}")
         await super().push(status)  # type: ignore[arg-type]
 
-    async def smtp_BDAT(self, arg: str | None) -> None:  # noqa: N802 (aiosmtpd's naming)
+    async def smtp_BDAT(self, arg: str | None) -> None:
         match = _BDAT.match((arg or "").strip())
         if "CHUNKING" not in self.extensions or match is None:
             await self.push("501 5.5.4 Syntax: BDAT size [LAST]")

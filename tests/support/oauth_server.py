@@ -167,7 +167,7 @@ class AuthorizationServer:
 class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         url = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         auth = self.server.auth
@@ -181,7 +181,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._json(404, {"error": "not_found"})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
         form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
         auth = self.server.auth
@@ -272,10 +272,10 @@ class OAuthSmtpHandler(RecordingHandler):
         await server.challenge_auth(json.dumps(error))
         return AuthResult(success=False, handled=False, message="535 5.7.8 Invalid token")
 
-    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:  # noqa: N802
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
         return await self._bearer(server, args, "XOAUTH2")
 
-    async def auth_OAUTHBEARER(self, server: SMTP, args: list[str]) -> AuthResult:  # noqa: N802
+    async def auth_OAUTHBEARER(self, server: SMTP, args: list[str]) -> AuthResult:
         return await self._bearer(server, args, "OAUTHBEARER")
 
 

@@ -301,7 +301,7 @@ def start_scripted_server(
                 script(conn)
             except OSError:
                 pass
-            except Exception as error:  # handed to the test thread by stop()
+            except Exception as error:  # noqa: BLE001 - handed to the test thread by stop()
                 state["error"] = error
             with lock:
                 state["conn"] = None

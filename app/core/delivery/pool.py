@@ -110,7 +110,6 @@ class GroupSync:
         self._counter = threading.Lock()
         self._written = 0  # tickets handed out (each after a commit)
         self._durable = 0  # tickets covered by a finished fsync
-        self.fsyncs = 0
 
     def ticket(self) -> int:
         """Call right after a commit; pass the ticket to ``wait``."""
@@ -132,7 +131,6 @@ class GroupSync:
                 os.close(descriptor)
             with self._counter:
                 self._durable = max(self._durable, covering)
-                self.fsyncs += 1
 
     def commit_durably(self) -> None:
         """Make every commit so far durable."""

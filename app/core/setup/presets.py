@@ -198,20 +198,6 @@ def preset_for_email(email: str) -> Preset | None:
     return found.preset
 
 
-def preset_for_mx(mx_host: str) -> Preset | None:
-    """The preset whose MX suffix matches ``mx_host`` on a label boundary (longest wins)."""
-    host = _normalise_host(mx_host)
-    if not host:
-        return None
-    best: Preset | None = None
-    best_length = 0
-    for preset in load_presets():
-        for suffix in preset.mx_suffixes:
-            if (host == suffix or host.endswith("." + suffix)) and len(suffix) > best_length:
-                best, best_length = preset, len(suffix)
-    return best
-
-
 # -- parsing -----------------------------------------------------------------
 
 

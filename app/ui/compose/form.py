@@ -200,13 +200,13 @@ class ComposeForm(DraftKeeping, QtWidgets.QWidget):
         )
 
     # -- drag and drop -----------------------------------------------------------
-    def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:  # noqa: N802
+    def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:  # noqa: N802 - Qt override
         accept_file_drags(event)
 
-    def dragMoveEvent(self, event: QtGui.QDragMoveEvent) -> None:  # noqa: N802
+    def dragMoveEvent(self, event: QtGui.QDragMoveEvent) -> None:  # noqa: N802 - Qt override
         accept_file_drags(event)
 
-    def dropEvent(self, event: QtGui.QDropEvent) -> None:  # noqa: N802
+    def dropEvent(self, event: QtGui.QDropEvent) -> None:  # noqa: N802 - Qt override
         problems = self.attachments.add_paths(local_paths(event.mimeData()))
         event.acceptProposedAction()
         if problems:

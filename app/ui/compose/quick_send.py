@@ -68,7 +68,7 @@ class QuickSendDialog(QtWidgets.QDialog):
         self.reload_accounts()
         self.setFocusProxy(self.to.edit)
 
-    def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802
+    def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
         # Typing starts with the recipient: focus on From would send keys to the account list.
         self.to.edit.setFocus()
@@ -91,10 +91,10 @@ class QuickSendDialog(QtWidgets.QDialog):
             reason = "Add at least one recipient."
         self.bar.set_ready(reason, self._sender is not None)
 
-    def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:  # noqa: N802
+    def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:  # noqa: N802 - Qt override
         accept_file_drags(event)
 
-    def dropEvent(self, event: QtGui.QDropEvent) -> None:  # noqa: N802
+    def dropEvent(self, event: QtGui.QDropEvent) -> None:  # noqa: N802 - Qt override
         self.attachments.add_paths(local_paths(event.mimeData()))
         event.acceptProposedAction()
 

@@ -97,7 +97,7 @@ class ComposeWindow(QtWidgets.QWidget):
             self.setFocusProxy(self.form.to.edit)
             self.form.to.edit.setFocus()
 
-    def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:  # noqa: N802
+    def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:  # noqa: N802 - Qt override
         # Keys the fields do not use reach the window: Esc and Ctrl+W close it, as in a dialog.
         closing = event.key() == Qt.Key.Key_Escape or event.matches(
             QtGui.QKeySequence.StandardKey.Close
@@ -114,7 +114,7 @@ class ComposeWindow(QtWidgets.QWidget):
             self.form.clear()
             self.close()
 
-    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt override
         if confirm_discard(self, self.form):
             if not self.form.sending:
                 self.form.forget_draft()

@@ -55,9 +55,6 @@ class BodyEditor(QtWidgets.QWidget):
     def on_underline_triggered(self) -> None:
         self.editor.setFontUnderline(not self.editor.fontUnderline())
 
-    def has_text(self) -> bool:
-        return bool(self.editor.toPlainText().strip())
-
     def content(self) -> tuple[str, str | None]:
         """(plain text, HTML or None)."""
         text = self.editor.toPlainText()

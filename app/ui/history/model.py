@@ -60,16 +60,16 @@ class HistoryModel(QtCore.QAbstractTableModel):
         return self._rows[row] if 0 <= row < len(self._rows) else None
 
     # -- Qt model API ------------------------------------------------------------
-    def rowCount(self, parent: Index = ROOT) -> int:
+    def rowCount(self, parent: Index = ROOT) -> int:  # noqa: N802 - Qt override
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent: Index = ROOT) -> int:
+    def columnCount(self, parent: Index = ROOT) -> int:  # noqa: N802 - Qt override
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def canFetchMore(self, parent: Index) -> bool:  # noqa: N802
+    def canFetchMore(self, parent: Index) -> bool:  # noqa: N802 - Qt override
         return not parent.isValid() and self._more
 
-    def fetchMore(self, parent: Index) -> None:  # noqa: N802
+    def fetchMore(self, parent: Index) -> None:  # noqa: N802 - Qt override
         if parent.isValid() or not self._more:
             return
         page = history.search(self._store, self._query, limit=PAGE, offset=len(self._rows))
@@ -80,7 +80,7 @@ class HistoryModel(QtCore.QAbstractTableModel):
             self._rows.extend(page)
             self.endInsertRows()
 
-    def headerData(  # noqa: N802
+    def headerData(  # noqa: N802 - Qt override
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:

@@ -26,10 +26,10 @@ class ProblemsModel(QtCore.QAbstractTableModel):
     def row_number(self, index: int) -> int:
         return self._rows[index][0]
 
-    def rowCount(self, parent: _Index | None = None) -> int:  # noqa: N802
+    def rowCount(self, parent: _Index | None = None) -> int:  # noqa: N802 - Qt override
         return 0 if parent is not None and parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent: _Index | None = None) -> int:  # noqa: N802
+    def columnCount(self, parent: _Index | None = None) -> int:  # noqa: N802 - Qt override
         return 3
 
     def data(self, index: _Index, role: int = 0) -> object:
@@ -41,7 +41,7 @@ class ProblemsModel(QtCore.QAbstractTableModel):
             return QtGui.QBrush(QtGui.QColor("#b3261e"))
         return None
 
-    def headerData(  # noqa: N802
+    def headerData(  # noqa: N802 - Qt override
         self, section: int, orientation: QtCore.Qt.Orientation, role: int = 0
     ) -> object:
         if (

@@ -334,7 +334,7 @@ class MergeWindow(SourcesMixin, QtWidgets.QWidget):
     def _start(self, worker: Worker) -> None:
         self._pool.start(worker, name="merge")
 
-    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.panel.stop()  # the messages in flight finish; the rest stays queued
         self._pool.shutdown()
         super().closeEvent(event)

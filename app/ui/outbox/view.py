@@ -35,11 +35,6 @@ def outbox_summary(counts: dict[State, int]) -> str:
     return ", ".join(parts) if parts else "Outbox empty"
 
 
-def pending_count(counts: dict[State, int]) -> int:
-    """Messages that would be sent if Relaydesk kept running (waiting, sending, retrying)."""
-    return sum(counts.get(s, 0) for s in (State.QUEUED, State.SENDING, State.RETRYING))
-
-
 def _next_attempt(item: OutboxItem) -> str:
     if item.state not in (State.QUEUED, State.RETRYING) or item.next_attempt_at is None:
         return "—"

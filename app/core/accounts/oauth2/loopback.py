@@ -39,7 +39,7 @@ class _Server(HTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
-    def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+    def do_GET(self) -> None:
         query = parse_qs(urlsplit(self.path).query)
 
         def one(key: str) -> str | None:

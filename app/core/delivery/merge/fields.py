@@ -84,11 +84,3 @@ class Piece:
             cached = ("".join(literal), slots)
             object.__setattr__(self, "_cache", cached)  # frozen, but a pure cache
         return cached
-
-
-def missing_fields(pieces: list[Piece], values: Mapping[str, str]) -> list[str]:
-    """Fields used without a fallback whose value in this row is empty, sorted."""
-    needed: set[str] = set()
-    for piece in pieces:
-        needed |= piece.needed()
-    return sorted(key for key in needed if not values.get(key, "").strip())
