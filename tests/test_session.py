@@ -542,6 +542,28 @@ def test_size_is_declared_on_mail_from(smtp_server: StartServer) -> None:
     assert f"MAIL FROM:<{ALICE}> SIZE={len(MESSAGE)}" in session.transcript.render()
 
 
+def test_size_counts_the_line_end_added_to_a_message_without_one(
+    smtp_server: StartServer,
+) -> None:
+    """The server measures what arrives, and a message without a final CRLF gets one.
+
+    (No line starts with a dot: aiosmtpd also counts doubled dots, RFC 1870 does not.)
+    """
+    limit = 10_000
+    server = smtp_server(mode="starttls", data_size_limit=limit)
+    lines = b"Subject: big\r\n\r\n" + b"x" * 78 + b"\r\n" + (b"y" * 78 + b"\r\n") * (limit // 80)
+    no_final_newline = lines[: limit - 1]  # cut inside a line of y
+    assert no_final_newline.endswith(b"yy")
+    with SmtpSession(account_of(server)) as session:
+        session.open(ALICE_PASSWORD)
+        with pytest.raises(errors.MessageTooLarge) as caught:  # limit - 1 here, limit + 1 there
+            session.send(ALICE, ["bob@example.test"], no_final_newline)
+        assert caught.value.reply is None  # known before the upload, not from the server after it
+        session.send(ALICE, ["bob@example.test"], no_final_newline[:-2])
+    assert f"MAIL FROM:<{ALICE}> SIZE={limit - 1} " in session.transcript.render()
+    assert len(server.messages) == 1
+
+
 def test_newlines_in_addresses_are_refused(smtp_server: StartServer) -> None:
     server = smtp_server(mode="starttls")
     with SmtpSession(account_of(server)) as session:

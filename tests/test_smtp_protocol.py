@@ -72,10 +72,10 @@ class Run:
         return b"".join(self.writes)
 
 
-def drive(steps: Plan, server: bytes) -> Run:
+def drive(steps: Plan, server: bytes, run: Run | None = None) -> Run:
     """Carry out the plan like the real driver, with the server's bytes given up front."""
     replies = deque(ReplyParser().feed(server))
-    run = Run()
+    run = run if run is not None else Run()
     try:
         action = next(steps)
         while True:
@@ -168,6 +168,15 @@ def test_a_line_of_the_maximum_length_is_taken() -> None:
 def test_a_longer_line_is_a_protocol_error(ending: bytes) -> None:
     with pytest.raises(ProtocolViolation, match="too long"):
         ReplyParser().feed(b"250 " + b"x" * (MAX_LINE - 3) + ending)
+
+
+def test_a_reply_in_latin_1_is_read_not_refused() -> None:
+    """Old servers answer in their locale's encoding: the code counts, the text is best effort."""
+    parser = ReplyParser()
+    assert parser.feed(b"550 5.1.1 Empf\xe4nger unbekannt\r\n") == [
+        Reply(550, ("5.1.1 Empf\ufffdnger unbekannt",))
+    ]
+    assert parser.lines == ["550 5.1.1 Empf\ufffdnger unbekannt"]
 
 
 @pytest.mark.parametrize(
@@ -506,3 +515,27 @@ def test_plain_and_login_exchanges_in_utf8() -> None:
     # A 334 to PLAIN's initial response is ended with "*", not left hanging.
     sent, _ = exchange(sasl.password_exchange("PLAIN", "u", "p"), [go, REFUSED])
     assert sent[-1] == "*"
+
+
+def test_a_421_to_a_chunk_waits_for_no_reply_to_the_chunks_in_flight() -> None:
+    """After 421 the server says nothing more: waiting for 3 replies would hang until timeout."""
+    data = b"z" * (5 * BDAT_CHUNK_SIZE)
+    with pytest.raises(Refused) as refused:
+        drive(
+            plan(envelope(), MessageSource.of_bytes(data), BOTH),
+            OK * 2 + b"421 4.3.2 shutting down\r\n",
+        )
+    assert refused.value.step is Step.DATA and refused.value.reply.code == 421
+
+
+def test_a_refused_sender_with_a_354_anyway_gets_an_empty_message_not_rset() -> None:
+    """A server that says 354 after refusing MAIL reads whatever follows as the message."""
+    run = Run()
+    with pytest.raises(Refused) as refused:
+        drive(
+            plan(envelope(), MessageSource.of_bytes(MESSAGE), PIPELINING_ONLY),
+            b"550 5.7.1 not you\r\n503 5.5.1 need MAIL\r\n" + GO_AHEAD + b"554 no\r\n",
+            run,
+        )
+    assert refused.value.step is Step.MAIL
+    assert run.writes[1:] == [b".\r\n"]  # the message itself never leaves

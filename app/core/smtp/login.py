@@ -50,12 +50,21 @@ def _log_in_with_token(talk: Conversation, offered: Capabilities, credential: Be
     if mechanism is None:
         raise policy.bearer_not_offered(talk.account, offered.auth)
     reply, challenge = _bearer_attempt(talk, mechanism, credential.token())
-    if reply.code >= 500 and reply.code != 504:
+    if _refuses_token(reply):
         # The token may have been revoked or expired early: a fresh one, once.
         reply, challenge = _bearer_attempt(talk, mechanism, credential.renew())
-    if reply.code != 235:
-        talk.abort()
-        raise policy.token_rejected(talk.account, reply, challenge)
+    if reply.code == 235:
+        return
+    if not _refuses_token(reply):
+        # 421/454 (the server or its token checker is busy), 504: not about the token.
+        talk.fail(Step.AUTH, reply)
+    talk.abort()
+    raise policy.token_rejected(talk.account, reply, challenge)
+
+
+def _refuses_token(reply: Reply) -> bool:
+    """A permanent refusal of this token (535, 534, ...), not of the mechanism (504)."""
+    return reply.code >= 500 and reply.code != 504
 
 
 def _bearer_attempt(talk: Conversation, mechanism: str, token: str) -> tuple[Reply, dict[str, Any]]:

@@ -10,7 +10,6 @@ line sent and received is in the (redacted) transcript.
 
 from __future__ import annotations
 
-import socket
 import ssl
 from collections.abc import Callable, Sequence
 from types import TracebackType
@@ -89,14 +88,6 @@ class SmtpSession:
     @property
     def supports_pipelining(self) -> bool:
         return self.capabilities.pipelining
-
-    @property
-    def supports_chunking(self) -> bool:
-        return self.capabilities.chunking
-
-    @property
-    def supports_8bitmime(self) -> bool:
-        return self.capabilities.eightbitmime
 
     @property
     def auth_mechanisms(self) -> tuple[str, ...]:
@@ -210,13 +201,12 @@ class SmtpSession:
         talk.announce(Step.CONNECT)
         self.transcript.note(f"connecting to {host} port {port} ({self.account.security})")
         with talk.network(Step.CONNECT):
-            sock = socket.create_connection((host, port), timeout=self.timeouts.connect)
-        transport.attach(sock, host)
+            transport.connect(host, port, self.timeouts.connect)
         if self.account.security is Security.TLS:
             assert context is not None
             talk.announce(Step.TLS)
             with talk.network(Step.TLS):
-                sock.settimeout(self.timeouts.greeting)
+                transport.set_timeout(self.timeouts.greeting)
                 self._check_certificate(transport.start_tls(context))
         transport.set_timeout(self.timeouts.greeting)
         with talk.network(Step.CONNECT):

@@ -128,16 +128,24 @@ def _pipelined(envelope: Envelope, source: MessageSource, mode: Mode) -> Plan:
     elif source.size <= PIPELINED_DATA_LIMIT:
         return (yield from _pipelined_small(envelope, lines, source, mode))
     yield Send(commands(lines, envelope.encoding), tuple(lines), Step.MAIL)
-    replies = iter((yield Receive(tuple(steps))))
-    _check_envelope(replies, mode)
-    outcome = _sort(envelope.recipients, replies)
+    got = yield Receive(tuple(steps))
+    replies = iter(got)
+    # A server that says 354 to DATA after refusing MAIL or every RCPT gets an empty message.
+    wants_data = not mode.chunked and len(got) == len(steps) and got[-1].code == 354
+    try:
+        _check_envelope(replies, mode)
+        outcome = _sort(envelope.recipients, replies)
+    except Refused:
+        if wants_data:
+            yield from _command(".", Step.DATA, envelope)
+        raise
     if mode.chunked:
         if not outcome.accepted:
             return outcome
         return _with_final(outcome, (yield from _chunks(source, mode)))
     data_reply = _next(replies, Step.DATA)
     if not outcome.accepted:
-        if data_reply.code == 354:  # a server that wants data anyway gets none
+        if wants_data:
             yield from _command(".", Step.DATA, envelope)
         return outcome
     _expect(Step.DATA, data_reply, 354)
@@ -219,9 +227,10 @@ def _collect(count: int, outstanding: int) -> Generator[Action, Sequence[Reply],
     for done in range(count):
         (reply,) = yield Receive((Step.DATA,))
         if reply.code != 250:
-            if outstanding - done - 1:  # the server discards the chunks in flight
-                yield Receive((Step.DATA,) * (outstanding - done - 1))
-            raise Refused(Step.DATA, reply)
+            in_flight = outstanding - done - 1
+            if in_flight and reply.code != 421:  # the server discards them, answering each
+                yield Receive((Step.DATA,) * in_flight)
+            raise Refused(Step.DATA, reply)  # after a 421 nothing more comes
 
 
 def _finish(write_end: Send) -> _Replying:

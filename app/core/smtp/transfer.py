@@ -109,20 +109,33 @@ class Sender:
         return self.chunking and self.capabilities.chunking
 
     def reset(self) -> None:
-        """RSET when a transaction is open; when pipelining, with the next MAIL FROM.
-
-        Unasked-for input usually means the server closed: a real RSET finds out now.
-        """
-        transport = self.conversation.transport()
-        if not transport.has_input():
-            if self._idle:
-                return
-            if self.pipelined:
-                self._rset_pending = True
-                return
+        """RSET when a transaction is open; when pipelining, with the next MAIL FROM."""
+        self._drop_unsolicited()
+        if self._idle:
+            return
+        if self.pipelined:
+            self._rset_pending = True
+            return
         self._rset_pending = False
         self.conversation.rset()
         self._idle = True
+
+    def _drop_unsolicited(self) -> None:
+        """Read what the server sent unasked, so it is not taken for the next command's reply.
+
+        Usually it is a 421 or the end of the connection (raised here, classified);
+        any other reply is noted and dropped: replies must stay in step with commands.
+        """
+        talk = self.conversation
+        transport = talk.transport()
+        if not transport.has_input():
+            return
+        with talk.network(Step.DONE):
+            replies = transport.take_unsolicited()
+        for reply in replies:
+            if reply.code == 421:
+                talk.fail(Step.DONE, reply)
+            talk.transcript.note(f"ignored a reply nobody asked for: {reply}")
 
     def check_sender(self, address: str) -> Reply:
         """MAIL FROM then RSET: would the server take mail from ``address``?"""
@@ -156,7 +169,7 @@ class Sender:
         (so the outbox can commit who has the message before risking more).
         """
         source = data if isinstance(data, MessageSource) else MessageSource.of_bytes(data)
-        self.conversation.transport()
+        self._drop_unsolicited()
         if not recipients:
             raise InvalidInput("The message has no recipients.", hint="Add at least one.")
         for address in (envelope_from, *recipients):
@@ -164,15 +177,19 @@ class Sender:
         account, limit = self.conversation.account, self.capabilities.max_size
         if smtputf8 and not self.capabilities.smtputf8:
             raise policy.smtputf8_unsupported(account)
-        if limit is not None and source.size > limit:
-            raise policy.message_too_large(account, source.size, limit)
-        mail = self._mail_arguments(envelope_from, source.size, smtputf8=smtputf8)
+        # RFC 1870: the size as it arrives (with the CRLF a message without one gets).
+        size = source.size + len(source.ending())
+        if limit is not None and size > limit:
+            raise policy.message_too_large(account, size, limit)
+        mail = self._mail_arguments(envelope_from, size, smtputf8=smtputf8)
         encoding = "utf-8" if smtputf8 else "ascii"
         done = Delivery({}, {}, None)
         remaining = list(recipients)
         while remaining:
             batch = remaining[: self.recipient_limit or len(remaining)]
             try:
+                if done.final is not None:
+                    self.reset()  # between transactions: the server may have left
                 one = self._transaction(Envelope(mail, tuple(batch), encoding), source, on_progress)
             except RelayError as error:
                 if done.final is None:
@@ -192,7 +209,6 @@ class Sender:
             remaining = later
             if on_transaction is not None and one.final is not None:
                 on_transaction(replace(one, untried={}))
-            self.reset()
         return done
 
     def _transaction(

@@ -42,13 +42,43 @@ class Transport:
         self._parser = ReplyParser()
         self._replies: deque[Reply] = deque()
         self._lock = threading.Lock()  # the socket swap (TLS) against shutdown() from elsewhere
+        self._shut = False  # shutdown() was called: no new socket either
+
+    def connect(self, host: str, port: int, timeout: float) -> None:
+        """Connect to each address of ``host`` in turn, like ``socket.create_connection``.
+
+        Each socket is in place before its ``connect`` starts, so ``shutdown``
+        from another thread wakes a connect that hangs (a full accept queue, a
+        firewall that drops SYNs). The name lookup itself cannot be woken.
+        """
+        failure: OSError = OSError(f"no address for {host}")
+        try:
+            addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except UnicodeError as exc:  # IDNA: an empty label, or one over 63 characters
+            raise socket.gaierror(socket.EAI_NONAME, f"{host!r} is not a host name") from exc
+        for family, kind, proto, _, address in addresses:
+            sock = socket.socket(family, kind, proto)
+            sock.settimeout(timeout)
+            self.attach(sock, host)
+            try:
+                sock.connect(address)
+                return
+            except OSError as exc:
+                failure = exc
+                self.close()
+                if self._shut:
+                    break
+        raise failure
 
     def attach(self, sock: socket.socket, host: str) -> None:
-        """Use ``sock`` (connected, maybe TLS already) for the conversation with ``host``."""
+        """Use ``sock`` (connected or connecting) for the conversation with ``host``."""
         # A command group or a final dot must not wait for the ACK of the previous write.
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self._lock:
+            if self._shut:
+                sock.close()
+                raise ConnectionAbortedError("the connection was shut down")
             self._sock, self._server_name = sock, host
 
     def start_tls(self, context: ssl.SSLContext) -> ssl.SSLSocket:
@@ -102,17 +132,45 @@ class Transport:
     def read_reply(self) -> Reply:
         """The next reply: one read may bring several (pipelining), or part of one."""
         while not self._replies:
-            sock = self._connected()
-            data = sock.recv(_READ_SIZE)
-            if not data:
-                raise smtplib.SMTPServerDisconnected("the server closed the connection")
-            try:
-                self._replies.extend(self._parser.feed(data))
-            finally:
-                for text in self._parser.lines:
-                    self.transcript.server(text)
-                self._parser.lines.clear()
+            self._receive(self._connected().recv(_READ_SIZE))
         return self._replies.popleft()
+
+    def take_unsolicited(self) -> list[Reply]:
+        """What the server sent while no reply was due, read without waiting for more.
+
+        Only to be called with no command awaiting its reply. A reply cut short
+        is waited for; the end of the connection raises like ``read_reply``.
+        """
+        sock = self._connected()
+        timeout = sock.gettimeout()
+        sock.settimeout(0)
+        try:
+            while True:
+                try:
+                    data = sock.recv(_READ_SIZE)
+                except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                    break  # nothing more now (TLS: maybe a record that held no data)
+                if not data and self._replies:
+                    break  # its last words (often a 421) say more than the end of the line
+                self._receive(data)
+        finally:
+            sock.settimeout(timeout)
+        while self._parser.pending:
+            self._receive(sock.recv(_READ_SIZE))
+        replies = list(self._replies)
+        self._replies.clear()
+        return replies
+
+    def _receive(self, data: bytes) -> None:
+        """Parse ``data`` into replies (and the transcript); empty data is the end."""
+        if not data:
+            raise smtplib.SMTPServerDisconnected("the server closed the connection")
+        try:
+            self._replies.extend(self._parser.feed(data))
+        finally:
+            for text in self._parser.lines:
+                self.transcript.server(text)
+            self._parser.lines.clear()
 
     def has_input(self) -> bool:
         """True when the server sent something nobody asked for (often: it closed)."""
@@ -130,6 +188,7 @@ class Transport:
     def shutdown(self) -> None:
         """From any thread: wake a blocked read, write or handshake; it then fails."""
         with self._lock:
+            self._shut = True
             sock = self._sock
             if sock is None:
                 return
