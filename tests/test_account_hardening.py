@@ -18,6 +18,18 @@ def test_line_breaks_in_name_or_username_are_refused_at_add(cli: Cli) -> None:
     assert [r["detail"]["error"] for r in rows] == ["invalid_header", "invalid_header"]
 
 
+def test_a_host_name_the_resolver_cannot_look_up_is_refused_at_add(cli: Cli) -> None:
+    base = ("account", "add", "work", "--email", "a@example.com", "--security", "tls")
+    for host in ("smtp..example.com", "a" * 64 + ".example.com"):
+        refused = cli(*base, "--host", host)
+        assert refused.code == 65, refused.stderr
+        assert "is not a host name" in refused.stderr and "Traceback" not in refused.stderr
+    # Intranet names, IDN and addresses are all fine.
+    for n, host in enumerate(("relay.corp.local", "smtp.bücher.de", "10.0.0.25", "::1")):
+        assert cli(*base[:2], f"ok{n}", *base[3:], "--host", host).code == 0
+    assert len(cli("account", "list", "--json").json["accounts"]) == 4
+
+
 def test_plaintext_auth_to_another_host_warns(cli: Cli) -> None:
     base = ("account", "add", "--email", "a@example.com", "--security", "none", "--username",
             "a", "--ask-password", "--allow-plaintext-auth")  # fmt: skip

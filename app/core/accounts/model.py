@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import time
 from dataclasses import dataclass, replace
@@ -69,7 +70,7 @@ class Account:
                 f"“{self.name}” is not a usable account name.",
                 hint="Use 1–64 letters, digits, dots, dashes or underscores, e.g. “work”.",
             )
-        if not self.host or any(c.isspace() for c in self.host):
+        if not _is_host_name(self.host):
             raise InvalidInput(
                 f"“{self.host}” is not a host name.",
                 hint="Give the SMTP server's host name, e.g. smtp.example.com.",
@@ -238,3 +239,19 @@ def _no_such_account(store: Store, name: str) -> NoSuchAccount:
         f"There is no account named “{name}”.",
         hint=f"Accounts: {known}. See them with: relaydesk account list",
     )
+
+
+def _is_host_name(host: str) -> bool:
+    """A name the resolver can look up (no space, no empty or over-long label), or an IP."""
+    if not host or any(c.isspace() for c in host):
+        return False
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return True
+    except ValueError:
+        pass
+    try:
+        host.rstrip(".").encode("idna")  # what getaddrinfo does; refuses "a..b" and 64+ labels
+    except UnicodeError:
+        return False
+    return True
