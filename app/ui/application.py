@@ -9,6 +9,7 @@ from app.core.errors import RelayError
 from app.core.paths import default_paths
 from app.qt import QtWidgets
 from app.ui import crash_handler
+from app.ui.gui_gc import GuiThreadCollector
 from app.ui.icons import app_icon
 from app.ui.single_instance import SingleInstance
 
@@ -62,6 +63,8 @@ def run_gui(argv: Sequence[str]) -> int:
         print(f"relaydesk: {error.message} {error.hint}", file=sys.stderr)
         return int(error.exit_code)
     crash_handler.install(lambda: QtWidgets.QApplication.activeWindow())
+    collector = GuiThreadCollector(app)
+    collector.start()
     instance.message_received.connect(controller.handle_message)
     app.setQuitOnLastWindowClosed(False)  # the controller decides when to quit
     app.aboutToQuit.connect(controller.shutdown)
@@ -70,4 +73,5 @@ def run_gui(argv: Sequence[str]) -> int:
         return app.exec()
     finally:
         controller.shutdown()
+        collector.stop()
         instance.release()
