@@ -43,10 +43,10 @@ class Worker(QObject):
         try:
             self.work()
         finally:
-            # Hand the object back to the GUI thread so it can be released there.
-            app = QtCore.QCoreApplication.instance()
-            if app is not None:
-                self.moveToThread(app.thread())
+            # The worker stays with its thread, which is ending: the keeper drops it in
+            # the GUI thread only once the thread has ended, when deleting it is safe.
+            # (It used to move itself back to the GUI thread here; one test run hung
+            # inside that move while the GUI thread waited in the keeper.)
             self.done.emit()
 
 
