@@ -13,13 +13,11 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
-from xml.etree.ElementTree import Element, ParseError
-
-from defusedxml import DefusedXmlException  # type: ignore[import-untyped]
-from defusedxml import ElementTree as SafeTree
+from xml.etree.ElementTree import Element
 
 from app import __version__
 from app.core.accounts.model import Security
+from app.core.setup.ispdb import email_provider
 
 Fetcher = Callable[[str, float], bytes | None]
 """GET a URL within timeout seconds: the body of a 200 answer, or None."""
@@ -64,13 +62,7 @@ def autoconfig_urls(email: str, domain: str) -> list[str]:
 
 def parse_client_config(document: bytes, email: str) -> list[SmtpEntry]:
     """The SMTP servers of a clientConfig document; ValueError if it is not one."""
-    try:
-        root: Element = SafeTree.fromstring(document)
-    except (ParseError, DefusedXmlException) as exc:
-        raise ValueError(f"not a clientConfig document: {exc}") from exc
-    provider = root.find("emailProvider") if root.tag == "clientConfig" else None
-    if provider is None:
-        raise ValueError("not a clientConfig document")
+    _, provider = email_provider(document)
     entries = []
     for server in provider.findall("outgoingServer"):
         if server.get("type") != "smtp":

@@ -69,8 +69,9 @@ class Provider:
 # -- reading the upstream XML ------------------------------------------------------
 
 
-def parse_provider(document: bytes) -> dict[str, Any]:
-    """One clientConfig document as plain JSON-ready data; ValueError if it is not one."""
+def email_provider(document: bytes) -> tuple[Element, Element]:
+    """A clientConfig document's root and its ``emailProvider`` (read with defusedxml);
+    ValueError if it is not one. The database import and domain autoconfig share it."""
     try:
         root: Element = SafeTree.fromstring(document)
     except (ParseError, DefusedXmlException) as exc:
@@ -78,6 +79,12 @@ def parse_provider(document: bytes) -> dict[str, Any]:
     provider = root.find("emailProvider") if root.tag == "clientConfig" else None
     if provider is None:
         raise ValueError("not a clientConfig document")
+    return root, provider
+
+
+def parse_provider(document: bytes) -> dict[str, Any]:
+    """One clientConfig document as plain JSON-ready data; ValueError if it is not one."""
+    root, provider = email_provider(document)
     servers = [_server(s) for s in provider.findall("outgoingServer") if s.get("type") == "smtp"]
     return {
         "id": (provider.get("id") or "").strip().lower(),
