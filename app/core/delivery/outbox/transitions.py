@@ -22,6 +22,7 @@ from app.core.delivery.outbox.model import (
     DISCARDABLE_STATES,
     DUE_STATES,
     RETRYABLE_STATES,
+    OutboxItem,
     RecipientStatus,
     State,
     error_json,
@@ -142,21 +143,7 @@ def finish(
         write_statuses(db, item_id, outcome.statuses)
         faults.checkpoint("record:recipients")
         if outcome.record_history:
-            recipients = [
-                {"address": a, "status": s.value, "reply": r}
-                for a, (s, r) in outcome.statuses.items()
-            ]
-            history.record(
-                db,
-                outbox_id=item.id,
-                account=item.account,
-                message_id=item.message_id,
-                subject=item.subject,
-                envelope_from=item.envelope_from,
-                recipients=recipients,
-                final_reply=outcome.final_reply,
-                size=item.size,
-            )
+            _record_history(db, item, outcome.statuses, outcome.final_reply)
             faults.checkpoint("record:history")
         if not move(
             db,
@@ -279,20 +266,27 @@ def record_transaction(
     item = get_item(store, item_id)
     with store.transaction() as db:
         write_statuses(db, item_id, statuses)
-        history.record(
-            db,
-            outbox_id=item.id,
-            account=item.account,
-            message_id=item.message_id,
-            subject=item.subject,
-            envelope_from=item.envelope_from,
-            recipients=[
-                {"address": a, "status": s.value, "reply": r} for a, (s, r) in statuses.items()
-            ],
-            final_reply=final_reply,
-            size=item.size,
-        )
+        _record_history(db, item, statuses, final_reply)
         db.execute(
             "UPDATE outbox SET step = NULL, updated_at = ? WHERE id = ? AND state = ?",
             (time.time(), item_id, State.SENDING.value),
         )
+
+
+def _record_history(
+    db: sqlite3.Connection, item: OutboxItem, statuses: Statuses, final_reply: str | None
+) -> None:
+    """The History row of one accepted transaction, inside the caller's transaction."""
+    history.record(
+        db,
+        outbox_id=item.id,
+        account=item.account,
+        message_id=item.message_id,
+        subject=item.subject,
+        envelope_from=item.envelope_from,
+        recipients=[
+            {"address": a, "status": s.value, "reply": r} for a, (s, r) in statuses.items()
+        ],
+        final_reply=final_reply,
+        size=item.size,
+    )
